@@ -1,0 +1,1 @@
+"""The signing mTLS HTTP client: TLS context, OAuth bearer, Digest, Signature, redaction."""

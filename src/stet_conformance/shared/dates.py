@@ -1,0 +1,51 @@
+"""The date grammar of dateFrom/dateTo as the Banque BCP portal documents it.
+
+Allowed: ``YYYY-MM-DDTHH:MM:SS.SSS`` optionally followed by ``Z``, ``+HHMM`` or ``+HH:MM`` (and
+the negative offsets). Milliseconds are optional (RFC 3339 makes fractions optional). A value
+without an offset is read as UTC. Plain dates (``YYYY-MM-DD``) are not in the portal's grammar;
+targets that accept them say so in their profile. Only ASCII digits count as digits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_DATETIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{3}))?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def parse_stet_datetime(value: str, *, allow_plain_date: bool = False) -> dt.datetime:
+    """Parse a dateFrom/dateTo value into an aware datetime; ``ValueError`` when invalid."""
+    match = _DATETIME.fullmatch(value)
+    if match is None:
+        date_match = _DATE.fullmatch(value) if allow_plain_date else None
+        if date_match is None:
+            raise ValueError(f"not a STET date-time: {value[:40]!r}")
+        year, month, day = (int(part) for part in date_match.groups())
+        return dt.datetime(year, month, day, tzinfo=dt.UTC)
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    millis = int(match.group(7) or 0)
+    return dt.datetime(
+        year, month, day, hour, minute, second, millis * 1000, tzinfo=_offset(match.group(8))
+    )
+
+
+def _offset(text: str | None) -> dt.tzinfo:
+    if text is None or text == "Z":
+        return dt.UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"bad UTC offset: {text!r}")
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+
+
+def format_stet_datetime(value: dt.datetime) -> str:
+    """Format as ``YYYY-MM-DDTHH:MM:SS.SSS+HH:MM`` (the portal's third format)."""
+    text = value.isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z") if text.endswith("+00:00") else text
