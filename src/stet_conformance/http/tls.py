@@ -7,7 +7,9 @@ from pathlib import Path
 
 
 def client_context(
-    ca_bundle: Path | None, client_cert: Path | None, client_key: Path | None,
+    ca_bundle: Path | None,
+    client_cert: Path | None,
+    client_key: Path | None,
     password: str | None = None,
 ) -> ssl.SSLContext:
     """An ``ssl.SSLContext`` for httpx's ``verify=`` (the ``cert=`` argument is deprecated)."""

@@ -1,0 +1,27 @@
+"""What every check receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from stet_conformance.checks.schemas import SchemaStore
+from stet_conformance.http.client import Exchange
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One reason a response is not what the scenario expects."""
+
+    check: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.message}"
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    exchange: Exchange
+    expect: dict[str, Any]
+    schemas: SchemaStore

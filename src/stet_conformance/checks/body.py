@@ -1,0 +1,75 @@
+"""Response bodies against JSON Schemas: the named resource, the ErrorModel, OAuth errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from stet_conformance.checks.base import CheckContext, Failure
+
+_WWW_AUTH_ERROR = re.compile(r'error="([^"]*)"')
+
+
+def _json(ctx: CheckContext, check: str) -> tuple[Any, list[Failure]]:
+    try:
+        return ctx.exchange.body, []
+    except ValueError:
+        return None, [Failure(check, "the body is not valid JSON")]
+
+
+def check_schema(ctx: CheckContext) -> list[Failure]:
+    name = ctx.expect.get("schema")
+    if name is None:
+        return []
+    body, failures = _json(ctx, "schema")
+    if failures:
+        return failures
+    if body is None:
+        return [Failure("schema", f"expected a {name} body, got an empty body")]
+    return [Failure("schema", f"{name}: {m}") for m in ctx.schemas.errors(str(name), body)]
+
+
+def check_error_model(ctx: CheckContext) -> list[Failure]:
+    """Every 4xx/5xx answer of a STET resource carries an ErrorModel (STET shared responses)."""
+    if ctx.exchange.status < 400 or ctx.expect.get("error_model", True) is False:
+        return []
+    if "oauth_error" in ctx.expect and ctx.expect.get("error_model") is None:
+        return []
+    body, failures = _json(ctx, "error_model")
+    if failures:
+        return failures
+    if body is None:
+        return [Failure("error_model", "an error response without an ErrorModel body")]
+    failures = [Failure("error_model", m) for m in ctx.schemas.errors("error", body)]
+    if isinstance(body, dict) and body.get("status") not in (None, ctx.exchange.status):
+        failures.append(
+            Failure(
+                "error_model",
+                f"ErrorModel.status is {body.get('status')}, the HTTP status {ctx.exchange.status}",
+            )
+        )
+    return failures
+
+
+def check_oauth_error(ctx: CheckContext) -> list[Failure]:
+    """RFC 6750 §3 (WWW-Authenticate) or RFC 6749 §5.2 (body): either carries the error code."""
+    wanted = ctx.expect.get("oauth_error")
+    if wanted is None:
+        return []
+    header = ctx.exchange.response.headers.get("www-authenticate", "")
+    found = _WWW_AUTH_ERROR.findall(header)
+    try:
+        body = ctx.exchange.body
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        found.append(body["error"])
+    if wanted in found:
+        return []
+    seen = ", ".join(repr(f) for f in found) or "none"
+    return [
+        Failure(
+            "oauth_error",
+            f"expected OAuth error {wanted!r} (WWW-Authenticate or body 'error'), found {seen}",
+        )
+    ]

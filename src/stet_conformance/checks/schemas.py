@@ -1,0 +1,54 @@
+"""JSON Schemas of STET resources (``schemas/stet/*.json``), loaded and compiled once per run."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from stet_conformance.shared.resources import schemas_dir
+
+
+class SchemaStore:
+    """Compiled validators by schema name (the file stem)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._schemas: dict[str, dict[str, Any]] = {}
+        registry: Registry[Any] = Registry()
+        for path in sorted(directory.glob("*.json")):
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            self._schemas[path.stem] = schema
+            registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
+        self._registry = registry
+        self._validators: dict[str, jsonschema.protocols.Validator] = {}
+
+    def names(self) -> set[str]:
+        return set(self._schemas)
+
+    def validator(self, name: str) -> jsonschema.protocols.Validator:
+        if name not in self._validators:
+            self._validators[name] = jsonschema.Draft202012Validator(
+                self._schemas[name],
+                registry=self._registry,
+                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+            )
+        return self._validators[name]
+
+    def errors(self, name: str, document: Any, limit: int = 5) -> list[str]:
+        """Readable schema violations, each prefixed with where in the body it is."""
+        messages = []
+        for error in sorted(self.validator(name).iter_errors(document), key=lambda e: e.path):
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+            messages.append(f"{where or '(body)'}: {error.message[:200]}")
+            if len(messages) >= limit:
+                break
+        return messages
+
+
+@cache
+def default_store() -> SchemaStore:
+    return SchemaStore(schemas_dir() / "stet")

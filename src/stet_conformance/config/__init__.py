@@ -1,0 +1,1 @@
+"""Reading user input: YAML with line numbers, JSON Schema validation, target profiles."""

@@ -1,0 +1,264 @@
+"""Target profiles: which bank, which certificates, which tokens (README, 'Target profile').
+
+A profile is YAML validated by ``schemas/profile.schema.json``. ``${VAR}`` reads the environment
+(``${VAR:-default}`` gives a default; an empty value means "not configured", so scenarios needing
+it are skipped). Relative paths resolve against the profile's directory. Keys and certificates
+are loaded and cross-checked here, once, so a wrong file is reported before any request is sent.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from stet_conformance.config.yamlload import PathKey, Positions, dotted, load_yaml, validate
+from stet_conformance.errors import ConfigError
+from stet_conformance.shared.resources import fixtures_dir, schemas_dir
+
+DEFAULT_API_PREFIX = "/stet/psd2/v1.4.2"
+DEFAULT_PSU_IP = "192.168.0.1"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class PersonaCredentials:
+    """Tokens per scope for one persona; a missing or empty entry means "not configured"."""
+
+    tokens: dict[str, str] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)
+    expired_tokens: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Override:
+    """A per-target change of a scenario's expectation, always with a written reason."""
+
+    scenario_id: str
+    reason: str
+    skip: bool
+    step: str | int | None
+    expect: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    source: Path
+    base_url: str
+    api_prefix: str
+    psu_ip_address: str | None
+    ca_bundle: Path | None
+    client_cert: Path | None
+    client_key: Path | None
+    client_key_password: str | None
+    signing_key: rsa.RSAPrivateKey
+    signing_certificate: x509.Certificate | None
+    key_id: str
+    signed_headers: tuple[str, ...] | None
+    client_id: str | None
+    token_url: str | None
+    authorize_url: str | None
+    revoke_url: str | None
+    connect_timeout: float
+    read_timeout: float
+    credentials: dict[str, PersonaCredentials]
+    personas: dict[str, Any]
+    variables: dict[str, Any]
+    overrides: dict[str, Override]
+
+    def secrets(self) -> set[str]:
+        """Every secret value the profile holds, for redaction."""
+        values: set[str] = set()
+        for creds in self.credentials.values():
+            for table in (creds.tokens, creds.refresh_tokens, creds.expired_tokens):
+                values.update(v for v in table.values() if v)
+        if self.client_key_password:
+            values.add(self.client_key_password)
+        return values
+
+
+@cache
+def _profile_schema() -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(
+        (schemas_dir() / "profile.schema.json").read_text(encoding="utf-8")
+    )
+    return result
+
+
+@cache
+def fixture_personas() -> dict[str, Any]:
+    """The persona data of fixtures/personas.yaml (IBANs, resource ids, expected values)."""
+    data, _ = load_yaml(fixtures_dir() / "personas.yaml", "persona fixtures")
+    result: dict[str, Any] = data
+    return result
+
+
+def _interpolate(value: Any, path: PathKey, positions: Positions) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*path, k), positions) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*path, i), positions) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{positions.where(path)}: {dotted(path)}: environment variable {name} is not set "
+            f"(write ${{{name}:-}} to make it optional)"
+        )
+
+    return _VAR.sub(replace, value)
+
+
+def _file(base: Path, value: str | None, setting: str, positions: Positions) -> Path | None:
+    if not value:
+        return None
+    path = (base / value).expanduser()
+    if not path.is_file():
+        where = positions.where(setting.split("."))
+        raise ConfigError(f"{where}: {setting}: file not found: {path}")
+    return path
+
+
+def _password(env_name: str | None, setting: str, positions: Positions) -> str | None:
+    if not env_name:
+        return None
+    if env_name not in os.environ:
+        raise ConfigError(
+            f"{positions.where(setting.split('.'))}: {setting}: "
+            f"environment variable {env_name} is not set"
+        )
+    return os.environ[env_name]
+
+
+def load_private_key(path: Path, password: str | None, setting: str) -> rsa.RSAPrivateKey:
+    """Load an RSA private key in PEM; every failure names the setting, never the key."""
+    try:
+        key = serialization.load_pem_private_key(
+            path.read_bytes(), password.encode() if password else None
+        )
+    except TypeError:
+        raise ConfigError(
+            f"{setting}: {path} is encrypted; set its passphrase variable "
+            f"({setting.rsplit('.', 1)[0]}.*_password_env)"
+        ) from None
+    except ValueError:
+        raise ConfigError(
+            f"{setting}: {path} is not a PEM private key (or the passphrase is wrong)"
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(f"{setting}: {path} is not an RSA key (rsa-sha256 needs RSA)")
+    return key
+
+
+def load_certificate(path: Path, setting: str) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except ValueError:
+        raise ConfigError(f"{setting}: {path} is not a PEM certificate") from None
+
+
+def _merge(base: Any, extra: Any) -> Any:
+    if isinstance(base, dict) and isinstance(extra, dict):
+        merged = dict(base)
+        for key, value in extra.items():
+            merged[key] = _merge(base.get(key), value)
+        return merged
+    return copy.deepcopy(extra)
+
+
+def load_profile(path: Path) -> Profile:
+    """Read, validate and resolve a target profile; ``ConfigError`` names file and line."""
+    raw, positions = load_yaml(path, "target profile")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}:1: a target profile must be a mapping of settings")
+    validate(raw, _profile_schema(), positions)
+    data: dict[str, Any] = _interpolate(raw, (), positions)
+    base = path.parent
+    tls = data.get("tls", {})
+    signing = data["signing"]
+    oauth = data.get("oauth", {})
+    timeouts = data.get("timeouts", {})
+
+    key_file = _file(base, signing["key"], "signing.key", positions)
+    assert key_file is not None
+    signing_key = load_private_key(
+        key_file,
+        _password(signing.get("key_password_env"), "signing.key_password_env", positions),
+        "signing.key",
+    )
+    cert_file = _file(base, signing.get("certificate"), "signing.certificate", positions)
+    signing_cert = load_certificate(cert_file, "signing.certificate") if cert_file else None
+    client_cert = _file(base, tls.get("client_cert"), "tls.client_cert", positions)
+    client_key = _file(base, tls.get("client_key"), "tls.client_key", positions)
+    key_password = _password(
+        tls.get("client_key_password_env"), "tls.client_key_password_env", positions
+    )
+    if client_cert and client_key:
+        load_certificate(client_cert, "tls.client_cert")
+        load_private_key(client_key, key_password, "tls.client_key")
+
+    fixtures = fixture_personas()
+    personas = copy.deepcopy(fixtures["personas"])
+    credentials: dict[str, PersonaCredentials] = {}
+    for name, entry in (data.get("personas") or {}).items():
+        credentials[name] = PersonaCredentials(
+            tokens={k: v for k, v in (entry.get("tokens") or {}).items() if v},
+            refresh_tokens={k: v for k, v in (entry.get("refresh_tokens") or {}).items() if v},
+            expired_tokens={k: v for k, v in (entry.get("expired_tokens") or {}).items() if v},
+        )
+        if "data" in entry:
+            personas[name] = _merge(personas.get(name, {}), entry["data"])
+    variables = {k: v for k, v in fixtures.items() if k != "personas"}
+    variables.update(data.get("vars") or {})
+    overrides = {
+        scenario_id: Override(
+            scenario_id,
+            entry["reason"],
+            bool(entry.get("skip", False)),
+            entry.get("step"),
+            dict(entry.get("expect") or {}),
+        )
+        for scenario_id, entry in (data.get("overrides") or {}).items()
+    }
+    headers = signing.get("headers")
+    return Profile(
+        name=data["name"],
+        source=path,
+        base_url=data["base_url"],
+        api_prefix=data.get("api_prefix", DEFAULT_API_PREFIX).rstrip("/"),
+        psu_ip_address=data.get("psu_ip_address", DEFAULT_PSU_IP),
+        ca_bundle=_file(base, tls.get("ca_bundle"), "tls.ca_bundle", positions),
+        client_cert=client_cert,
+        client_key=client_key,
+        client_key_password=key_password,
+        signing_key=signing_key,
+        signing_certificate=signing_cert,
+        key_id=signing["key_id"],
+        signed_headers=tuple(headers) if headers else None,
+        client_id=oauth.get("client_id"),
+        token_url=oauth.get("token_url"),
+        authorize_url=oauth.get("authorize_url"),
+        revoke_url=oauth.get("revoke_url"),
+        connect_timeout=float(timeouts.get("connect", 10)),
+        read_timeout=float(timeouts.get("read", 30)),
+        credentials=credentials,
+        personas=personas,
+        variables=variables,
+        overrides=overrides,
+    )

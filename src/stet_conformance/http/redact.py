@@ -1,0 +1,87 @@
+"""Removing secrets from everything the harness shows: failures, logs, reports.
+
+Header values of ``SECRET_HEADERS`` and JSON/form fields of ``SECRET_FIELDS`` are replaced by
+``REDACTED``; so is any occurrence of a known secret value (the profile's tokens) anywhere in a
+text, which catches tokens echoed back in error messages or URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "[REDACTED]"
+SECRET_HEADERS = frozenset(
+    {"authorization", "signature", "cookie", "set-cookie", "proxy-authorization"}
+)
+SECRET_FIELDS = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "code",
+        "client_secret",
+        "password",
+        "token",
+        "code_verifier",
+        "assertion",
+    }
+)
+_FORM_FIELD = re.compile(r"(?P<name>[A-Za-z_]+)=(?P<value>[^&\s]*)")
+
+
+class Redactor:
+    """Knows the run's secret values and scrubs them from headers, bodies and text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first so a token that contains another is removed whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def add(self, secret: str) -> None:
+        if len(secret) >= 4 and secret not in self._secrets:
+            self._secrets.append(secret)
+            self._secrets.sort(key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [
+            (name, REDACTED if name.lower() in SECRET_HEADERS else self.text(value))
+            for name, value in headers
+        ]
+
+    def body(self, content: bytes | str, content_type: str = "") -> str:
+        text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+        if "json" in content_type or text.lstrip().startswith(("{", "[")):
+            try:
+                data = json.loads(text)
+            except ValueError:
+                pass
+            else:
+                return self.text(json.dumps(_scrub(data), indent=2, ensure_ascii=False))
+        if "x-www-form-urlencoded" in content_type:
+            text = _FORM_FIELD.sub(_scrub_form_field, text)
+        return self.text(text)
+
+
+def _scrub(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {
+            k: (REDACTED if str(k).lower() in SECRET_FIELDS and v else _scrub(v))
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_scrub(item) for item in data]
+    return data
+
+
+def _scrub_form_field(match: re.Match[str]) -> str:
+    if match.group("name").lower() in SECRET_FIELDS:
+        return f"{match.group('name')}={REDACTED}"
+    return match.group(0)

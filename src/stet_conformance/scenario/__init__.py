@@ -1,0 +1,1 @@
+"""Scenario engine: YAML files -> validated Scenario objects -> steps -> checks -> verdict."""

@@ -1,0 +1,145 @@
+"""Reading scenario files: JSON Schema validation and static checks, errors with file:line.
+
+Static checks beyond the schema: a ``schema:`` name must exist in ``schemas/stet/``, a
+``{{ saved.X }}`` must be saved by an earlier step, functions must exist. Duplicate ids across
+files are caught by ``load_all``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from stet_conformance.config.yamlload import Positions, load_yaml, validate
+from stet_conformance.errors import ScenarioError, UsageError
+from stet_conformance.scenario.model import Scenario, Step
+from stet_conformance.scenario.templating import CALL, FUNCTIONS, expressions
+from stet_conformance.shared.resources import schemas_dir
+
+
+@cache
+def _scenario_schema() -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(
+        (schemas_dir() / "scenario.schema.json").read_text(encoding="utf-8")
+    )
+    return result
+
+
+def known_schemas() -> set[str]:
+    return {p.stem for p in (schemas_dir() / "stet").glob("*.json")}
+
+
+def _step(raw: dict[str, Any], name: str, path: tuple[str | int, ...], pos: Positions) -> Step:
+    return Step(
+        name=raw.get("name", name),
+        line=pos.line(path),
+        persona=raw.get("persona"),
+        scope=raw.get("scope"),
+        request=raw["request"],
+        expect=raw["expect"],
+        save=dict(raw.get("save") or {}),
+    )
+
+
+def _check_step(step: Step, saved: set[str], path: tuple[str | int, ...], pos: Positions) -> None:
+    schema = step.expect.get("schema")
+    if schema is not None and schema not in known_schemas():
+        where = pos.where([*path, "expect", "schema"])
+        raise ScenarioError(
+            f"{where}: unknown schema {schema!r} (known: {', '.join(sorted(known_schemas()))})"
+        )
+    for expression in expressions([step.request, step.expect]):
+        call = CALL.fullmatch(expression)
+        if call is not None and call.group(1) not in FUNCTIONS:
+            raise ScenarioError(f"{pos.where(path)}: unknown function {call.group(1)}()")
+        if expression.startswith("saved."):
+            name = expression.split(".")[1]
+            if name not in saved:
+                raise ScenarioError(
+                    f"{pos.where(path)}: {{{{ {expression} }}}} is used before any step saves "
+                    f"{name!r}"
+                )
+
+
+def load_file(path: Path) -> list[Scenario]:
+    try:
+        data, positions = load_yaml(path, "scenario file")
+    except UsageError as exc:
+        raise ScenarioError(str(exc)) from None
+    if data is None:
+        return []
+    try:
+        validate(data, _scenario_schema(), positions)
+    except UsageError as exc:
+        raise ScenarioError(str(exc)) from None
+    scenarios = []
+    for index, raw in enumerate(data):
+        base: tuple[str | int, ...] = (index,)
+        if "steps" in raw:
+            steps = tuple(
+                _step(s, f"step {i + 1}", (*base, "steps", i), positions)
+                for i, s in enumerate(raw["steps"])
+            )
+            step_paths = [(*base, "steps", i) for i in range(len(steps))]
+        else:
+            steps = (_step(raw, "request", (*base, "request"), positions),)
+            step_paths = [base]
+        cleanup = tuple(
+            _step(s, f"cleanup {i + 1}", (*base, "cleanup", i), positions)
+            for i, s in enumerate(raw.get("cleanup") or [])
+        )
+        step_paths += [(*base, "cleanup", i) for i in range(len(cleanup))]
+        saved: set[str] = set()
+        for step, step_path in zip((*steps, *cleanup), step_paths, strict=True):
+            _check_step(step, saved, step_path, positions)
+            saved.update(step.save)
+        defaults = {"persona": raw.get("persona"), "scope": raw.get("scope", "aisp")}
+        scenarios.append(
+            Scenario(
+                id=raw["id"],
+                title=raw["title"],
+                file=path,
+                line=positions.line(base),
+                steps=tuple(_inherit(s, defaults) for s in steps),
+                cleanup=tuple(_inherit(s, defaults) for s in cleanup),
+                description=raw.get("description", ""),
+                seed=raw.get("seed", ""),
+                stet=raw.get("stet", ""),
+                area=raw.get("area", "AIS"),
+                endpoint=raw.get("endpoint", ""),
+                severity=raw.get("severity", "normal"),
+                tags=tuple(raw.get("tags") or ()),
+            )
+        )
+    return scenarios
+
+
+def _inherit(step: Step, defaults: dict[str, Any]) -> Step:
+    return Step(
+        name=step.name,
+        line=step.line,
+        persona=step.persona or defaults["persona"],
+        scope=step.scope or defaults["scope"],
+        request=step.request,
+        expect=step.expect,
+        save=step.save,
+    )
+
+
+def load_all(files: Iterable[Path]) -> list[Scenario]:
+    """Load several files; a scenario id used twice is an error naming both places."""
+    seen: dict[str, Scenario] = {}
+    result = []
+    for path in files:
+        for scenario in load_file(path):
+            if scenario.id in seen:
+                raise ScenarioError(
+                    f"{scenario.location}: duplicate scenario id {scenario.id} "
+                    f"(first defined at {seen[scenario.id].location})"
+                )
+            seen[scenario.id] = scenario
+            result.append(scenario)
+    return result

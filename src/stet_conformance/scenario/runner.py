@@ -1,0 +1,205 @@
+"""Running one scenario against a target: render, send, check, capture, clean up.
+
+The runner knows nothing about pytest: it returns ``StepResult`` records and raises
+``ScenarioSkipped`` when the profile lacks what the scenario needs (a persona's token), so the
+same engine can back the pytest plugin, the self-test and future reporters.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from stet_conformance.checks import CheckContext, Failure, run_checks
+from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
+from stet_conformance.checks.schemas import SchemaStore
+from stet_conformance.config.profile import Override, Profile
+from stet_conformance.errors import ScenarioError
+from stet_conformance.http.client import Exchange, StetClient
+from stet_conformance.http.signing import RequestOptions
+from stet_conformance.scenario.model import Scenario, Step
+from stet_conformance.scenario.templating import UnknownVariable, render
+
+
+class ScenarioSkipped(Exception):
+    """The target profile does not provide what this scenario needs."""
+
+
+@dataclass
+class StepResult:
+    step: Step
+    exchange: Exchange | None
+    failures: list[Failure] = field(default_factory=list)
+    override: Override | None = None
+    cleanup: bool = False
+
+
+@dataclass
+class RunContext:
+    """Everything a run shares: the profile, one client, compiled schemas."""
+
+    profile: Profile
+    client: StetClient
+    schemas: SchemaStore
+
+
+Listener = Callable[[StepResult], None]
+
+
+def override_for(scenario: Scenario, profile: Profile) -> Override | None:
+    return profile.overrides.get(scenario.id)
+
+
+def _applies(override: Override | None, step: Step, index: int, last: int) -> bool:
+    if override is None or not override.expect:
+        return False
+    if override.step is None:
+        return index == last
+    if isinstance(override.step, int):
+        return index == override.step - 1
+    return override.step == step.name
+
+
+def _token(step: Step, profile: Profile, kind: str) -> str | None:
+    if kind == "none":
+        return None
+    if kind == "unknown":
+        return f"unknown-{uuid.uuid4().hex}"
+    persona, scope = step.persona, step.scope or "aisp"
+    if persona is None:
+        raise ScenarioError(f"{step.name}: a request with a token needs a persona")
+    creds = profile.credentials.get(persona)
+    table = {"valid": "tokens", "expired": "expired_tokens"}[kind]
+    value = getattr(creds, table).get(scope) if creds else None
+    if not value:
+        raise ScenarioSkipped(
+            f"the profile has no {table[:-1].replace('_', ' ')} for "
+            f"{persona}/{scope} (personas.{persona}.{table}.{scope})"
+        )
+    return str(value)
+
+
+def _context(profile: Profile, step: Step, saved: dict[str, Any]) -> dict[str, Any]:
+    context: dict[str, Any] = dict(profile.variables)
+    context.update(profile.personas)
+    if step.persona:
+        context["persona"] = profile.personas.get(step.persona, {})
+    context["saved"] = saved
+    context["target"] = {
+        "name": profile.name,
+        "base_url": profile.base_url,
+        "api_prefix": profile.api_prefix,
+        "key_id": profile.key_id,
+        "client_id": profile.client_id,
+        "token_url": profile.token_url,
+        "authorize_url": profile.authorize_url,
+        "revoke_url": profile.revoke_url,
+    }
+    context["credentials"] = {
+        name: {"tokens": c.tokens, "refresh_tokens": c.refresh_tokens}
+        for name, c in profile.credentials.items()
+    }
+    return context
+
+
+def _send(step: Step, request: dict[str, Any], run: RunContext) -> Exchange:
+    profile = run.profile
+    headers = {str(k): str(v) for k, v in (request.get("headers") or {}).items()}
+    content: bytes | None = None
+    if "json" in request:
+        content = json.dumps(request["json"]).encode("utf-8")
+        headers.setdefault("Content-Type", "application/json")
+    elif "form" in request:
+        content = urlencode({k: str(v) for k, v in request["form"].items()}).encode("ascii")
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    elif "body" in request:
+        content = str(request["body"]).encode("utf-8")
+    options = RequestOptions(
+        token=_token(step, profile, request.get("token", "valid")),
+        sign=request.get("sign", True),
+        digest=request.get("digest", True),
+        request_id=request.get("request_id", True),
+        psu_ip_address=request.get("psu_ip_address", True),
+    )
+    query = {str(k): str(v) for k, v in (request.get("query") or {}).items()}
+    return run.client.send(
+        request["method"],
+        request.get("url") or profile.api_prefix + request["path"],
+        params=query or None,
+        headers=headers,
+        content=content,
+        options=options,
+    )
+
+
+def _capture(step: Step, exchange: Exchange, saved: dict[str, Any]) -> list[Failure]:
+    failures = []
+    for name, path in step.save.items():
+        try:
+            values = [v for v in resolve(exchange.body, path) if v is not MISSING]
+        except (ValueError, PathSyntaxError) as exc:
+            failures.append(Failure("save", f"cannot save {name!r} from {path}: {exc}"))
+            continue
+        if not values:
+            failures.append(Failure("save", f"cannot save {name!r}: nothing at {path}"))
+        else:
+            saved[name] = values[0]
+    return failures
+
+
+def _run_step(
+    step: Step, run: RunContext, saved: dict[str, Any], override: Override | None, applies: bool
+) -> StepResult:
+    context = _context(run.profile, step, saved)
+    try:
+        request = render(step.request, context)
+        expect = render(step.expect, context)
+    except UnknownVariable as exc:
+        if str(exc.args[0]).startswith("credentials."):
+            raise ScenarioSkipped(f"the profile does not provide {exc.args[0]}") from None
+        if str(exc.args[0]).startswith("target."):
+            raise ScenarioSkipped(f"the profile does not set {exc.args[0]}") from None
+        raise ScenarioError(
+            f"{step.name}: unknown variable {exc.args[0]!r} (not in fixtures, profile vars or "
+            "saved values)"
+        ) from None
+    if applies and override is not None:
+        expect = {**expect, **render(override.expect, context)}
+    exchange = _send(step, request, run)
+    failures = run_checks(CheckContext(exchange, expect, run.schemas))
+    if not failures:
+        failures = _capture(step, exchange, saved)
+    return StepResult(step, exchange, failures, override if applies else None)
+
+
+def run_scenario(
+    scenario: Scenario, run: RunContext, listener: Listener | None = None
+) -> list[StepResult]:
+    """Run the steps until one fails, then always the cleanup steps."""
+    override = override_for(scenario, run.profile)
+    if override is not None and override.skip:
+        raise ScenarioSkipped(f"skipped by the target profile: {override.reason}")
+    saved: dict[str, Any] = {}
+    results: list[StepResult] = []
+    last = len(scenario.steps) - 1
+    try:
+        for index, step in enumerate(scenario.steps):
+            applies = _applies(override, step, index, last)
+            result = _run_step(step, run, saved, override, applies)
+            results.append(result)
+            if listener:
+                listener(result)
+            if result.failures:
+                break
+    finally:
+        for step in scenario.cleanup:
+            result = _run_step(step, run, saved, None, False)
+            result.cleanup = True
+            results.append(result)
+            if listener:
+                listener(result)
+    return results
