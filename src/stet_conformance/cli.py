@@ -31,43 +31,92 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
-        "run", help="run the scenarios against a target (default: the bundled sandbox)",
+        "run",
+        help="run the scenarios against a target (default: the bundled sandbox)",
         description="Run the YAML scenarios as pytest items. Extra pytest options go after --.",
     )
-    run.add_argument("--target", metavar="PROFILE", type=Path,
-                     help="target profile (YAML); default: start the bundled sandbox")
-    run.add_argument("--scenarios", metavar="DIR", type=Path, default=None,
-                     help="scenario directory (default: the project's scenarios/)")
+    run.add_argument(
+        "--target",
+        metavar="PROFILE",
+        type=Path,
+        help="target profile (YAML); default: start the bundled sandbox",
+    )
+    run.add_argument(
+        "--scenarios",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="scenario directory (default: the project's scenarios/)",
+    )
     run.add_argument("-k", metavar="EXPR", help="only scenarios matching EXPR (ids, titles, tags)")
     run.add_argument("-m", metavar="MARK", help="only scenarios with these tags, e.g. 'seed'")
     run.add_argument("-n", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
     run.add_argument("--junitxml", metavar="PATH", help="write a JUnit XML report")
     run.add_argument("--alluredir", metavar="DIR", help="write Allure results")
-    run.add_argument("--fault", metavar="NAME", action="append", default=[],
-                     help="bundled sandbox only: switch on a fault (repeatable)")
-    run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS",
-                     help="more pytest options, after --")
+    run.add_argument(
+        "--fault",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="bundled sandbox only: switch on a fault (repeatable)",
+    )
+    run.add_argument(
+        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="more pytest options, after --"
+    )
 
     sandbox = commands.add_parser(
-        "sandbox", help="serve the reference sandbox in the foreground",
+        "sandbox",
+        help="serve the reference sandbox in the foreground",
         description="Serve the reference STET sandbox over mTLS and write a target profile "
-                    "for it into DIR/profile.yaml.",
+        "for it into DIR/profile.yaml.",
     )
     sandbox.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
     sandbox.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    sandbox.add_argument("--dir", type=Path, default=Path("stet-sandbox"),
-                         help="where the PKI and profile.yaml go (default: ./stet-sandbox)")
-    sandbox.add_argument("--fault", metavar="NAME", action="append", default=[],
-                         help="switch on a fault (repeatable); see --list-faults")
+    sandbox.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("stet-sandbox"),
+        help="where the PKI and profile.yaml go (default: ./stet-sandbox)",
+    )
+    sandbox.add_argument(
+        "--fault",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="switch on a fault (repeatable); see --list-faults",
+    )
     sandbox.add_argument("--list-faults", action="store_true", help="list the faults and exit")
+
+    selftest = commands.add_parser(
+        "selftest",
+        help="mutation matrix: every sandbox fault must fail some scenario",
+        description="Run the scenarios against the conformant sandbox (all must pass) and once "
+        "per fault (each must make at least one scenario fail).",
+    )
+    selftest.add_argument(
+        "--fault",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="only these faults (repeatable; default: all)",
+    )
+    selftest.add_argument("-j", "--jobs", type=int, default=2, help="runs in parallel (default 2)")
     return parser
 
 
 def _pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list[str]:
-    argv = [str(scenarios), "--stet-target", str(target), "-p", "no:cacheprovider",
-            "--rootdir", str(scenarios.parent),
-            # This process imported the plugin before pytest started: nothing to rewrite.
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    argv = [
+        str(scenarios),
+        "--stet-target",
+        str(target),
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(scenarios.parent),
+        # This process imported the plugin before pytest started: nothing to rewrite.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+    ]
     for flag in ("k", "m", "n"):
         value = getattr(args, flag)
         if value:
@@ -132,12 +181,27 @@ def _sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _selftest(args: argparse.Namespace) -> int:
+    from stet_conformance.sandbox.faults import FAULTS
+    from stet_conformance.selftest import print_matrix, run_matrix
+
+    unknown = sorted(set(args.fault) - set(FAULTS))
+    if unknown:
+        raise UsageError(
+            f"--fault: unknown fault(s) {', '.join(unknown)} (see sandbox --list-faults)"
+        )
+    rows = run_matrix(args.fault or sorted(FAULTS), workers=max(1, args.jobs))
+    return EXIT_OK if print_matrix(rows, sys.stdout) else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "selftest":
+            return _selftest(args)
         return _sandbox(args)
     except UsageError as exc:
         print(f"stet-conformance: {exc}", file=sys.stderr)

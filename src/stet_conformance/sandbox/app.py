@@ -1,0 +1,122 @@
+"""The reference STET PSD2 v1.4.2 sandbox of "Banque BCP" as a Starlette application.
+
+One catch-all route does its own routing, so that the checks run in the bank's order: mTLS,
+X-Request-ID, Signature/Digest, bearer token, method (405), scope (403), resource (404/403) and
+the daily rate limit (429). ``X-Request-ID`` is echoed byte for byte on every response.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import unquote
+
+from cryptography.hazmat.primitives import serialization
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from stet_conformance.sandbox import auth, oauth, resources
+from stet_conformance.sandbox.resources import BASE, Context
+from stet_conformance.sandbox.responses import ApiError, error_response
+from stet_conformance.sandbox.state import SandboxState
+from stet_conformance.shared import cavage
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+_ACCOUNT_PATH = re.compile(re.escape(BASE) + r"/accounts/([^/]+)/(balances|transactions)")
+_SIMPLE = {
+    f"{BASE}/accounts": ("accounts", "GET"),
+    f"{BASE}/consents": ("consents", "PUT"),
+    f"{BASE}/end-user-identity": ("identity", "GET"),
+    f"{BASE}/trusted-beneficiaries": ("beneficiaries", "GET"),
+    f"{BASE}/funds-confirmations": ("funds", "POST"),
+}
+_REQUIRED_SCOPE = {"funds": "cbpii"}
+_SCOPE_FAULTS = {
+    "accounts": "accounts-wrong-scope-ok",
+    "consents": "consents-wrong-scope-ok",
+    "balances": "balances-wrong-scope-ok",
+    "transactions": "transactions-wrong-scope-ok",
+}
+# Faults that answer a wrong method with something other than 405: (kind, fault) -> status.
+_METHOD_FAULTS = {
+    ("accounts", "accounts-post-404"): 404,
+    ("transactions", "transactions-post-400"): 400,
+    ("consents", "consents-post-403"): 403,
+}
+
+
+def _route(raw_path: str) -> tuple[str, str, str] | None:
+    """(kind, allowed method, account resource id) of a resource path."""
+    if raw_path in _SIMPLE:
+        kind, method = _SIMPLE[raw_path]
+        return kind, method, ""
+    match = _ACCOUNT_PATH.fullmatch(raw_path)
+    if match is None:
+        return None
+    return match.group(2), "GET", unquote(match.group(1))
+
+
+def build_app(state: SandboxState) -> Starlette:
+    """The ASGI application serving ``state``."""
+    qseal_pem = state.qseal_cert.public_bytes(serialization.Encoding.PEM)
+    qseal_path = f"/certs/qseal_{cavage.fingerprint(state.qseal_cert)}"
+
+    async def endpoint(request: Request) -> Response:
+        raw_id = next((v for k, v in request.scope["headers"] if k == b"x-request-id"), None)
+        try:
+            response = await _handle(request, state, qseal_path, qseal_pem)
+        except ApiError as exc:
+            response = error_response(exc, request.url.path, state.faults, state.clock())
+        if raw_id is not None and "request-id-not-echoed" not in state.faults:
+            response.raw_headers.append((b"x-request-id", raw_id))
+        return response
+
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+
+
+async def _handle(
+    request: Request, state: SandboxState, qseal_path: str, qseal_pem: bytes
+) -> Response:
+    tpp = auth.client_tpp(request)
+    raw_path = request.scope["raw_path"].decode("latin-1")
+    if raw_path.startswith(oauth.PREFIX + "/"):
+        return await oauth.handle(request, state, tpp, raw_path[len(oauth.PREFIX) + 1 :])
+    if raw_path == qseal_path and request.method == "GET":
+        return Response(qseal_pem, media_type="application/x-pem-file")
+    route = _route(raw_path)
+    if route is None:
+        raise ApiError(404, "no such resource")
+    kind, allowed, account_id = route
+    auth.check_request_id(request, state.faults)
+    body = await request.body()
+    auth.check_signature(request, body, state)
+    caller = auth.check_token(request, tpp, state)
+    if request.method != allowed:
+        _wrong_method(kind, request.method, allowed, state.faults)
+    scope = _REQUIRED_SCOPE.get(kind, "aisp")
+    if scope not in caller.token.scopes and _SCOPE_FAULTS.get(kind) not in state.faults:
+        raise ApiError(403, f"the access token lacks the {scope} scope")
+    ctx = Context(request, state, caller, body)
+    handlers: dict[str, Callable[[], Response]] = {
+        "accounts": lambda: resources.accounts(ctx),
+        "balances": lambda: resources.balances(ctx, account_id),
+        "transactions": lambda: resources.transactions(ctx, account_id),
+        "consents": lambda: resources.consents(ctx),
+        "identity": lambda: resources.identity(ctx),
+        "funds": lambda: resources.funds_confirmation(ctx),
+    }
+    if kind == "beneficiaries":
+        raise ApiError(501, "trusted beneficiaries are not available at this bank")
+    return handlers[kind]()
+
+
+def _wrong_method(kind: str, method: str, allowed: str, faults: frozenset[str]) -> None:
+    """Raise the 405 (or a POST fault's status); returns only for balances-post-200."""
+    if method == "POST" and kind == "balances" and "balances-post-200" in faults:
+        return
+    for (fault_kind, fault), status in _METHOD_FAULTS.items():
+        if method == "POST" and fault_kind == kind and fault in faults:
+            raise ApiError(status, "request refused")
+    raise ApiError(405, "method not allowed", headers={"Allow": allowed})

@@ -1,0 +1,68 @@
+"""Named, deliberate deviations from the bank's rules, switched on when the sandbox starts.
+
+Each fault changes one behaviour and nothing else, so a conformance suite run against the faulty
+sandbox must fail at least one scenario (a mutation test of the suite itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+FAULTS: dict[str, str] = {
+    "accounts-wrong-scope-ok": "GET /accounts answers 200 to a token without the aisp scope",
+    "consents-wrong-scope-ok": "PUT /consents answers 201 to a token without the aisp scope",
+    "balances-wrong-scope-ok": "GET balances answers 200 to a token without the aisp scope",
+    "transactions-wrong-scope-ok": "GET transactions answers to a token without the aisp scope",
+    "accounts-post-404": "POST /accounts answers 404 instead of 405",
+    "balances-post-200": "POST on balances answers 200 with the balances body instead of 405",
+    "transactions-post-400": "POST on transactions answers 400 instead of 405",
+    "consents-post-403": "POST /consents answers 403 instead of 405 (the seed's CON-3 row)",
+    "consents-put-200": "PUT /consents answers 200 instead of 201",
+    "unknown-account-403": "an unknown account on balances answers 403 instead of 404",
+    "unknown-account-transactions-204": "an unknown account on transactions answers 204",
+    "balance-sign-dropped": "negative balances lose their minus sign",
+    "zero-balance-204": "a 0.00 balance answers 204 with no body",
+    "balance-type-xpcd": "the accounting balance is typed XPCD instead of CLBD",
+    "balance-amount-number": "balanceAmount.amount is a JSON number instead of a string",
+    "datefrom-exclusive": "transactions booked on the dateFrom instant are excluded",
+    "dateto-inclusive": "transactions booked on the dateTo instant are included",
+    "datefrom-ignored": "dateFrom is ignored",
+    "dateto-ignored": "dateTo is ignored",
+    "depth-unchecked": "a dateFrom older than the history depth answers 200",
+    "invalid-date-accepted": "an unparseable dateFrom/dateTo is ignored (200)",
+    "offset-500": "a date with a +HHMM offset (no colon) answers 500",
+    "empty-history-200": "an empty transaction list answers 200 with [] instead of 204",
+    "cap-ignored": "no 500-operation cap on transactions",
+    "status-pdng": "not-yet-booked (OTHR) transactions are reported PDNG",
+    "entry-reference-always": "entryReference is sent even where the account has none",
+    "request-id-not-echoed": "responses do not carry X-Request-ID",
+    "request-id-optional": "a request without X-Request-ID is accepted",
+    "signature-unchecked": "the Signature value is not verified (the header is still required)",
+    "signature-optional": "a request without Signature is accepted",
+    "digest-unchecked": "the Digest header is not compared with the body",
+    "expired-token-ok": "expired access tokens are accepted",
+    "expired-token-no-invalid-token": "an expired token gets 401 without invalid_token",
+    "cross-psu-access": "an account of another PSU is served",
+    "identity-consent-ignored": "end-user-identity is served without psuIdentity consent",
+    "identity-no-connected-psu": "the end-user-identity body lacks connectedPsu",
+    "accounts-extra-account": "GET /accounts lists one made-up extra account",
+    "error-body-html": "4xx error bodies are text/html instead of ErrorModel JSON",
+    "error-model-no-status": "ErrorModel bodies lack status",
+    "links-self-missing": "the balances body lacks _links.self",
+    "hal-content-type-wrong": "2xx JSON resource bodies are served as text/plain",
+    "consent-merged": "PUT /consents merges with the previous consent instead of replacing it",
+    "consent-revoke-ignored": "empty account lists in PUT /consents do not revoke",
+    "rate-limit-missing": "no 429 for calls without PSU-IP-Address",
+    "token-client-id-unchecked": "the token endpoint ignores a client_id mismatch",
+}
+
+
+def parse_faults(names: Iterable[str]) -> frozenset[str]:
+    """Validate fault names; an unknown one raises ``ValueError`` listing the valid names."""
+    chosen = frozenset(names)
+    unknown = sorted(chosen - FAULTS.keys())
+    if unknown:
+        raise ValueError(
+            f"unknown sandbox fault(s): {', '.join(unknown)}; valid: {', '.join(sorted(FAULTS))}"
+        )
+    return chosen

@@ -1,0 +1,92 @@
+"""The bank's OAuth2 endpoints (authorization-code flow with refresh, and revocation).
+
+mTLS is required; ``client_id`` must equal the QWAC's organizationIdentifier. The sandbox has no
+login screen: ``GET /authorize`` takes the persona in a ``psu`` parameter and redirects at once.
+Codes are single use and valid one hour (seed: Get your token).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from stet_conformance.sandbox.responses import JSON, dumps, oauth_error
+from stet_conformance.sandbox.state import CODE_LIFETIME, SCOPES, AuthCode, SandboxState, new_secret
+
+PREFIX = "/stet/psd2/oauth"
+
+
+async def handle(request: Request, state: SandboxState, tpp: str, endpoint: str) -> Response:
+    if endpoint == "authorize" and request.method == "GET":
+        return authorize(dict(request.query_params), state, tpp)
+    if endpoint in ("token", "revoke") and request.method == "POST":
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        if endpoint == "token":
+            return token(form, state, tpp)
+        state.revoke(form.get("token", ""), tpp)
+        return Response(b"", 200)
+    if endpoint in ("authorize", "token", "revoke"):
+        return oauth_error(405, "invalid_request", "method not allowed")
+    return oauth_error(404, "invalid_request", "unknown OAuth endpoint")
+
+
+def _scopes(text: str) -> frozenset[str] | None:
+    wanted = frozenset(text.split()) - {"offline_access"}
+    return wanted if wanted and wanted <= SCOPES else None
+
+
+def authorize(params: dict[str, str], state: SandboxState, tpp: str) -> Response:
+    if params.get("response_type") != "code":
+        return oauth_error(400, "unsupported_response_type", "response_type must be code")
+    if params.get("client_id") != tpp:
+        return oauth_error(401, "invalid_client", "client_id is not the QWAC's identifier")
+    redirect_uri = params.get("redirect_uri", "")
+    if not redirect_uri.startswith(("https://", "http://")):
+        return oauth_error(400, "invalid_request", "redirect_uri is required")
+    scopes = _scopes(params.get("scope", ""))
+    if scopes is None:
+        return oauth_error(400, "invalid_scope", "scope must be among aisp, pisp, cbpii")
+    persona = params.get("psu", "").upper()
+    if persona not in state.bank.personas:
+        return oauth_error(400, "invalid_request", "psu must name a sandbox persona")
+    code = AuthCode(new_secret(), persona, scopes, tpp, redirect_uri, state.clock() + CODE_LIFETIME)
+    state.codes[code.value] = code
+    query = {"code": code.value}
+    if "state" in params:
+        query["state"] = params["state"]
+    separator = "&" if "?" in redirect_uri else "?"
+    return RedirectResponse(f"{redirect_uri}{separator}{urlencode(query)}", status_code=302)
+
+
+def token(form: dict[str, str], state: SandboxState, tpp: str) -> Response:
+    if form.get("client_id") != tpp and "token-client-id-unchecked" not in state.faults:
+        return oauth_error(401, "invalid_client", "client_id is not the QWAC's identifier")
+    grant = form.get("grant_type")
+    if grant == "authorization_code":
+        code = state.codes.pop(form.get("code", ""), None)
+        if (
+            code is None
+            or code.tpp != tpp
+            or code.expires_at <= state.clock()
+            or code.redirect_uri != form.get("redirect_uri")
+        ):
+            return oauth_error(400, "invalid_grant", "unknown, used or expired code")
+        refresh = state.issue_refresh(code.persona, code.scopes, tpp)
+    elif grant == "refresh_token":
+        found = state.refresh.get(form.get("refresh_token", ""))
+        if found is None or found.tpp != tpp:
+            return oauth_error(400, "invalid_grant", "unknown or revoked refresh token")
+        refresh = found
+    else:
+        return oauth_error(400, "unsupported_grant_type", "use authorization_code or refresh_token")
+    access = state.issue_access(refresh.persona, refresh.scopes, tpp, refresh=refresh.value)
+    body = {
+        "access_token": access.value,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "scope": " ".join(sorted(refresh.scopes)),
+        "refresh_token": refresh.value,
+    }
+    return Response(dumps(body), 200, {"Cache-Control": "no-store"}, media_type=JSON)

@@ -1,0 +1,300 @@
+"""The AIS/CBPII resources of the bank, called once the request is authenticated and scoped.
+
+``GET /trusted-beneficiaries`` is answered 501: the seed's limits say the bank does not offer it.
+Rate limit (seed limits): without ``PSU-IP-Address`` a TPP gets 4 calls a calendar day per PSU,
+account and AIS method (accounts, balances, transactions, end-user-identity); the 5th is 429.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from stet_conformance.sandbox import data
+from stet_conformance.sandbox.auth import Caller
+from stet_conformance.sandbox.consents import AccessError, apply_consent, parse_access
+from stet_conformance.sandbox.personas import Account, Persona
+from stet_conformance.sandbox.responses import ApiError, empty_response, hal_response
+from stet_conformance.sandbox.state import DAILY_BATCH_CALLS, SandboxState
+from stet_conformance.shared.dates import parse_stet_datetime
+
+BASE = "/stet/psd2/v1.4.2"
+_AMOUNT = re.compile(r"-?[0-9]{1,13}(\.[0-9]{0,5})?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_OFFSET_WITHOUT_COLON = re.compile(r"[+-][0-9]{4}")
+_EXTRA_IBAN = "FR7612579000920499999999901"
+
+
+@dataclass(frozen=True)
+class Context:
+    """One authenticated request."""
+
+    request: Request
+    state: SandboxState
+    caller: Caller
+    body: bytes
+
+    @property
+    def faults(self) -> frozenset[str]:
+        return self.state.faults
+
+    @property
+    def persona(self) -> Persona:
+        return self.state.bank.personas[self.caller.token.persona]
+
+    @property
+    def today(self) -> dt.date:
+        return self.state.clock().date()
+
+
+def _link(href: str, templated: bool = False) -> dict[str, Any]:
+    return {"templated": templated, "href": href}
+
+
+def rate_limit(ctx: Context, kind: str, account: str = "-") -> None:
+    if "psu-ip-address" in ctx.request.headers or "rate-limit-missing" in ctx.faults:
+        return
+    key = (ctx.caller.tpp, ctx.persona.key, account, kind)
+    if ctx.state.count_call(key) > DAILY_BATCH_CALLS:
+        raise ApiError(429, "at most 4 calls a day without PSU-IP-Address")
+
+
+def accounts(ctx: Context) -> Response:
+    persona = ctx.persona
+    consent = ctx.state.consent(ctx.caller.tpp, persona.key)
+    rate_limit(ctx, "accounts")
+    items = []
+    for account in persona.accounts:
+        item: dict[str, Any] = {
+            "cashAccountType": account.cash_account_type,
+            "accountId": {"iban": account.iban},
+            "usage": account.usage,
+            "psuStatus": "Account Holder",
+            "name": persona.name,
+            "currency": "EUR",
+        }
+        links = {}
+        href = f"{BASE}/accounts/{account.resource_id}"
+        if account.iban in consent.balances:
+            links["balances"] = _link(f"{href}/balances")
+            item["balances"] = [_balance(ctx, account)]
+        if account.iban in consent.transactions:
+            links["transactions"] = _link(f"{href}/transactions", templated=True)
+        if links:
+            item["resourceId"] = account.resource_id
+            item["_links"] = links
+        items.append(item)
+    if "accounts-extra-account" in ctx.faults:
+        items.append(
+            {
+                "cashAccountType": "CACC",
+                "accountId": {"iban": _EXTRA_IBAN},
+                "usage": "PRIV",
+                "psuStatus": "Account Holder",
+                "name": persona.name,
+                "currency": "EUR",
+            }
+        )
+    top: dict[str, Any] = {"self": _link(f"{BASE}/accounts")}
+    if consent.psu_identity:
+        top["endUserIdentity"] = _link(f"{BASE}/end-user-identity")
+    return hal_response({"accounts": items, "_links": top}, ctx.faults)
+
+
+def _resolve(ctx: Context, resource_id: str, kind: str) -> Account | Response:
+    """The PSU's account; 404 for anything else (never leak another PSU's data), 403 if the
+    consent does not cover it."""
+    own = ctx.persona.account(resource_id)
+    if own is not None:
+        consent = ctx.state.consent(ctx.caller.tpp, ctx.persona.key)
+        allowed = consent.balances if kind == "balances" else consent.transactions
+        if own.iban not in allowed:
+            raise ApiError(403, f"no {kind} consent for this account")
+        return own
+    found = ctx.state.bank.owner(resource_id)
+    if found is not None and "cross-psu-access" in ctx.faults:
+        return found[1]
+    if found is None and kind == "balances" and "unknown-account-403" in ctx.faults:
+        raise ApiError(403, "access to this account is not allowed")
+    if (
+        found is None
+        and kind == "transactions"
+        and "unknown-account-transactions-204" in ctx.faults
+    ):
+        return empty_response(204)
+    raise ApiError(404, f"{resource_id[:40]} is invalid")
+
+
+def _balance(ctx: Context, account: Account) -> dict[str, Any]:
+    amount: Any = account.balance
+    if "balance-sign-dropped" in ctx.faults:
+        amount = amount.lstrip("-")
+    if "balance-amount-number" in ctx.faults:
+        amount = float(amount)
+    return {
+        "name": f"Solde comptable au {ctx.today:%d/%m/%Y}",
+        "balanceType": "XPCD" if "balance-type-xpcd" in ctx.faults else "CLBD",
+        "balanceAmount": {"amount": amount, "currency": "EUR"},
+        "referenceDate": ctx.today.isoformat(),
+    }
+
+
+def balances(ctx: Context, resource_id: str) -> Response:
+    account = _resolve(ctx, resource_id, "balances")
+    if isinstance(account, Response):
+        return account
+    rate_limit(ctx, "balances", account.iban)
+    if "zero-balance-204" in ctx.faults and Decimal(account.balance) == 0:
+        return empty_response(204)
+    href = f"{BASE}/accounts/{account.resource_id}"
+    links = {
+        "self": _link(f"{href}/balances"),
+        "parent-list": _link(f"{BASE}/accounts"),
+        "transactions": _link(f"{href}/transactions", templated=True),
+    }
+    if "links-self-missing" in ctx.faults:
+        del links["self"]
+    return hal_response({"balances": [_balance(ctx, account)], "_links": links}, ctx.faults)
+
+
+def _date(ctx: Context, name: str) -> dt.datetime | None:
+    value = ctx.request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        parsed = parse_stet_datetime(value)
+    except ValueError as exc:
+        if "invalid-date-accepted" in ctx.faults:
+            return None
+        raise ApiError(400, f"{name} is not a valid date-time") from exc
+    if "offset-500" in ctx.faults and _OFFSET_WITHOUT_COLON.search(value[-5:]):
+        raise ApiError(500, "Internal Server Error")
+    return parsed
+
+
+def transactions(ctx: Context, resource_id: str) -> Response:
+    account = _resolve(ctx, resource_id, "transactions")
+    if isinstance(account, Response):
+        return account
+    faults = ctx.faults
+    date_from = None if "datefrom-ignored" in faults else _date(ctx, "dateFrom")
+    date_to = None if "dateto-ignored" in faults else _date(ctx, "dateTo")
+    owner = ctx.state.bank.owner(account.resource_id)
+    history_days = owner[0].history_days if owner else ctx.persona.history_days
+    start = data.history_start(ctx.today, history_days)
+    if date_from is not None and date_from < start and "depth-unchecked" not in faults:
+        raise ApiError(400, f"period out of bound: history is limited to {history_days} days")
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise ApiError(400, "dateFrom is after dateTo")
+    rate_limit(ctx, "transactions", account.iban)
+    chosen = data.select(
+        data.transactions_for(account, history_days, ctx.today),
+        date_from,
+        date_to,
+        from_exclusive="datefrom-exclusive" in faults,
+        to_inclusive="dateto-inclusive" in faults,
+        cap=None if "cap-ignored" in faults else data.MAX_OPERATIONS,
+    )
+    if not chosen and "empty-history-200" not in faults:
+        return empty_response(204)
+    with_reference = account.entry_reference or "entry-reference-always" in faults
+    pdng = "status-pdng" in faults
+    items = [
+        tx.to_stet(
+            entry_reference=with_reference,
+            status="PDNG" if pdng and tx.status == "OTHR" else None,
+        )
+        for tx in chosen
+    ]
+    href = f"{BASE}/accounts/{account.resource_id}"
+    links = {
+        "self": _link(f"{href}/transactions", templated=True),
+        "parent-list": _link(f"{BASE}/accounts"),
+        "balances": _link(f"{href}/balances"),
+    }
+    return hal_response({"transactions": items, "_links": links}, faults)
+
+
+def _json_body(ctx: Context) -> object:
+    try:
+        return json.loads(ctx.body or b"null")
+    except ValueError as exc:
+        raise ApiError(400, "the body is not JSON") from exc
+
+
+def consents(ctx: Context) -> Response:
+    persona = ctx.persona
+    try:
+        new = parse_access(_json_body(ctx), persona.ibans)
+    except AccessError as exc:
+        raise ApiError(400, str(exc)) from exc
+    key = (ctx.caller.tpp, persona.key)
+    ctx.state.consents[key] = apply_consent(
+        ctx.state.consent(*key),
+        new,
+        merge="consent-merged" in ctx.faults,
+        keep_on_empty="consent-revoke-ignored" in ctx.faults,
+    )
+    return empty_response(200 if "consents-put-200" in ctx.faults else 201)
+
+
+def identity(ctx: Context) -> Response:
+    persona = ctx.persona
+    consent = ctx.state.consent(ctx.caller.tpp, persona.key)
+    if not consent.psu_identity and "identity-consent-ignored" not in ctx.faults:
+        raise ApiError(403, "the PSU has not consented to share their identity")
+    rate_limit(ctx, "identity")
+    body: dict[str, Any] = {
+        "connectedPsu": f"{persona.first_name} {persona.last_name}".strip(),
+        "connectedPsuLastName": persona.last_name,
+    }
+    if persona.first_name:
+        body["connectedPsuFirstName"] = persona.first_name
+    if "identity-no-connected-psu" in ctx.faults:
+        del body["connectedPsu"]
+    body["_links"] = {"self": _link(f"{BASE}/end-user-identity")}
+    return hal_response(body, ctx.faults)
+
+
+def funds_confirmation(ctx: Context) -> Response:
+    body = _json_body(ctx)
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a PaymentCoverageRequestResource")
+    request_id = body.get("paymentCoverageRequestId")
+    amount = body.get("instructedAmount")
+    account_id = body.get("accountId")
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= 35:
+        raise ApiError(400, "paymentCoverageRequestId must be 1 to 35 characters")
+    if not (
+        isinstance(amount, dict)
+        and isinstance(amount.get("amount"), str)
+        and _AMOUNT.fullmatch(amount["amount"])
+        and isinstance(amount.get("currency"), str)
+        and _CURRENCY.fullmatch(amount["currency"])
+    ):
+        raise ApiError(400, "instructedAmount must be {amount, currency} strings")
+    iban = account_id.get("iban") if isinstance(account_id, dict) else None
+    if not isinstance(iban, str):
+        raise ApiError(400, "accountId.iban is required")
+    account = next((a for a in ctx.persona.accounts if a.iban == iban), None)
+    if account is None:
+        raise ApiError(403, "the account is not one of the PSU's")
+    try:
+        covered = amount["currency"] == "EUR" and Decimal(account.balance) >= Decimal(
+            amount["amount"]
+        )
+    except InvalidOperation as exc:
+        raise ApiError(400, "instructedAmount.amount is not a number") from exc
+    report = {
+        "request": body,
+        "result": covered,
+        "_links": {"self": _link(f"{BASE}/funds-confirmations")},
+    }
+    return hal_response(report, ctx.faults)

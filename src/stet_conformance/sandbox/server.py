@@ -1,0 +1,177 @@
+"""Running the sandbox: uvicorn over mTLS, in a background thread or in the foreground.
+
+uvicorn does not expose the TLS peer certificate to the application, so ``TlsH11Protocol`` puts
+it into ``scope["extensions"]["tls"]``. The server writes a target profile for itself (0600:
+it holds bearer tokens) so the harness can be pointed at it directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+
+import uvicorn
+from cryptography import x509
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from stet_conformance.sandbox.app import build_app
+from stet_conformance.sandbox.faults import parse_faults
+from stet_conformance.sandbox.personas import load_bank
+from stet_conformance.sandbox.pki import TPP_ID, Pki, ensure_pki
+from stet_conformance.sandbox.state import SandboxState
+from stet_conformance.shared import cavage
+from stet_conformance.shared.resources import fixtures_dir
+
+_START_TIMEOUT = 10.0
+
+
+class TlsH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, plus the client certificate in the ASGI TLS extension."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        inner = self.app
+
+        async def with_tls(
+            scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+        ) -> None:
+            extensions = cast("dict[str, Any]", scope).setdefault("extensions", {})
+            extensions["tls"] = {"client_cert_der": der}
+            await inner(scope, receive, send)
+
+        self.app = with_tls
+
+
+def _load_cert(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
+    qseal = _load_cert(pki.qseal_cert)
+    key_id = f"{base_url}/certs/qseal_{cavage.fingerprint(qseal)}"
+    oauth = f"{base_url}/stet/psd2/oauth"
+    lines = [
+        "# Target profile written by the reference sandbox (stet-conformance). "
+        "Tokens are sandbox-only.",
+        "name: reference-sandbox",
+        f"base_url: {base_url}",
+        "api_prefix: /stet/psd2/v1.4.2",
+        "tls: {ca_bundle: pki/ca.pem, client_cert: pki/qwac.pem, client_key: pki/qwac.key}",
+        f'signing: {{key: pki/qseal.key, certificate: pki/qseal.pem, key_id: "{key_id}"}}',
+        f"oauth: {{token_url: {oauth}/token, authorize_url: {oauth}/authorize, "
+        f"revoke_url: {oauth}/revoke, client_id: {TPP_ID}}}",
+        "personas:",
+    ]
+    for name, issued in state.preissued.items():
+        tokens = ", ".join(f"{scope}: {value}" for scope, value in issued.tokens.items())
+        refresh = ", ".join(f"{s}: {v}" for s, v in issued.refresh_tokens.items())
+        expired = ", ".join(f"{s}: {v}" for s, v in issued.expired_tokens.items())
+        lines.append(
+            f"  {name}: {{tokens: {{{tokens}}}, refresh_tokens: {{{refresh}}}, "
+            f"expired_tokens: {{{expired}}}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text, encoding="utf-8")
+
+
+class SandboxServer:
+    """The sandbox on ``https://host:port`` in a background thread (a context manager)."""
+
+    def __init__(
+        self, directory: Path, faults: Sequence[str] = (), port: int = 0, host: str = "127.0.0.1"
+    ) -> None:
+        self.directory = Path(directory)
+        self.faults = parse_faults(faults)
+        self.host = host
+        self.pki = ensure_pki(self.directory / "pki")
+        self.profile_path = self.directory / "profile.yaml"
+        self.state = SandboxState(
+            load_bank(fixtures_dir() / "personas.yaml"),
+            self.faults,
+            _load_cert(self.pki.qseal_cert),
+            TPP_ID,
+        )
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.port: int = self._socket.getsockname()[1]
+        url_host = f"[{host}]" if ":" in host else host
+        self.base_url = f"https://{url_host}:{self.port}"
+        _write_private(self.profile_path, _profile(self.pki, self.base_url, self.state))
+        self._server = uvicorn.Server(self._config())
+        self._thread: threading.Thread | None = None
+
+    def _config(self) -> uvicorn.Config:
+        return uvicorn.Config(
+            build_app(self.state),
+            ssl_keyfile=str(self.pki.server_key),
+            ssl_certfile=str(self.pki.server_cert),
+            ssl_ca_certs=str(self.pki.ca_cert),
+            ssl_cert_reqs=ssl.CERT_REQUIRED,
+            http=TlsH11Protocol,
+            ws="none",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+        )
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=_START_TIMEOUT)
+            self._thread = None
+        self._socket.close()
+
+    def run_forever(self) -> None:
+        """Serve in the calling (main) thread until SIGINT/SIGTERM."""
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            self._socket.close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve(
+    directory: Path, faults: Sequence[str] = (), port: int = 0, host: str = "127.0.0.1"
+) -> None:
+    """Run the sandbox in the foreground (the CLI's ``stet-conformance sandbox``)."""
+    server = SandboxServer(directory, faults, port, host)
+    print(f"sandbox listening on {server.base_url}; profile: {server.profile_path}", flush=True)
+    server.run_forever()

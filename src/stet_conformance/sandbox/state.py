@@ -1,0 +1,139 @@
+"""The sandbox's mutable state: tokens, authorisation codes, consents and rate-limit counters.
+
+Only the server's event-loop thread touches it, so no locking is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from stet_conformance.sandbox.consents import Consent
+from stet_conformance.sandbox.personas import Bank
+
+SCOPE_ORDER = ("aisp", "pisp", "cbpii")
+SCOPES = frozenset(SCOPE_ORDER)
+TOKEN_LIFETIME = dt.timedelta(hours=1)
+CODE_LIFETIME = dt.timedelta(hours=1)
+DAILY_BATCH_CALLS = 4  # seed limits: at most 4 calls a day without PSU-IP-Address
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_secret() -> str:
+    """A random token made of letters and digits only (safe unquoted in YAML and headers)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(48))
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class AccessToken:
+    value: str
+    persona: str
+    scopes: frozenset[str]
+    tpp: str
+    expires_at: dt.datetime
+    refresh: str | None = None
+
+
+@dataclass
+class RefreshToken:
+    value: str
+    persona: str
+    scopes: frozenset[str]
+    tpp: str
+
+
+@dataclass
+class AuthCode:
+    value: str
+    persona: str
+    scopes: frozenset[str]
+    tpp: str
+    redirect_uri: str
+    expires_at: dt.datetime
+
+
+@dataclass
+class PersonaTokens:
+    """The tokens issued at start for one persona, written into the target profile."""
+
+    tokens: dict[str, str] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)
+    expired_tokens: dict[str, str] = field(default_factory=dict)
+
+
+class SandboxState:
+    """Everything the sandbox remembers between requests."""
+
+    def __init__(
+        self,
+        bank: Bank,
+        faults: frozenset[str],
+        qseal_cert: x509.Certificate,
+        tpp_id: str,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.bank = bank
+        self.faults = faults
+        self.qseal_cert = qseal_cert
+        self.clock = clock
+        self.access: dict[str, AccessToken] = {}
+        self.refresh: dict[str, RefreshToken] = {}
+        self.codes: dict[str, AuthCode] = {}
+        self.consents: dict[tuple[str, str], Consent] = {}
+        self.calls: dict[tuple[str, ...], int] = {}
+        self.preissued: dict[str, PersonaTokens] = {}
+        for key in bank.personas:
+            issued = PersonaTokens()
+            for scope in SCOPE_ORDER:
+                issued.tokens[scope] = self.issue_access(key, frozenset({scope}), tpp_id).value
+            refresh = self.issue_refresh(key, frozenset({"aisp"}), tpp_id)
+            issued.refresh_tokens["aisp"] = refresh.value
+            expired = self.issue_access(key, frozenset({"aisp"}), tpp_id)
+            expired.expires_at = self.clock() - TOKEN_LIFETIME
+            issued.expired_tokens["aisp"] = expired.value
+            self.preissued[key] = issued
+
+    def issue_access(
+        self, persona: str, scopes: frozenset[str], tpp: str, refresh: str | None = None
+    ) -> AccessToken:
+        token = AccessToken(
+            new_secret(), persona, scopes, tpp, self.clock() + TOKEN_LIFETIME, refresh
+        )
+        self.access[token.value] = token
+        return token
+
+    def issue_refresh(self, persona: str, scopes: frozenset[str], tpp: str) -> RefreshToken:
+        token = RefreshToken(new_secret(), persona, scopes, tpp)
+        self.refresh[token.value] = token
+        return token
+
+    def revoke(self, value: str, tpp: str) -> None:
+        """Revoke an access token, or a refresh token together with its access tokens."""
+        access = self.access.get(value)
+        if access is not None and access.tpp == tpp:
+            del self.access[value]
+        refresh = self.refresh.get(value)
+        if refresh is not None and refresh.tpp == tpp:
+            del self.refresh[value]
+            for key in [k for k, t in self.access.items() if t.refresh == value]:
+                del self.access[key]
+
+    def consent(self, tpp: str, persona: str) -> Consent:
+        """The consent in force; the fixture's until the TPP sends one (seed: already recorded)."""
+        found = self.consents.get((tpp, persona))
+        return found if found is not None else self.bank.personas[persona].consent
+
+    def count_call(self, key: tuple[str, ...]) -> int:
+        """Count a call without PSU-IP-Address against today's quota; returns the new count."""
+        full = (self.clock().date().isoformat(), *key)
+        self.calls[full] = self.calls.get(full, 0) + 1
+        return self.calls[full]

@@ -1,0 +1,74 @@
+"""The mutation matrix: does every deliberate fault of the sandbox make some scenario fail?
+
+One conformant run (must be all green) and one run per fault (each must fail at least one
+scenario), each a ``stet-conformance run`` in its own process against its own sandbox, two at a
+time. A fault no scenario catches is a missing check: add the check, not an exception.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    fault: str | None  # None: the conformant sandbox
+    failed: tuple[str, ...]
+    passed: int
+    error: str | None = None
+
+
+def _run_one(fault: str | None, workdir: Path) -> MatrixRow:
+    junit = workdir / f"{fault or 'conformant'}.xml"
+    command = [sys.executable, "-m", "stet_conformance.cli", "run", "--junitxml", str(junit)]
+    if fault:
+        command += ["--fault", fault]
+    command += ["--", "-q", "--no-header", "-p", "no:randomly"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1) or not junit.exists():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return MatrixRow(fault, (), 0, f"exit {done.returncode}: {tail[0]}")
+    failed, passed = [], 0
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed.append(case.get("name", "?"))
+        elif case.find("skipped") is None:
+            passed += 1
+    return MatrixRow(fault, tuple(sorted(failed)), passed)
+
+
+def run_matrix(faults: Sequence[str], workers: int = 2) -> list[MatrixRow]:
+    with tempfile.TemporaryDirectory(prefix="stet-selftest-") as tmp:
+        runs: list[str | None] = [None, *faults]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda f: _run_one(f, Path(tmp)), runs))
+
+
+def print_matrix(rows: Sequence[MatrixRow], out: TextIO) -> bool:
+    """Print the table and the summary line; True when the harness passes its self-test."""
+    conformant, faulty = rows[0], rows[1:]
+    ok = conformant.error is None and not conformant.failed
+    verdict = "ok" if ok else f"FAILED {', '.join(conformant.failed) or conformant.error}"
+    out.write(f"conformant sandbox: {conformant.passed} scenarios passed, {verdict}\n\n")
+    width = max([len(r.fault or "") for r in faulty] + [5])
+    out.write(f"{'fault':{width}}  caught by\n")
+    detected = 0
+    for row in faulty:
+        if row.error:
+            caught = f"ERROR {row.error}"
+        elif row.failed:
+            detected += 1
+            caught = ", ".join(row.failed)
+        else:
+            caught = "NOT DETECTED"
+        out.write(f"{row.fault:{width}}  {caught}\n")
+    out.write(f"\nfaults detected: {detected}/{len(faulty)}\n")
+    return ok and detected == len(faulty)
