@@ -37,6 +37,11 @@ class TlsH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, plus the client certificate in the ASGI TLS extension."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # asyncio leaves Nagle on for TLS server sockets: with delayed ACKs every response
+        # would wait ~40 ms for the client's ACK of the previous TLS record.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
