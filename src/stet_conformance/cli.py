@@ -182,15 +182,14 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _selftest(args: argparse.Namespace) -> int:
-    from stet_conformance.sandbox.faults import FAULTS
+    from stet_conformance.sandbox.faults import FAULTS, parse_faults
     from stet_conformance.selftest import print_matrix, run_matrix
 
-    unknown = sorted(set(args.fault) - set(FAULTS))
-    if unknown:
-        raise UsageError(
-            f"--fault: unknown fault(s) {', '.join(unknown)} (see sandbox --list-faults)"
-        )
-    rows = run_matrix(args.fault or sorted(FAULTS), workers=max(1, args.jobs))
+    try:
+        faults = sorted(parse_faults(args.fault)) if args.fault else sorted(FAULTS)
+    except ValueError as exc:
+        raise UsageError(f"--fault: {exc}") from None
+    rows = run_matrix(faults, workers=max(1, args.jobs))
     return EXIT_OK if print_matrix(rows, sys.stdout) else EXIT_FAILED
 
 

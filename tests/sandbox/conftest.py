@@ -1,4 +1,4 @@
-"""Fixtures: one conformant sandbox for the session, short-lived ones for fault tests."""
+"""Fixtures: a client of the session sandbox (root conftest), short-lived ones for faults."""
 
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ import pytest
 from sandbox_helpers import Api, open_api
 
 from stet_conformance.sandbox.server import SandboxServer
-
-
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(tmp_path_factory.mktemp("sandbox")) as server:
-        yield server
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,187 @@
+"""The CLI as a user runs it: exit codes, messages, the bundled sandbox, no secrets in output."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stet_conformance.sandbox.server import SandboxServer
+
+SEED_IDS = (
+    [f"ACC-{i}" for i in range(1, 4)]
+    + [f"CON-{i}" for i in range(1, 4)]
+    + [f"BAL-{i}" for i in range(1, 7)]
+    + [f"TRX-{i}" for i in range(1, 12)]
+    + ["IDN-1", "IDN-2"]
+)
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stet_conformance.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def junit_cases(path: Path) -> dict[str, str]:
+    """Scenario id -> outcome (passed, failed, skipped) from a JUnit XML file."""
+    outcomes = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            outcomes[case.get("name", "")] = "failed"
+        elif case.find("skipped") is not None:
+            outcomes[case.get("name", "")] = "skipped"
+        else:
+            outcomes[case.get("name", "")] = "passed"
+    return outcomes
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening on it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_against_bundled_sandbox_passes_all_25_seed_ids(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    done = cli("run", "--junitxml", str(junit))
+    assert done.returncode == 0, done.stdout[-3000:]
+    outcomes = junit_cases(junit)
+    assert len(SEED_IDS) == 25
+    assert {i: outcomes.get(i) for i in SEED_IDS} == dict.fromkeys(SEED_IDS, "passed")
+    assert set(outcomes.values()) == {"passed"}
+
+
+def test_run_with_two_workers(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    done = cli("run", "-n", "2", "--junitxml", str(junit))
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert set(junit_cases(junit).values()) == {"passed"}
+    assert len(junit_cases(junit)) >= 40
+
+
+def test_failing_scenario_exits_1_points_at_yaml_and_hides_secrets(tmp_path: Path) -> None:
+    done = cli("run", "--fault", "balance-sign-dropped", "-k", "BAL-1")
+    assert done.returncode == 1
+    assert re.search(r"balances\.yaml:\d+", done.stdout)
+    assert "sign: #0: '150.00' is positive, expected negative" in done.stdout
+    assert "authorization: [REDACTED]" in done.stdout
+    assert "signature: [REDACTED]" in done.stdout
+    assert "Bearer " not in done.stdout
+
+
+def test_tokens_never_appear_in_output_or_junit(sandbox: SandboxServer, tmp_path: Path) -> None:
+    profile = yaml.safe_load(Path(sandbox.profile_path).read_text())
+    secrets = [
+        token
+        for persona in profile["personas"].values()
+        for table in persona.values()
+        for token in table.values()
+    ]
+    junit = tmp_path / "junit.xml"
+    # Every scenario fails on a missing X-Request-ID echo, so every exchange is printed.
+    with SandboxServer(tmp_path / "sb", ["request-id-not-echoed"]) as broken:
+        done = cli("run", "--target", str(broken.profile_path), "--junitxml", str(junit))
+        broken_profile = yaml.safe_load(Path(broken.profile_path).read_text())
+    secrets += [
+        token
+        for persona in broken_profile["personas"].values()
+        for table in persona.values()
+        for token in table.values()
+    ]
+    assert done.returncode == 1
+    text = done.stdout + done.stderr + junit.read_text()
+    assert "[REDACTED]" in text
+    leaked = [s for s in secrets if s in text]
+    assert leaked == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--target", "/nonexistent/profile.yaml"], "target profile not found"),
+        (["run", "--fault", "no-such-fault"], "--fault: unknown sandbox fault(s): no-such-fault;"),
+        (["run", "-k", "NO-SUCH-SCENARIO"], "no scenario matched"),
+        (["run", "--scenarios", "/nonexistent"], "--scenarios: not a directory"),
+        (["selftest", "--fault", "nope"], "--fault: unknown sandbox fault(s): nope;"),
+        (["sandbox", "--host", "0.0.0.0"], "only listens on loopback"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
+    done = cli(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_bad_profile_names_file_and_line(tmp_path: Path) -> None:
+    profile = tmp_path / "bank.yaml"
+    profile.write_text("name: x\nbase_url: http://bank.example\nsigning: {key: k, key_id: y}\n")
+    done = cli("run", "--target", str(profile))
+    assert done.returncode == 2
+    assert f"{profile}:2: base_url" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_scenario_file_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "broken.yaml").write_text(
+        "- id: X-1\n  title: t\n  request: {method: GET, path: /accounts}\n"
+        "  expect: {status: 200, colour: blue}\n"
+    )
+    done = cli("run", "--scenarios", str(scenarios))
+    assert done.returncode == 2
+    assert f"{scenarios / 'broken.yaml'}:4" in done.stderr
+    assert "unknown key" in done.stderr
+
+
+def test_unreachable_target_is_a_broken_run_not_a_crash(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    text = Path(sandbox.profile_path).read_text().replace(str(sandbox.port), str(closed_port()))
+    profile = Path(sandbox.profile_path).parent / "unreachable.yaml"
+    profile.write_text(text)
+    done = cli("run", "--target", str(profile), "-k", "ACC-1 or BAL-1")
+    assert done.returncode == 1
+    assert "target broken: cannot connect to https://127.0.0.1:" in done.stdout
+    assert "Traceback" not in done.stdout
+
+
+def test_sandbox_command_serves_and_writes_a_profile(tmp_path: Path) -> None:
+    directory = tmp_path / "sb"
+    command = [sys.executable, "-m", "stet_conformance.cli", "sandbox", "--dir", str(directory)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert "sandbox listening on https://127.0.0.1:" in line
+            profile = directory / "profile.yaml"
+            assert profile.stat().st_mode & 0o777 == 0o600
+            done = cli("run", "--target", str(profile), "-m", "seed")
+            assert done.returncode == 0, done.stdout[-2000:]
+            assert "25 passed" in done.stdout
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=20)
+
+
+def test_list_faults_documents_at_least_30() -> None:
+    done = cli("sandbox", "--list-faults")
+    assert done.returncode == 0
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) >= 30
+    assert all(re.match(r"^[a-z0-9-]+ +\S", line) for line in lines)
