@@ -1,0 +1,30 @@
+"""What the commands share: exit codes and the bundled sandbox as a default target."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+from stet_conformance.errors import UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# The object ``add_subparsers`` returns; argparse does not export a public name for it.
+Commands = argparse._SubParsersAction
+
+
+def start_sandbox(stack: ExitStack, faults: Sequence[str]) -> Path:
+    """Start the bundled sandbox for the duration of ``stack``; return its profile path."""
+    from stet_conformance.sandbox.server import SandboxServer
+
+    directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stet-sandbox-")))
+    try:
+        server = stack.enter_context(SandboxServer(directory, faults=faults))
+    except ValueError as exc:  # unknown fault name
+        raise UsageError(f"--fault: {exc}") from None
+    print(f"stet-conformance: bundled sandbox at {server.base_url}", file=sys.stderr)
+    return Path(server.profile_path)

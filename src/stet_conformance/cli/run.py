@@ -1,0 +1,106 @@
+"""``stet-conformance run``: the scenarios as pytest items against a target profile."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from stet_conformance.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Commands,
+    start_sandbox,
+)
+from stet_conformance.config.profile import load_profile
+from stet_conformance.errors import UsageError
+from stet_conformance.scenario.loader import load_all
+from stet_conformance.shared.resources import scenarios_dir
+
+
+def register(commands: Commands[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the scenarios against a target (default: the bundled sandbox)",
+        description="Run the YAML scenarios as pytest items. Extra pytest options go after --.",
+    )
+    run.add_argument(
+        "--target",
+        metavar="PROFILE",
+        type=Path,
+        help="target profile (YAML); default: start the bundled sandbox",
+    )
+    run.add_argument(
+        "--scenarios",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="scenario directory (default: the project's scenarios/)",
+    )
+    run.add_argument("-k", metavar="EXPR", help="only scenarios matching EXPR (ids, titles, tags)")
+    run.add_argument("-m", metavar="MARK", help="only scenarios with these tags, e.g. 'seed'")
+    run.add_argument("-n", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
+    run.add_argument("--junitxml", metavar="PATH", help="write a JUnit XML report")
+    run.add_argument("--alluredir", metavar="DIR", help="write Allure results")
+    run.add_argument(
+        "--fault",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="bundled sandbox only: switch on a fault (repeatable)",
+    )
+    run.add_argument(
+        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="more pytest options, after --"
+    )
+    run.set_defaults(handler=handle)
+
+
+def pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list[str]:
+    argv = [
+        str(scenarios),
+        "--stet-target",
+        str(target),
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(scenarios.parent),
+        # This process imported the plugin before pytest started: nothing to rewrite.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    for flag in ("k", "m", "n"):
+        value = getattr(args, flag)
+        if value:
+            argv += [f"-{flag}", value]
+    if args.junitxml:
+        argv += ["--junitxml", args.junitxml]
+    if args.alluredir:
+        argv += ["--alluredir", args.alluredir]
+    return argv + list(args.pytest_args)
+
+
+def handle(args: argparse.Namespace) -> int:
+    import pytest
+
+    scenarios = (args.scenarios or scenarios_dir()).resolve()
+    if not scenarios.is_dir():
+        raise UsageError(f"--scenarios: not a directory: {scenarios}")
+    load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
+    with ExitStack() as stack:
+        if args.target is None:
+            target = start_sandbox(stack, args.fault)
+        else:
+            if args.fault:
+                raise UsageError("--fault only applies to the bundled sandbox (no --target)")
+            target = args.target.resolve()
+            load_profile(target)  # exit 2 on a bad profile, before any request
+        code = int(pytest.main(pytest_args(args, target, scenarios)))
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("stet-conformance: no scenario matched the selection", file=sys.stderr)
+        return EXIT_USAGE
+    if code == pytest.ExitCode.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return {0: EXIT_OK, 1: EXIT_FAILED}.get(code, EXIT_USAGE)
