@@ -101,7 +101,7 @@ class ScenarioItem(pytest.Item):
         self.extra_keyword_matches.update(scenario.tags)
 
     def runtest(self) -> None:
-        run = _run_context(self.config)
+        run = run_context(self.config)
         try:
             results = run_scenario(self.scenario, run)
         except ScenarioSkipped as exc:
@@ -141,7 +141,14 @@ def _describe(results: list[StepResult], redactor: Redactor) -> str:
     return "\n".join(lines)
 
 
-def _run_context(config: pytest.Config) -> RunContext:
+@pytest.fixture(scope="session")
+def stet_run(pytestconfig: pytest.Config) -> RunContext:
+    """The run's profile, signing client and schemas, for Python suites (``suites/``)."""
+    return run_context(pytestconfig)
+
+
+def run_context(config: pytest.Config) -> RunContext:
+    """The run's shared objects, created on first use (starts the sandbox if no target)."""
     if _RUN in config.stash:
         return config.stash[_RUN]
     stack = config.stash[_CLEANUP]
