@@ -12,6 +12,7 @@ from stet_conformance.sandbox import data
 from stet_conformance.sandbox.consents import AccessError, Consent, apply_consent, parse_access
 from stet_conformance.sandbox.faults import FAULTS, parse_faults
 from stet_conformance.sandbox.personas import load_bank
+from stet_conformance.sandbox.server import SandboxServer
 
 TODAY = dt.date(2026, 3, 15)
 BANK = load_bank()
@@ -159,3 +160,16 @@ def test_fault_registry() -> None:
     assert parse_faults(["cap-ignored", "offset-500"]) == {"cap-ignored", "offset-500"}
     with pytest.raises(ValueError, match=r"no-such-fault.*valid: accounts-extra-account"):
         parse_faults(["no-such-fault"])
+
+
+def test_preissued_tokens_outlive_a_working_day_and_expired_ones_are_expired(
+    sandbox: SandboxServer,
+) -> None:
+    from stet_conformance.sandbox.state import utc_now
+
+    state = sandbox.state
+    now = utc_now()
+    for name, issued in state.preissued.items():
+        for scope, value in issued.tokens.items():
+            assert state.access[value].expires_at - now > dt.timedelta(days=7), (name, scope)
+        assert state.access[issued.expired_tokens["aisp"]].expires_at < now

@@ -20,6 +20,8 @@ SCOPE_ORDER = ("aisp", "pisp", "cbpii")
 SCOPES = frozenset(SCOPE_ORDER)
 TOKEN_LIFETIME = dt.timedelta(hours=1)
 CODE_LIFETIME = dt.timedelta(hours=1)
+# Tokens written into the sandbox's profile live as long as a long-running sandbox may.
+PREISSUED_LIFETIME = dt.timedelta(days=30)
 DAILY_BATCH_CALLS = 4  # seed limits: at most 4 calls a day without PSU-IP-Address
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -94,7 +96,9 @@ class SandboxState:
         for key in bank.personas:
             issued = PersonaTokens()
             for scope in SCOPE_ORDER:
-                issued.tokens[scope] = self.issue_access(key, frozenset({scope}), tpp_id).value
+                token = self.issue_access(key, frozenset({scope}), tpp_id)
+                token.expires_at = self.clock() + PREISSUED_LIFETIME
+                issued.tokens[scope] = token.value
             refresh = self.issue_refresh(key, frozenset({"aisp"}), tpp_id)
             issued.refresh_tokens["aisp"] = refresh.value
             expired = self.issue_access(key, frozenset({"aisp"}), tpp_id)
