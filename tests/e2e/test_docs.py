@@ -1,0 +1,35 @@
+"""The README stays true: its fault table and profile reference match the code."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from stet_conformance.sandbox.faults import FAULTS
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_fault_table_lists_every_fault_with_its_description() -> None:
+    table = README.split("<!-- faults:begin -->")[1].split("<!-- faults:end -->")[0]
+    rows = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (.+) \|$", table, re.MULTILINE))
+    assert rows == FAULTS
+
+
+def test_readme_documents_every_profile_key() -> None:
+    schema = json.loads((ROOT / "schemas" / "profile.schema.json").read_text())
+    section = README.split("## Target profile")[1].split("## Scenario format")[0]
+    for key, spec in schema["properties"].items():
+        assert f"`{key}" in section, key
+        for sub in spec.get("properties", {}):
+            assert sub in section, f"{key}.{sub}"
+
+
+def test_readme_starts_with_the_two_commands_ci_runs() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    commands = re.findall(r"```bash\n(.+?)\n```", README)
+    assert commands[0].endswith(".venv/bin/stet-conformance run")
+    assert commands[1] == ".venv/bin/pytest"
+    assert ci.rstrip().splitlines()[-1] == commands[1]
