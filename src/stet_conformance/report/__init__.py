@@ -1,0 +1,1 @@
+"""Reports: Allure labels and steps, the results directory, coverage, HTML report, evidence."""
