@@ -17,11 +17,16 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 Commands = argparse._SubParsersAction
 
 
-def start_sandbox(stack: ExitStack, faults: Sequence[str]) -> Path:
-    """Start the bundled sandbox for the duration of ``stack``; return its profile path."""
+def start_sandbox(stack: ExitStack, faults: Sequence[str], directory: Path | None = None) -> Path:
+    """Start the bundled sandbox for the duration of ``stack``; return its profile path.
+
+    ``directory`` keeps its PKI and profile afterwards (to sign an evidence pack, say);
+    by default they live in a temporary directory.
+    """
     from stet_conformance.sandbox.server import SandboxServer
 
-    directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stet-sandbox-")))
+    if directory is None:
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stet-sandbox-")))
     try:
         server = stack.enter_context(SandboxServer(directory, faults=faults))
     except ValueError as exc:  # unknown fault name

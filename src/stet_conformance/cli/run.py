@@ -43,6 +43,12 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     run.add_argument("-k", metavar="EXPR", help="only scenarios matching EXPR (ids, titles, tags)")
     run.add_argument("-m", metavar="MARK", help="only scenarios with these tags, e.g. 'seed'")
     run.add_argument("-n", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
+    run.add_argument(
+        "--results",
+        metavar="DIR",
+        help="write a results directory: Allure results, JUnit XML, coverage, "
+        "run.json, sanitized profile, scenario copies",
+    )
     run.add_argument("--junitxml", metavar="PATH", help="write a JUnit XML report")
     run.add_argument("--alluredir", metavar="DIR", help="write Allure results")
     run.add_argument(
@@ -51,6 +57,12 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         help="bundled sandbox only: switch on a fault (repeatable)",
+    )
+    run.add_argument(
+        "--sandbox-dir",
+        metavar="DIR",
+        type=Path,
+        help="bundled sandbox only: keep its PKI and profile in DIR (default: a temporary one)",
     )
     run.add_argument(
         "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="more pytest options, after --"
@@ -75,6 +87,8 @@ def pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list
         value = getattr(args, flag)
         if value:
             argv += [f"-{flag}", value]
+    if args.results:
+        argv += ["--stet-results", args.results]
     if args.junitxml:
         argv += ["--junitxml", args.junitxml]
     if args.alluredir:
@@ -91,10 +105,12 @@ def handle(args: argparse.Namespace) -> int:
     load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
     with ExitStack() as stack:
         if args.target is None:
-            target = start_sandbox(stack, args.fault)
+            target = start_sandbox(stack, args.fault, args.sandbox_dir)
         else:
-            if args.fault:
-                raise UsageError("--fault only applies to the bundled sandbox (no --target)")
+            if args.fault or args.sandbox_dir:
+                raise UsageError(
+                    "--fault and --sandbox-dir only apply to the bundled sandbox (no --target)"
+                )
             target = args.target.resolve()
             load_profile(target)  # exit 2 on a bad profile, before any request
         code = int(pytest.main(pytest_args(args, target, scenarios)))

@@ -45,22 +45,24 @@ class Exchange:
             return None
         return json.loads(self.response.content)
 
+    def render_parts(self, redactor: Redactor) -> tuple[str, str]:
+        """The request and the response as text, with secrets removed."""
+        req, resp = self.request, self.response
+        request = [f"> {req.method} {redactor.text(str(req.url))}"]
+        request += [f"> {k}: {v}" for k, v in redactor.headers(req.headers.multi_items())]
+        if req.content:
+            content_type = req.headers.get("content-type", "")
+            request.append(redactor.body(req.content, content_type)[:MAX_BODY_SHOWN])
+        response = [f"< {resp.status_code} {resp.reason_phrase}  ({self.elapsed * 1000:.0f} ms)"]
+        response += [f"< {k}: {v}" for k, v in redactor.headers(resp.headers.multi_items())]
+        if resp.content:
+            content_type = resp.headers.get("content-type", "")
+            response.append(redactor.body(resp.content, content_type)[:MAX_BODY_SHOWN])
+        return "\n".join(request), "\n".join(response)
+
     def render(self, redactor: Redactor) -> str:
         """The exchange as text, with secrets removed, for failure messages and reports."""
-        req, resp = self.request, self.response
-        lines = [f"> {req.method} {redactor.text(str(req.url))}"]
-        lines += [f"> {k}: {v}" for k, v in redactor.headers(req.headers.multi_items())]
-        if req.content:
-            lines.append(
-                redactor.body(req.content, req.headers.get("content-type", ""))[:MAX_BODY_SHOWN]
-            )
-        lines.append(f"< {resp.status_code} {resp.reason_phrase}  ({self.elapsed * 1000:.0f} ms)")
-        lines += [f"< {k}: {v}" for k, v in redactor.headers(resp.headers.multi_items())]
-        if resp.content:
-            lines.append(
-                redactor.body(resp.content, resp.headers.get("content-type", ""))[:MAX_BODY_SHOWN]
-            )
-        return "\n".join(lines)
+        return "\n".join(self.render_parts(redactor))
 
     def __repr__(self) -> str:  # never show headers (tokens) in tracebacks
         return f"<Exchange {self.request.method} {self.request.url.path} -> {self.status}>"

@@ -10,7 +10,7 @@ the network. Without ``--stet-target`` the bundled reference sandbox is started 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,10 @@ from stet_conformance.config.profile import load_profile
 from stet_conformance.errors import ScenarioError, TargetError, UsageError
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
+from stet_conformance.plugin.recorder import RunRecorder
+from stet_conformance.report.allure import label_scenario, record_step
+from stet_conformance.report.coverage import EXCHANGE_PROPERTY, endpoint_of
+from stet_conformance.report.results import ResultsDir
 from stet_conformance.scenario.loader import load_file
 from stet_conformance.scenario.model import Scenario
 from stet_conformance.scenario.runner import RunContext, ScenarioSkipped, StepResult, run_scenario
@@ -40,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="target profile (YAML); default: start the bundled reference sandbox",
     )
     group.addoption(
+        "--stet-results",
+        metavar="DIR",
+        default=None,
+        help="write a results directory (Allure results, JUnit XML, coverage, run.json)",
+    )
+    group.addoption(
         "--stet-fault",
         metavar="NAME",
         action="append",
@@ -48,11 +58,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_REDACTOR] = Redactor()
+    redactor = Redactor()
+    config.stash[_REDACTOR] = redactor
     stack = ExitStack()
     config.stash[_CLEANUP] = stack
     config.add_cleanup(stack.close)
+    results = config.getoption("--stet-results")
+    if results:  # before the junitxml and allure plugins read their options
+        layout = ResultsDir(Path(results))
+        if not getattr(config.option, "xmlpath", None):
+            config.option.xmlpath = str(layout.junit)
+        if not getattr(config.option, "allure_report_dir", None):
+            config.option.allure_report_dir = str(layout.allure)
+    if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
+        config.pluginmanager.register(RunRecorder(config, redactor), "stet-recorder")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -84,12 +105,16 @@ def _register_marker(config: pytest.Config, name: str) -> None:
         config.addinivalue_line("markers", f"{name}: scenarios tagged {name}")
 
 
-class ScenarioFailed(Exception):
-    """A step's checks failed; carries the step results for the report."""
+class ScenarioFailed(AssertionError):
+    """A step's checks failed (a bank defect); the message is the redacted description."""
 
-    def __init__(self, results: list[StepResult]) -> None:
-        super().__init__("scenario failed")
+    def __init__(self, message: str, results: list[StepResult]) -> None:
+        super().__init__(message)
         self.results = results
+
+
+class TargetBroken(Exception):
+    """The target answered 5xx where a STET answer was due: down or misconfigured."""
 
 
 class ScenarioItem(pytest.Item):
@@ -101,20 +126,47 @@ class ScenarioItem(pytest.Item):
         self.extra_keyword_matches.update(scenario.tags)
 
     def runtest(self) -> None:
-        run = run_context(self.config)
+        redactor = self.config.stash[_REDACTOR]
+        allure_on = bool(getattr(self.config.option, "allure_report_dir", None))
         try:
-            results = run_scenario(self.scenario, run)
+            run = run_context(self.config)
+            if allure_on:
+                label_scenario(self.scenario, run.profile.name)
+            results = run_scenario(self.scenario, run, self._listener(run, allure_on))
         except ScenarioSkipped as exc:
             pytest.skip(str(exc))
-        if any(r.failures for r in results):
-            raise ScenarioFailed(results)
+        except (TargetError, UsageError):
+            self.user_properties.append(("stet_broken", "yes"))
+            raise
+        failed = [r for r in results if r.failures]
+        if not failed:
+            return
+        text = _describe(results, redactor)
+        if any(r.exchange is not None and r.exchange.status >= 500 for r in failed):
+            self.user_properties.append(("stet_broken", "yes"))
+            raise TargetBroken(redactor.text(f"target broken: server error\n{text}"))
+        raise ScenarioFailed(redactor.text(text), results)
+
+    def _listener(self, run: RunContext, allure_on: bool) -> Callable[[StepResult], None]:
+        redactor = self.config.stash[_REDACTOR]
+        api_prefix = run.profile.api_prefix
+
+        def listen(result: StepResult) -> None:
+            if result.exchange is not None:
+                request = result.exchange.request
+                endpoint = endpoint_of(request.method, request.url.path, api_prefix)
+                self.user_properties.append((EXCHANGE_PROPERTY, (endpoint, result.exchange.status)))
+            if allure_on:
+                record_step(result, redactor)
+
+        return listen
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         redactor = self.config.stash[_REDACTOR]
         head = f"{self.scenario.id} {self.scenario.title}  ({self.scenario.location})"
         error = excinfo.value
-        if isinstance(error, ScenarioFailed):
-            return redactor.text(head + "\n" + _describe(error.results, redactor))
+        if isinstance(error, (ScenarioFailed, TargetBroken)):
+            return redactor.text(f"{head}\n{error}")
         if isinstance(error, TargetError):
             return redactor.text(f"{head}\ntarget broken: {error}")
         if isinstance(error, UsageError):

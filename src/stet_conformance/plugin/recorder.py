@@ -1,0 +1,136 @@
+"""What a run leaves behind: coverage summary, results directory, Allure environment.
+
+Registered by the plugin on the controller process only (never on an xdist worker), it collects
+outcomes and exchanges from test reports (they reach the controller through ``user_properties``),
+prints the coverage summary and, with ``--stet-results DIR``, writes the files of
+``report/results.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stet_conformance import __version__
+from stet_conformance.config.profile import load_profile
+from stet_conformance.http.redact import REDACTED, Redactor
+from stet_conformance.report.allure import write_categories, write_environment
+from stet_conformance.report.coverage import EXCHANGE_PROPERTY, Coverage, parse_exchange_property
+from stet_conformance.report.results import ResultsDir
+
+_SECRET_TABLES = ("tokens", "refresh_tokens", "expired_tokens")
+
+
+def sanitized_profile(path: Path, redactor: Redactor) -> str:
+    """The profile's YAML with every token replaced, for reports and evidence packs."""
+    data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for persona in (data.get("personas") or {}).values():
+        for table in _SECRET_TABLES:
+            for scope in persona.get(table) or {}:
+                persona[table][scope] = REDACTED
+    return redactor.text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def bank_code(base_url: str) -> str:
+    """The BPCE bank code in ``www.<code>.sandbox.api.89C3.com`` style hosts, if any."""
+    for part in base_url.split("//")[-1].split("."):
+        if part.isdigit() and len(part) == 5:
+            return part
+    return "-"
+
+
+class RunRecorder:
+    """Controller-side collector of outcomes and exchanges."""
+
+    def __init__(self, config: pytest.Config, redactor: Redactor) -> None:
+        self.config = config
+        self.redactor = redactor
+        self.coverage = Coverage()
+        self.files: set[str] = set()
+        self.started = dt.datetime.now(dt.UTC)
+        results = config.getoption("--stet-results")
+        self.results = ResultsDir(Path(results)) if results else None
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if "::" not in report.nodeid or not report.nodeid.split("::")[0].endswith(".yaml"):
+            return
+        scenario_id = report.nodeid.rsplit("::", 1)[-1]
+        self.files.add(report.nodeid.split("::")[0])
+        if report.when == "call" or report.outcome != "passed":
+            self.coverage.add_outcome(scenario_id, _outcome(report))
+        for name, value in report.user_properties:
+            parsed = parse_exchange_property(value) if name == EXCHANGE_PROPERTY else None
+            if parsed is not None:
+                self.coverage.add_exchange(scenario_id, *parsed)
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.coverage.outcomes:
+            return
+        terminalreporter.section("STET coverage")
+        for line in self.coverage.summary():
+            terminalreporter.write_line(line)
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        allure_dir = self.config.getoption("allure_report_dir", None)
+        target = self.config.getoption("--stet-target")
+        profile = load_profile(Path(target)) if target else None
+        if allure_dir:
+            write_categories(Path(allure_dir))
+            write_environment(
+                Path(allure_dir),
+                {
+                    "target": profile.name if profile else "bundled sandbox",
+                    "base_url": profile.base_url if profile else "-",
+                    "bank_code": bank_code(profile.base_url) if profile else "-",
+                    "stet_version": (
+                        profile.api_prefix.rsplit("/v", 1)[-1] if profile else "1.4.2"
+                    ),
+                    "harness_version": __version__,
+                    "mode": str(self.config.getoption("--stet-mode", None) or "scenarios"),
+                    "hypothesis_seed": str(self.config.getoption("hypothesis_seed", None) or "-"),
+                },
+            )
+        if self.results is None:
+            return
+        root = self.results.root
+        root.mkdir(parents=True, exist_ok=True)
+        self.coverage.write(self.results.coverage_json, self.results.coverage_text)
+        if target:
+            self.results.profile.write_text(
+                sanitized_profile(Path(target), self.redactor), encoding="utf-8"
+            )
+        rootdir = Path(str(self.config.rootpath))
+        self.results.scenarios.mkdir(exist_ok=True)
+        for name in sorted(self.files):
+            shutil.copy2(rootdir / name, self.results.scenarios / Path(name).name)
+        outcomes = list(self.coverage.outcomes.values())
+        run = {
+            "harness_version": __version__,
+            "target": {"name": profile.name, "base_url": profile.base_url} if profile else None,
+            "started": self.started.isoformat(timespec="seconds"),
+            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "exit_status": int(exitstatus),
+            "counts": {k: outcomes.count(k) for k in ("passed", "failed", "broken", "skipped")},
+            "scenario_files": sorted(self.files),
+            "python": platform.python_version(),
+        }
+        self.results.run.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+
+
+def _outcome(report: pytest.TestReport) -> str:
+    if report.skipped:
+        return "skipped"
+    if report.failed:
+        broken = any(name == "stet_broken" for name, _ in report.user_properties)
+        return "broken" if broken else "failed"
+    return "passed"

@@ -1,0 +1,104 @@
+"""Allure labels, steps and attachments for scenarios (the only module that imports allure).
+
+Labels: epic = STET area, feature = endpoint, story = seed id and title, severity, the
+target's name; links to the STET section and the scenario's YAML source. One Allure step per HTTP
+exchange with the request and response attached, secrets redacted. ``categories.json`` separates
+bank defects from a broken target and from harness configuration errors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import allure
+
+from stet_conformance.http.redact import Redactor
+from stet_conformance.scenario.model import Scenario
+from stet_conformance.scenario.runner import StepResult
+
+STET_URL = "https://www.stet.eu/en/psd2/"
+CATEGORIES = [
+    {
+        "name": "Bank defect (a check failed)",
+        "matchedStatuses": ["failed"],
+        "description": "The target answered, and the answer breaks the portal or STET.",
+    },
+    {
+        "name": "Target down or misconfigured (TLS, timeout, 5xx)",
+        "matchedStatuses": ["broken"],
+        "messageRegex": r"(?s).*target broken.*",
+    },
+    {
+        "name": "Harness configuration error",
+        "matchedStatuses": ["broken"],
+        "messageRegex": r"(?s).*configuration error.*",
+    },
+]
+
+
+def label_scenario(scenario: Scenario, target: str) -> None:
+    allure.dynamic.title(f"{scenario.id}: {scenario.title}")
+    allure.dynamic.epic(scenario.area)
+    allure.dynamic.feature(scenario.endpoint or "other")
+    allure.dynamic.story(f"{scenario.id} {scenario.title}")
+    allure.dynamic.severity(getattr(allure.severity_level, scenario.severity.upper()))
+    # Tags: allure-pytest already turns the item's marks (the scenario's tags) into tags.
+    allure.dynamic.label("target", target)
+    allure.dynamic.label("seed_id", scenario.id)
+    description = "\n\n".join(
+        part
+        for part in (
+            f"Portal (seed): {scenario.seed}" if scenario.seed else "",
+            f"STET: {scenario.stet}" if scenario.stet else "",
+            scenario.description,
+            f"Source: {scenario.location}",
+        )
+        if part
+    )
+    allure.dynamic.description(description)
+    if scenario.stet:
+        allure.dynamic.link(STET_URL, name=f"STET: {scenario.stet}")
+
+
+class _StepFailed(AssertionError):
+    """Raised inside an Allure step so the step shows as failed (caught right after)."""
+
+
+def record_step(result: StepResult, redactor: Redactor) -> None:
+    """One Allure step per exchange, with the request and response attached (redacted)."""
+    exchange = result.exchange
+    prefix = "cleanup: " if result.cleanup else ""
+    if exchange is None:
+        return
+    title = (
+        f"{prefix}{result.step.name}: {exchange.request.method} "
+        f"{exchange.request.url.path} -> {exchange.status}"
+    )
+    try:
+        with allure.step(redactor.text(title)):
+            request_text, response_text = exchange.render_parts(redactor)
+            allure.attach(request_text, "request", allure.attachment_type.TEXT)
+            allure.attach(response_text, "response", allure.attachment_type.TEXT)
+            if result.override is not None:
+                allure.attach(
+                    f"Expectation overridden by the target profile: {result.override.reason}\n"
+                    f"{json.dumps(result.override.expect, indent=2)}",
+                    "override",
+                    allure.attachment_type.TEXT,
+                )
+            if result.failures:
+                raise _StepFailed(redactor.text("\n".join(str(f) for f in result.failures)))
+    except _StepFailed:
+        pass
+
+
+def write_environment(directory: Path, properties: dict[str, str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key}={value}" for key, value in properties.items()]
+    (directory / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_categories(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")

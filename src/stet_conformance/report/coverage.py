@@ -1,0 +1,122 @@
+"""Coverage of a run: which seed rows, portal endpoints and status codes were exercised.
+
+A certifier reads gaps here: a seed row not run, an endpoint of the portal no scenario called, a
+status class (say 429) never observed. Built from the exchanges and outcomes the plugin records,
+so it works the same with pytest-xdist (records travel in ``user_properties``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEED_ROWS = (
+    [f"ACC-{i}" for i in range(1, 4)]
+    + [f"CON-{i}" for i in range(1, 4)]
+    + [f"BAL-{i}" for i in range(1, 7)]
+    + [f"TRX-{i}" for i in range(1, 12)]
+    + ["IDN-1", "IDN-2"]
+)
+PORTAL_ENDPOINTS = (
+    "GET /accounts",
+    "PUT /consents",
+    "GET /accounts/{id}/balances",
+    "GET /accounts/{id}/transactions",
+    "GET /end-user-identity",
+    "GET /trusted-beneficiaries",
+    "POST /funds-confirmations",
+    "POST /payment-requests/{id}/o-confirmation",
+    "GET /oauth/authorize",
+    "POST /oauth/token",
+    "POST /oauth/revoke",
+)
+STATUS_CLASSES = (200, 201, 204, 400, 401, 403, 404, 405, 429)
+_LITERALS = {
+    "accounts",
+    "balances",
+    "transactions",
+    "consents",
+    "end-user-identity",
+    "trusted-beneficiaries",
+    "funds-confirmations",
+    "payment-requests",
+    "o-confirmation",
+    "confirmation",
+    "oauth",
+    "token",
+    "authorize",
+    "revoke",
+}
+EXCHANGE_PROPERTY = "stet_exchange"
+
+
+def endpoint_of(method: str, path: str, api_prefix: str) -> str:
+    """``GET /accounts/{id}/balances`` from a concrete request path."""
+    if path.startswith(api_prefix):
+        path = path[len(api_prefix) :]
+    elif "/oauth/" in path:
+        path = path[path.index("/oauth/") :]
+    segments = [s if s in _LITERALS else "{id}" for s in path.strip("/").split("/") if s]
+    return f"{method} /{'/'.join(segments)}"
+
+
+@dataclass
+class Coverage:
+    outcomes: dict[str, str] = field(default_factory=dict)  # scenario id -> outcome
+    endpoints: dict[str, set[str]] = field(default_factory=dict)  # endpoint -> scenario ids
+    statuses: dict[int, set[str]] = field(default_factory=dict)  # status -> scenario ids
+
+    def add_exchange(self, scenario_id: str, endpoint: str, status: int) -> None:
+        self.endpoints.setdefault(endpoint, set()).add(scenario_id)
+        self.statuses.setdefault(status, set()).add(scenario_id)
+
+    def add_outcome(self, scenario_id: str, outcome: str) -> None:
+        # A failed setup or call wins over a later passed teardown.
+        if self.outcomes.get(scenario_id) not in ("failed", "broken"):
+            self.outcomes[scenario_id] = outcome
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "seed_rows": {row: self.outcomes.get(row, "not run") for row in SEED_ROWS},
+            "scenarios": dict(sorted(self.outcomes.items())),
+            "endpoints": {
+                endpoint: sorted(self.endpoints.get(endpoint, ()))
+                for endpoint in sorted(set(PORTAL_ENDPOINTS) | set(self.endpoints))
+            },
+            "statuses": {
+                str(status): sorted(self.statuses.get(status, ()))
+                for status in sorted(set(STATUS_CLASSES) | set(self.statuses))
+            },
+        }
+
+    def summary(self) -> list[str]:
+        rows = [self.outcomes.get(row, "not run") for row in SEED_ROWS]
+        run = [r for r in rows if r != "not run"]
+        missing_rows = [row for row, r in zip(SEED_ROWS, rows, strict=True) if r == "not run"]
+        endpoints = [e for e in PORTAL_ENDPOINTS if e in self.endpoints]
+        missing_endpoints = [e for e in PORTAL_ENDPOINTS if e not in self.endpoints]
+        missing_status = [str(s) for s in STATUS_CLASSES if s not in self.statuses]
+        return [
+            f"seed rows: {len(run)}/{len(SEED_ROWS)} run, "
+            f"{rows.count('passed')} passed"
+            + (f"; not run: {', '.join(missing_rows)}" if missing_rows else ""),
+            f"portal endpoints: {len(endpoints)}/{len(PORTAL_ENDPOINTS)} exercised"
+            + (f"; not exercised: {', '.join(missing_endpoints)}" if missing_endpoints else ""),
+            f"status codes: {len(STATUS_CLASSES) - len(missing_status)}/{len(STATUS_CLASSES)} "
+            f"seen ({' '.join(str(s) for s in STATUS_CLASSES)})"
+            + (f"; never seen: {', '.join(missing_status)}" if missing_status else ""),
+        ]
+
+    def write(self, json_path: Path, text_path: Path) -> None:
+        json_path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        text_path.write_text("\n".join(self.summary()) + "\n", encoding="utf-8")
+
+
+def parse_exchange_property(value: object) -> tuple[str, int] | None:
+    """The (endpoint, status) a ``stet_exchange`` user property carries."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        endpoint, status = value
+        if isinstance(endpoint, str) and isinstance(status, int):
+            return endpoint, status
+    return None
