@@ -93,7 +93,9 @@ def test_signature_header_round_trip() -> None:
 
 
 def test_parse_tolerates_spaces_and_lowercases_header_names() -> None:
-    value = 'keyId = "k1" , algorithm="rsa-sha256",  headers="(request-target) Date",signature="QUJD"'
+    value = (
+        'keyId = "k1" , algorithm="rsa-sha256",  headers="(request-target) Date",signature="QUJD"'
+    )
     parsed = cavage.parse_signature_header(value)
     assert parsed.key_id == "k1"
     assert parsed.headers == ("(request-target)", "date")

@@ -111,7 +111,7 @@ def test_values_without_expressions_are_returned_as_is() -> None:
 
 
 def test_unknown_variable_is_raised_from_render() -> None:
-    with pytest.raises(UnknownVariable, match="LEA.accounts.9.iban"):
+    with pytest.raises(UnknownVariable, match=r"LEA\.accounts\.9\.iban"):
         render("/accounts/{{ LEA.accounts.9.iban }}", CONTEXT)
     with pytest.raises(UnknownVariable):
         render({"a": ["{{ saved.missing }}"]}, CONTEXT)
