@@ -27,9 +27,10 @@ def _decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None  # NaN and Infinity are not amounts
 
 
 def _comparable(left: Any, right: Any) -> tuple[Any, Any]:

@@ -61,6 +61,7 @@ class Profile:
     client_cert: Path | None
     client_key: Path | None
     client_key_password: str | None
+    signing_key_password: str | None
     signing_key: rsa.RSAPrivateKey
     signing_certificate: x509.Certificate | None
     key_id: str
@@ -82,8 +83,7 @@ class Profile:
         for creds in self.credentials.values():
             for table in (creds.tokens, creds.refresh_tokens, creds.expired_tokens):
                 values.update(v for v in table.values() if v)
-        if self.client_key_password:
-            values.add(self.client_key_password)
+        values.update(p for p in (self.client_key_password, self.signing_key_password) if p)
         return values
 
 
@@ -128,11 +128,17 @@ def _interpolate(value: Any, path: PathKey, positions: Positions) -> Any:
 def _file(base: Path, value: str | None, setting: str, positions: Positions) -> Path | None:
     if not value:
         return None
-    path = (base / value).expanduser()
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = base / path
     if not path.is_file():
         where = positions.where(setting.split("."))
         raise ConfigError(f"{where}: {setting}: file not found: {path}")
     return path
+
+
+def _where(setting: str, positions: Positions) -> str:
+    return f"{positions.where(setting.split('.'))}: {setting}"
 
 
 def _password(env_name: str | None, setting: str, positions: Positions) -> str | None:
@@ -147,15 +153,19 @@ def _password(env_name: str | None, setting: str, positions: Positions) -> str |
 
 
 def load_private_key(path: Path, password: str | None, setting: str) -> rsa.RSAPrivateKey:
-    """Load an RSA private key in PEM; every failure names the setting, never the key."""
+    """Load an RSA private key in PEM; every failure names the setting, never the key.
+
+    ``setting`` is how the message names where the key was configured (profile file:line and
+    key path, or a command-line option).
+    """
     try:
         key = serialization.load_pem_private_key(
             path.read_bytes(), password.encode() if password else None
         )
     except TypeError:
         raise ConfigError(
-            f"{setting}: {path} is encrypted; set its passphrase variable "
-            f"({setting.rsplit('.', 1)[0]}.*_password_env)"
+            f"{setting}: {path} is encrypted; name the environment variable that holds its "
+            "passphrase (signing.key_password_env or tls.client_key_password_env)"
         ) from None
     except ValueError:
         raise ConfigError(
@@ -187,8 +197,9 @@ def load_profile(path: Path) -> Profile:
     raw, positions = load_yaml(path, "target profile")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}:1: a target profile must be a mapping of settings")
-    validate(raw, _profile_schema(), positions)
+    # Interpolate first: a ${VAR} must satisfy the schema once it is replaced.
     data: dict[str, Any] = _interpolate(raw, (), positions)
+    validate(data, _profile_schema(), positions)
     base = path.parent
     tls = data.get("tls", {})
     signing = data["signing"]
@@ -197,21 +208,22 @@ def load_profile(path: Path) -> Profile:
 
     key_file = _file(base, signing["key"], "signing.key", positions)
     assert key_file is not None
-    signing_key = load_private_key(
-        key_file,
-        _password(signing.get("key_password_env"), "signing.key_password_env", positions),
-        "signing.key",
+    signing_password = _password(
+        signing.get("key_password_env"), "signing.key_password_env", positions
     )
+    signing_key = load_private_key(key_file, signing_password, _where("signing.key", positions))
     cert_file = _file(base, signing.get("certificate"), "signing.certificate", positions)
-    signing_cert = load_certificate(cert_file, "signing.certificate") if cert_file else None
+    signing_cert = (
+        load_certificate(cert_file, _where("signing.certificate", positions)) if cert_file else None
+    )
     client_cert = _file(base, tls.get("client_cert"), "tls.client_cert", positions)
     client_key = _file(base, tls.get("client_key"), "tls.client_key", positions)
     key_password = _password(
         tls.get("client_key_password_env"), "tls.client_key_password_env", positions
     )
     if client_cert and client_key:
-        load_certificate(client_cert, "tls.client_cert")
-        load_private_key(client_key, key_password, "tls.client_key")
+        load_certificate(client_cert, _where("tls.client_cert", positions))
+        load_private_key(client_key, key_password, _where("tls.client_key", positions))
 
     fixtures = fixture_personas()
     personas = copy.deepcopy(fixtures["personas"])
@@ -247,6 +259,7 @@ def load_profile(path: Path) -> Profile:
         client_cert=client_cert,
         client_key=client_key,
         client_key_password=key_password,
+        signing_key_password=signing_password,
         signing_key=signing_key,
         signing_certificate=signing_cert,
         key_id=signing["key_id"],

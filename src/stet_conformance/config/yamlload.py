@@ -102,18 +102,69 @@ def dotted(path: Iterable[str | int]) -> str:
 
 
 def validate(data: Any, schema: dict[str, Any], positions: Positions) -> None:
-    """Validate against a JSON Schema; report the most relevant error with its line."""
+    """Validate against a JSON Schema; report the most relevant error with its line.
+
+    Messages describe what is expected, never the offending value: a token pasted in the
+    wrong place must not end up in a terminal or a CI log.
+    """
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
         return
-    path = list(error.absolute_path)
+    path: list[str | int] = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(str(k) for k in error.instance if k not in allowed)
+        if extra:
+            path.append(extra[0])
+            raise UsageError(f"{positions.where(path)}: {dotted(path)}: unknown key")
+    if "propertyNames" in error.absolute_schema_path:  # error.instance is the key itself
+        path.append(str(error.instance))
+        names = f" (known: {', '.join(error.validator_value)})" if error.validator == "enum" else ""
+        raise UsageError(f"{positions.where(path)}: {dotted(path)}: unknown name{names}")
     raise UsageError(f"{positions.where(path)}: {dotted(path)}: {_describe(error)}")
 
 
+_BOUNDS = {
+    "minLength": "must be at least {} characters long",
+    "maxLength": "must be at most {} characters long",
+    "minimum": "must be >= {}",
+    "maximum": "must be <= {}",
+    "exclusiveMinimum": "must be > {}",
+    "minItems": "must have at least {} item(s)",
+    "minProperties": "must have at least {} key(s)",
+    "pattern": "does not have the expected form (pattern {})",
+    "const": "must be {!r}",
+}
+_SHAPES = {
+    "oneOf": "does not match any allowed form (check which keys are used together)",
+    "anyOf": "does not match any allowed form",
+    "not": "uses keys that cannot be used together",
+}
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
-        return f"unknown key ({error.message.split('(')[-1].rstrip(')')})"
-    if error.validator == "required":
-        return f"missing key: {error.message}"
-    return str(error.message)
+    """What the schema expects, from the schema side only (never the instance)."""
+    kind = str(error.validator)
+    expected: Any = error.validator_value
+    if kind == "required":
+        missing = [
+            k for k in expected if isinstance(error.instance, dict) and k not in error.instance
+        ]
+        return f"missing key: {', '.join(repr(k) for k in missing or expected)}"
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        return f"must be of type {' or '.join(types)}"
+    if kind == "enum":
+        return f"must be one of {', '.join(str(v) for v in expected)}"
+    if kind == "dependentRequired" and isinstance(error.instance, dict):
+        present = error.instance
+        needs = [
+            f"{key} needs {', '.join(k for k in keys if k not in present)}"
+            for key, keys in expected.items()
+            if key in present and any(k not in present for k in keys)
+        ]
+        return f"missing a key that another one requires ({'; '.join(needs)})"
+    if kind in _BOUNDS:
+        return _BOUNDS[kind].format(expected)
+    return _SHAPES.get(kind, f"is not valid ({kind})")

@@ -15,7 +15,8 @@ from typing import Any
 
 from stet_conformance.errors import ScenarioError
 
-_EXPR = re.compile(r"\{\{\s*(.+?)\s*\}\}")
+# The inner part may not contain "}}", so "{{ a }}-{{ b }}" is two expressions, not one.
+_EXPR = re.compile(r"\{\{\s*((?:(?!\}\}).)+?)\s*\}\}")
 CALL = re.compile(r"([a-z_]+)\((.*)\)")
 _ARG = re.compile(r"\s*(-?\d+|\"[^\"]*\"|'[^']*')\s*(?:,|$)")
 
