@@ -160,7 +160,7 @@ def test_malformed_scenario_file_is_a_collection_error(
     result.stdout.fnmatch_lines(
         [
             "*ERROR collecting scenarios/bad.yaml*",
-            "*scenarios/bad.yaml:4: [[]0[]].expect: unknown key ('stauts' was unexpected)*",
+            "*scenarios/bad.yaml:6: [[]0[]].expect.stauts: unknown key*",
         ]
     )
 

@@ -189,15 +189,9 @@ UNKNOWN_EXPECT_KEY = """
 def test_unknown_key_in_expect_is_named(tmp_path: Path) -> None:
     path = write(tmp_path, UNKNOWN_EXPECT_KEY)
     message = error(path)
-    assert re.match(rf"{re.escape(str(path))}:\d+: \[0\]\.expect: ", message)
-    assert "unknown key ('stauts' was unexpected)" in message
+    assert re.match(rf"{re.escape(str(path))}:\d+: \[0\]\.expect\.stauts: unknown key$", message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: config/yamlload.py validate() reports an additionalProperties error at the "
-    "line of the parent mapping ('expect:', line 4), not of the unknown key (line 7)",
-)
 def test_unknown_key_in_expect_points_at_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, UNKNOWN_EXPECT_KEY)
     assert error(path).startswith(f"{path}:7: ")
@@ -219,7 +213,7 @@ def test_unknown_key_in_a_step(tmp_path: Path) -> None:
     )
     message = error(path)
     assert message.startswith(f"{path}:")
-    assert "[0].steps[1]: unknown key ('sav' was unexpected)" in message
+    assert "[0].steps[1].sav: unknown key" in message
 
 
 def test_missing_id(tmp_path: Path) -> None:
@@ -235,7 +229,7 @@ def test_missing_id(tmp_path: Path) -> None:
           expect: {status: 200}
         """,
     )
-    assert error(path) == f"{path}:5: [1]: missing key: 'id' is a required property"
+    assert error(path) == f"{path}:5: [1]: missing key: 'id'"
 
 
 @pytest.mark.parametrize("bad_id", ["x-1", "X_1", "X-", "1X", "X--1", "X-a"])
@@ -250,7 +244,7 @@ def test_bad_id_pattern(tmp_path: Path, bad_id: str) -> None:
         """,
     )
     message = error(path)
-    assert message.startswith(f"{path}:1: [0].id: '{bad_id}' does not match")
+    assert message.startswith(f"{path}:1: [0].id: does not have the expected form (pattern ^[A-Z]")
 
 
 def test_unknown_schema_name(tmp_path: Path) -> None:
@@ -361,7 +355,7 @@ def test_request_and_steps_together(tmp_path: Path) -> None:
     )
     message = error(path)
     assert message.startswith(f"{path}:5: [1]: ")
-    assert "is not valid under any of the given schemas" in message
+    assert "does not match any allowed form (check which keys are used together)" in message
 
 
 def test_neither_request_nor_steps(tmp_path: Path) -> None:
@@ -385,7 +379,7 @@ def test_json_and_body_together(tmp_path: Path) -> None:
     )
     message = error(path)
     assert message.startswith(f"{path}:3: [0].request: ")
-    assert "should not be valid under" in message
+    assert "uses keys that cannot be used together" in message
 
 
 def test_path_and_url_together(tmp_path: Path) -> None:
@@ -430,7 +424,9 @@ def test_bad_data_operator(tmp_path: Path) -> None:
               - {path: a, sign: minus}
         """,
     )
-    assert error(path).startswith(f"{path}:8: [0].expect.data[1].sign: 'minus' is not one of")
+    assert (
+        error(path) == f"{path}:8: [0].expect.data[1].sign: must be one of negative, zero, positive"
+    )
 
 
 def test_unknown_persona(tmp_path: Path) -> None:
@@ -444,7 +440,7 @@ def test_unknown_persona(tmp_path: Path) -> None:
           expect: {status: 200}
         """,
     )
-    assert error(path).startswith(f"{path}:3: [0].persona: 'BOB' is not one of")
+    assert error(path).startswith(f"{path}:3: [0].persona: must be one of LEA, CLAIRE,")
 
 
 def test_duplicate_ids_across_files(tmp_path: Path) -> None:

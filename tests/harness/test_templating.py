@@ -81,11 +81,6 @@ def test_embedded_expressions_render_as_text() -> None:
     assert render("{{ LEA.accounts.0.iban }}!", CONTEXT) == "FR76A!"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: templating.render treats '{{ a }}-{{ b }}' as ONE expression 'a }}-{{ b' "
-    "(_EXPR.fullmatch with a lazy .+? can span '}}'), raising UnknownVariable",
-)
 def test_two_expressions_filling_the_whole_value() -> None:
     assert render("{{ LEA.accounts.0.iban }},{{ LEA.accounts.1.iban }}", CONTEXT) == "FR76A,FR76B"
 

@@ -37,6 +37,8 @@ def _comparable(left: Any, right: Any) -> tuple[Any, Any]:
     dl, dr = _decimal(left), _decimal(right)
     if dl is not None and dr is not None:
         return dl, dr
+    if (dl is None) != (dr is None):  # e.g. "NaN" against 0: neither order holds
+        raise TypeError("a number compared with something that is not a number")
     if isinstance(left, str) and isinstance(right, str):
         kinds = (_date_kind(left), _date_kind(right))
         if None not in kinds:
