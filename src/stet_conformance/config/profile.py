@@ -21,6 +21,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from stet_conformance.config.material import (
+    check_pair,
+    check_tpp_identity,
+    check_validity,
+    loose_permissions,
+)
 from stet_conformance.config.yamlload import PathKey, Positions, dotted, load_yaml, validate
 from stet_conformance.errors import ConfigError
 from stet_conformance.shared.resources import fixtures_dir, schemas_dir
@@ -76,6 +82,7 @@ class Profile:
     personas: dict[str, Any]
     variables: dict[str, Any]
     overrides: dict[str, Override]
+    warnings: tuple[str, ...] = ()
 
     def secrets(self) -> set[str]:
         """Every secret value the profile holds, for redaction."""
@@ -216,14 +223,24 @@ def load_profile(path: Path) -> Profile:
     signing_cert = (
         load_certificate(cert_file, _where("signing.certificate", positions)) if cert_file else None
     )
+    if signing_cert is not None:
+        where = _where("signing.certificate", positions)
+        check_pair(signing_cert, signing_key, where, "signing.key")
+        check_validity(signing_cert, where)
     client_cert = _file(base, tls.get("client_cert"), "tls.client_cert", positions)
     client_key = _file(base, tls.get("client_key"), "tls.client_key", positions)
     key_password = _password(
         tls.get("client_key_password_env"), "tls.client_key_password_env", positions
     )
     if client_cert and client_key:
-        load_certificate(client_cert, _where("tls.client_cert", positions))
-        load_private_key(client_key, key_password, _where("tls.client_key", positions))
+        where = _where("tls.client_cert", positions)
+        qwac = load_certificate(client_cert, where)
+        qwac_key = load_private_key(client_key, key_password, _where("tls.client_key", positions))
+        check_pair(qwac, qwac_key, where, "tls.client_key")
+        check_validity(qwac, where)
+        check_client_id = oauth.get("check_client_id", True)
+        check_tpp_identity(qwac, oauth.get("client_id") if check_client_id else None, where)
+    warnings = [w for w in (loose_permissions(p) for p in (key_file, client_key) if p) if w]
 
     fixtures = fixture_personas()
     personas = copy.deepcopy(fixtures["personas"])
@@ -274,4 +291,5 @@ def load_profile(path: Path) -> Profile:
         personas=personas,
         variables=variables,
         overrides=overrides,
+        warnings=tuple(warnings),
     )

@@ -73,6 +73,12 @@ class RunRecorder:
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        target = self.config.getoption("--stet-target")
+        warnings = load_profile(Path(target)).warnings if target else ()
+        if warnings:
+            terminalreporter.section("STET profile warnings")
+            for warning in warnings:
+                terminalreporter.write_line(warning)
         if not self.coverage.outcomes:
             return
         terminalreporter.section("STET coverage")
