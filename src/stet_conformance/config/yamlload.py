@@ -7,8 +7,10 @@ and indices) to its 1-based line, so a JSON Schema error or a semantic check can
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,11 @@ class Positions:
         return f"{self.file}:{self.line(path)}"
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys (a silent YAML footgun in test files)."""
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~8x faster
+
+
+class _Loader(_Base):  # type: ignore[valid-type, misc]
+    """Safe loader that rejects duplicate keys (a silent YAML footgun in test files)."""
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> Any:
@@ -79,9 +84,10 @@ def load_yaml(path: Path, what: str) -> tuple[Any, Positions]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {what} {path}: {exc}") from None
     positions = Positions(path)
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+    loader = _Loader(text)
+    try:  # compose once, keep the node tree for line numbers, construct from it
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -89,6 +95,8 @@ def load_yaml(path: Path, what: str) -> tuple[Any, Positions]:
         raise UsageError(f"{path}:{line}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
     if node is not None:
         _walk(node, (), positions.lines)
     return data, positions
@@ -101,13 +109,20 @@ def dotted(path: Iterable[str | int]) -> str:
     return text or "(top level)"
 
 
+@cache
+def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(schema_json))
+
+
 def validate(data: Any, schema: dict[str, Any], positions: Positions) -> None:
     """Validate against a JSON Schema; report the most relevant error with its line.
 
     Messages describe what is expected, never the offending value: a token pasted in the
     wrong place must not end up in a terminal or a CI log.
     """
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if validator.is_valid(data):
+        return
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
         return

@@ -28,8 +28,9 @@ def _scenario_schema() -> dict[str, Any]:
     return result
 
 
-def known_schemas() -> set[str]:
-    return {p.stem for p in (schemas_dir() / "stet").glob("*.json")}
+@cache
+def known_schemas() -> frozenset[str]:
+    return frozenset(p.stem for p in (schemas_dir() / "stet").glob("*.json"))
 
 
 def _step(raw: dict[str, Any], name: str, path: tuple[str | int, ...], pos: Positions) -> Step:
