@@ -1,8 +1,9 @@
 """The mutation matrix: does every deliberate fault of the sandbox make some scenario fail?
 
 One conformant run (must be all green) and one run per fault (each must fail at least one
-scenario), each a ``stet-conformance run`` in its own process against its own sandbox, two at a
-time. A fault no scenario catches is a missing check: add the check, not an exception.
+scenario or property-based suite), each a ``stet-conformance run --mode regression`` in its own
+process against its own sandbox, two at a time. A fault nothing catches is a missing check:
+add the check, not an exception.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class MatrixRow:
 def _run_one(fault: str | None, workdir: Path) -> MatrixRow:
     junit = workdir / f"{fault or 'conformant'}.xml"
     command = [sys.executable, "-m", "stet_conformance.cli", "run", "--junitxml", str(junit)]
+    command += ["--mode", "regression"]  # the property-based suites take part in the matrix
     if fault:
         command += ["--fault", fault]
     command += ["--", "-q", "--no-header", "-p", "no:randomly"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,7 +19,12 @@ from stet_conformance.cli.common import (
 from stet_conformance.config.profile import load_profile
 from stet_conformance.errors import UsageError
 from stet_conformance.scenario.loader import load_all
-from stet_conformance.shared.resources import scenarios_dir
+from stet_conformance.shared.resources import project_root, scenarios_dir
+
+
+def suites_dir() -> Path:
+    """The property-based suites (issue 5), next to scenarios/."""
+    return project_root() / "suites"
 
 
 def register(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -65,14 +71,30 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="bundled sandbox only: keep its PKI and profile in DIR (default: a temporary one)",
     )
     run.add_argument(
+        "--mode",
+        choices=("certification", "nightly", "regression"),
+        default=None,
+        help="also run the property-based suites (suites/) in this fuzzing mode: certification "
+        "(reproducible), nightly (random, example database) or regression (fast)",
+    )
+    run.add_argument(
         "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="more pytest options, after --"
     )
     run.set_defaults(handler=handle)
 
 
 def pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list[str]:
+    mode = getattr(args, "mode", None)
+    suites = suites_dir()
+    fuzz = [str(suites), "--stet-mode", mode] if mode and suites.is_dir() else []
+    if fuzz:  # lets a failing suite item print a command that re-runs it alone
+        origin = ["--target", str(args.target)] if args.target else []
+        for fault in args.fault:
+            origin += ["--fault", fault]
+        fuzz += ["--stet-fuzz-cli-args", shlex.join(origin)]
     argv = [
         str(scenarios),
+        *fuzz,
         "--stet-target",
         str(target),
         "-p",

@@ -69,6 +69,8 @@ def build_app(state: SandboxState) -> Starlette:
             response = await _handle(request, state, qseal_path, qseal_pem)
         except ApiError as exc:
             response = error_response(exc, request.url.path, state.faults, state.clock())
+        if raw_id is not None and "request-id-sanitized" in state.faults:
+            raw_id = re.sub(rb"[^A-Za-z0-9-]", b"", raw_id)
         if raw_id is not None and "request-id-not-echoed" not in state.faults:
             response.raw_headers.append((b"x-request-id", raw_id))
         return response
@@ -93,6 +95,8 @@ async def _handle(
     body = await request.body()
     auth.check_signature(request, body, state)
     caller = auth.check_token(request, tpp, state)
+    if "ipv6-psu-ip-500" in state.faults and ":" in request.headers.get("psu-ip-address", ""):
+        raise ApiError(500, "Internal Server Error")
     if request.method != allowed:
         _wrong_method(kind, request.method, allowed, state.faults)
     scope = _REQUIRED_SCOPE.get(kind, "aisp")

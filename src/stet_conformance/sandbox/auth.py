@@ -33,6 +33,7 @@ from stet_conformance.shared.certs import organization_identifier
 MAX_REQUEST_ID = 70
 MAX_CLOCK_SKEW = dt.timedelta(seconds=300)
 _SERIAL_KEY_ID = re.compile(r"SN=([0-9A-Fa-f]+)\s*,\s*CA=(.+)")
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 b64token (fault malformed-token-500)
 _DIGESTS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
 
 
@@ -118,13 +119,13 @@ def check_signature(request: Request, body: bytes, state: SandboxState) -> None:
     if not key_id_matches(params.key_id, state.qseal_cert):
         raise ApiError(400, "Signature keyId does not designate a registered QSEAL certificate")
     required = [cavage.REQUEST_TARGET, "digest"]
-    if "psu-ip-address" in headers:
+    if "psu-ip-address" in headers and "psu-ip-unsigned-ok" not in faults:
         required.append("psu-ip-address")
     missing = [name for name in required if name not in params.headers]
     if missing:
         raise ApiError(400, f"the signature must cover: {', '.join(missing)}")
     check_digest(headers.get("digest"), body, faults)
-    if "date" in params.headers:
+    if "date" in params.headers and "signature-date-unchecked" not in faults:
         _check_date(headers.get("date"), state.clock())
     target = request.scope["raw_path"].decode("latin-1")
     if request.scope["query_string"]:
@@ -153,6 +154,8 @@ def _check_date(value: str | None, now: dt.datetime) -> None:
 def check_token(request: Request, tpp: str, state: SandboxState) -> Caller:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
+    if "malformed-token-500" in state.faults and header and not _TOKEN68.fullmatch(value.strip()):
+        raise ApiError(500, "Internal Server Error")
     token = state.access.get(value.strip()) if scheme.lower() == "bearer" else None
     if token is None or token.tpp != tpp:
         raise ApiError(

@@ -54,6 +54,15 @@ FAULTS: dict[str, str] = {
     "consent-revoke-ignored": "empty account lists in PUT /consents do not revoke",
     "rate-limit-missing": "no 429 for calls without PSU-IP-Address",
     "token-client-id-unchecked": "the token endpoint ignores a client_id mismatch",
+    # Faults only the property-based suites (suites/, issue 5) catch:
+    "negative-offset-positive": "a negative UTC offset in dateFrom/dateTo is read as positive",
+    "unicode-digits-accepted": "dates with non-ASCII digits (regex \\d) are accepted",
+    "future-dateto-400": "a dateTo later than now is refused with 400",
+    "request-id-sanitized": "the X-Request-ID echo drops characters other than [A-Za-z0-9-]",
+    "ipv6-psu-ip-500": "an IPv6 PSU-IP-Address answers 500",
+    "signature-date-unchecked": "a stale signed Date header is accepted",
+    "psu-ip-unsigned-ok": "a PSU-IP-Address left out of the signed headers is accepted",
+    "malformed-token-500": "an Authorization value outside Bearer token68 answers 500",
 }
 
 

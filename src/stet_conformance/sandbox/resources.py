@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -173,10 +174,23 @@ def _date(ctx: Context, name: str) -> dt.datetime | None:
     except ValueError as exc:
         if "invalid-date-accepted" in ctx.faults:
             return None
-        raise ApiError(400, f"{name} is not a valid date-time") from exc
+        try:
+            if "unicode-digits-accepted" not in ctx.faults:
+                raise
+            parsed = parse_stet_datetime(_ascii_digits(value))
+        except ValueError:
+            raise ApiError(400, f"{name} is not a valid date-time") from exc
+    offset = parsed.utcoffset()
+    if "negative-offset-positive" in ctx.faults and offset is not None and offset < dt.timedelta():
+        parsed = parsed.replace(tzinfo=dt.timezone(-offset))
     if "offset-500" in ctx.faults and _OFFSET_WITHOUT_COLON.search(value[-5:]):
         raise ApiError(500, "Internal Server Error")
     return parsed
+
+
+def _ascii_digits(value: str) -> str:
+    """What ``\\d`` and ``int()`` make of Unicode digits (fault unicode-digits-accepted)."""
+    return "".join(str(unicodedata.digit(ch)) if ch.isdecimal() else ch for ch in value)
 
 
 def transactions(ctx: Context, resource_id: str) -> Response:
@@ -193,6 +207,8 @@ def transactions(ctx: Context, resource_id: str) -> Response:
         raise ApiError(400, f"period out of bound: history is limited to {history_days} days")
     if date_from is not None and date_to is not None and date_from > date_to:
         raise ApiError(400, "dateFrom is after dateTo")
+    if "future-dateto-400" in faults and date_to is not None and date_to > ctx.state.clock():
+        raise ApiError(400, "dateTo is in the future")
     rate_limit(ctx, "transactions", account.iban)
     chosen = data.select(
         data.transactions_for(account, history_days, ctx.today),

@@ -1,0 +1,117 @@
+"""Oracles: what a conformant STET bank must answer, as lists of problems (empty: conformant).
+
+They reuse the scenario checks (``run_checks``: status, X-Request-ID echo, Content-Type, ErrorModel)
+so a fuzzed request is judged by the same rules as a hand-written scenario; what the scenarios
+cannot say (every transaction inside a generated window, order, cap) is added here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
+from stet_conformance.checks import CheckContext, run_checks
+from stet_conformance.checks.schemas import SchemaStore
+from stet_conformance.http.client import Exchange
+from stet_conformance.http.redact import Redactor
+
+MAX_OPERATIONS = 500  # seed "Limits": at most 500 operations, no pagination
+
+
+class OracleFailure(AssertionError):
+    """A response a conformant bank would not give; the message shows the whole exchange."""
+
+
+def never_5xx(exchange: Exchange) -> list[str]:
+    if exchange.status >= 500:
+        return [f"HTTP {exchange.status}: a server error on client input (never 5xx)"]
+    return []
+
+
+def conforms(
+    exchange: Exchange, statuses: Iterable[int], schemas: SchemaStore, schema: str | None = None
+) -> list[str]:
+    """Status among ``statuses`` plus every scenario check; ``schema`` applies to a 200 body."""
+    expect: dict[str, Any] = {"status": sorted(set(statuses))}
+    if schema is not None and exchange.status == 200:
+        expect["schema"] = schema
+    return never_5xx(exchange) + [
+        str(f) for f in run_checks(CheckContext(exchange, expect, schemas))
+    ]
+
+
+def imputation_instant(
+    booking_date: str, mode: str = "midnight"
+) -> tuple[dt.datetime, dt.datetime]:
+    """The interval a transaction's imputation may lie in, from its ``bookingDate``.
+
+    ``midnight``: the instant 00:00 UTC of that day (the reference bank's rule); ``day``: any
+    instant of that UTC day, for targets whose imputation time is not midnight.
+    """
+    day = dt.datetime.combine(dt.date.fromisoformat(booking_date), dt.time(), tzinfo=dt.UTC)
+    return (day, day) if mode == "midnight" else (day, day + dt.timedelta(days=1))
+
+
+def window_problems(
+    body: Any,
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    imputation: str = "midnight",
+) -> list[str]:
+    """Every transaction lies in [dateFrom, dateTo): dateFrom inclusive, dateTo exclusive."""
+    problems = []
+    for index, tx in enumerate(_transactions(body)):
+        booking = tx.get("bookingDate")
+        if not isinstance(booking, str):
+            continue  # the schema check reports it
+        try:
+            first, last = imputation_instant(booking, imputation)
+        except ValueError:
+            continue
+        if date_from is not None and last < date_from:
+            problems.append(f"transactions[{index}].bookingDate {booking} is before dateFrom")
+        if date_to is not None and first >= date_to:
+            problems.append(f"transactions[{index}].bookingDate {booking} is not before dateTo")
+    return problems[:5]
+
+
+def listing_problems(body: Any) -> list[str]:
+    """At most 500 operations, newest first (seed "Limits"; STET's bookingDate descending)."""
+    items = _transactions(body)
+    problems = []
+    if len(items) > MAX_OPERATIONS:
+        problems.append(f"{len(items)} transactions returned, the cap is {MAX_OPERATIONS}")
+    dates = [tx.get("bookingDate") for tx in items if isinstance(tx.get("bookingDate"), str)]
+    for index, (newer, older) in enumerate(itertools.pairwise(dates)):
+        if str(newer) < str(older):
+            problems.append(f"not newest first at transactions[{index + 1}]: {older} > {newer}")
+            break
+    return problems
+
+
+def echo_problems(exchange: Exchange, sent: str) -> list[str]:
+    """X-Request-ID comes back byte for byte (the swagger: 'retrieved in the response')."""
+    raw = [v for k, v in exchange.response.headers.raw if k.lower() == b"x-request-id"]
+    if not raw:
+        return ["the response has no X-Request-ID"]
+    if raw[0] != sent.encode("ascii"):
+        return [f"X-Request-ID echoed as {raw[0]!r}, sent {sent.encode('ascii')!r}"]
+    return []
+
+
+def fail(exchange: Exchange, problems: list[str], redactor: Redactor, note: str = "") -> None:
+    """Raise ``OracleFailure`` with the problems and the redacted exchange, if any problem."""
+    __tracebackhide__ = True
+    if not problems:
+        return
+    lines = [note] if note else []
+    lines += [f"- {p}" for p in problems]
+    lines += ["exchange:"] + ["  " + line for line in exchange.render(redactor).splitlines()]
+    raise OracleFailure(redactor.text("\n".join(lines)))
+
+
+def _transactions(body: Any) -> list[dict[str, Any]]:
+    items = body.get("transactions") if isinstance(body, dict) else None
+    return [tx for tx in items if isinstance(tx, dict)] if isinstance(items, list) else []

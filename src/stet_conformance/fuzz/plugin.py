@@ -1,0 +1,186 @@
+"""The fuzzing half of the pytest plugin: ``--stet-mode``, Hypothesis profiles, fixtures.
+
+Modes (``--stet-mode``, default ``regression``; ``stet-conformance run --mode`` passes it):
+
+- ``certification``: derandomized, fixed example count, no database: the same requests on every
+  run, so a go-live report can be reproduced.
+- ``nightly``: random, more examples, a persistent example database (``--stet-fuzz-db``) that
+  replays earlier failures first.
+- ``regression``: derandomized and few examples, for CI and the self-test matrix.
+
+The settings apply only to the suites (``fuzz_settings()``), never to other Hypothesis tests.
+Network requests are slow and fixtures are read-only, so the deadline and the matching health
+checks are off. A failing suite item gets a one-line reproduction command in its report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from stet_conformance.fuzz.budget import (
+    DEFAULT_PERSONA_BUDGET,
+    DEFAULT_RUN_BUDGET,
+    DEFAULT_UNATTENDED_BUDGET,
+    RequestBudget,
+)
+from stet_conformance.fuzz.session import FuzzSession
+
+MODES = ("certification", "nightly", "regression")
+DEFAULT_MODE = "regression"
+DEFAULT_DATABASE = ".hypothesis/stet-nightly"
+EXAMPLES = {"certification": 60, "nightly": 400, "regression": 12}
+NIGHTLY_BUDGET_FACTOR = 10
+_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+_SESSION = pytest.StashKey[FuzzSession]()
+_state: dict[str, Any] = {"mode": DEFAULT_MODE, "database": DEFAULT_DATABASE}
+
+
+def mode_settings(mode: str, database_dir: str = DEFAULT_DATABASE) -> settings:
+    """The Hypothesis settings of a mode (``max_examples`` is the per-test count)."""
+    common: dict[str, Any] = {
+        "deadline": None,
+        "suppress_health_check": _SUPPRESSED,
+        "print_blob": True,
+        "report_multiple_bugs": False,
+        "max_examples": EXAMPLES[mode],
+    }
+    if mode == "nightly":
+        return settings(database=DirectoryBasedExampleDatabase(database_dir), **common)
+    if mode == "regression":
+        phases = [Phase.explicit, Phase.generate, Phase.shrink]
+        return settings(derandomize=True, database=None, phases=phases, **common)
+    return settings(derandomize=True, database=None, **common)
+
+
+def current_mode() -> str:
+    return str(_state["mode"])
+
+
+def fuzz_settings(scale: float = 1.0) -> settings:
+    """The active mode's settings for a suite; ``scale`` sizes a costly test's example count."""
+    base = mode_settings(current_mode(), str(_state["database"]))
+    return settings(base, max_examples=max(1, round(base.max_examples * scale)))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("stet-conformance-fuzz", "STET PSD2 property-based suites")
+    group.addoption(
+        "--stet-mode",
+        choices=MODES,
+        default=None,
+        help=f"fuzzing mode of the suites/ (default {DEFAULT_MODE})",
+    )
+    group.addoption(
+        "--stet-fuzz-db",
+        metavar="DIR",
+        default=DEFAULT_DATABASE,
+        help=f"nightly mode's Hypothesis example database (default {DEFAULT_DATABASE})",
+    )
+    group.addoption(
+        "--stet-fuzz-cli-args",
+        default=None,
+        help=argparse.SUPPRESS,  # ``stet-conformance run`` passes its --target/--fault
+    )
+    group.addoption(
+        "--stet-fuzz-budget",
+        type=int,
+        default=None,
+        help=f"fuzz requests per run (default {DEFAULT_RUN_BUDGET}, x10 in nightly mode)",
+    )
+    group.addoption(
+        "--stet-fuzz-persona-budget",
+        type=int,
+        default=None,
+        help=f"fuzz requests per persona (default {DEFAULT_PERSONA_BUDGET}, x10 in nightly mode)",
+    )
+    group.addoption(
+        "--stet-fuzz-unattended-budget",
+        type=int,
+        default=DEFAULT_UNATTENDED_BUDGET,
+        help="fuzz requests without PSU-IP-Address per persona "
+        f"(default {DEFAULT_UNATTENDED_BUDGET}, the seed's daily quota)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _state["mode"] = config.getoption("--stet-mode") or DEFAULT_MODE
+    _state["database"] = config.getoption("--stet-fuzz-db")
+    if config.getoption("--stet-mode"):
+        config.addinivalue_line("markers", "fuzz: property-based suites (suites/)")
+
+
+@pytest.fixture(scope="session")
+def fuzz_session(pytestconfig: pytest.Config, stet_run: Any) -> FuzzSession:
+    """The suites' shared state over the run's ``stet_run`` (same client, profile, redactor)."""
+    if _SESSION not in pytestconfig.stash:
+        # Nightly runs ~30x more examples: its default budget grows with it.
+        factor = NIGHTLY_BUDGET_FACTOR if current_mode() == "nightly" else 1
+        per_run = pytestconfig.getoption("--stet-fuzz-budget") or DEFAULT_RUN_BUDGET * factor
+        per_persona = (
+            pytestconfig.getoption("--stet-fuzz-persona-budget") or DEFAULT_PERSONA_BUDGET * factor
+        )
+        budget = RequestBudget(
+            per_run=per_run,
+            per_persona=per_persona,
+            unattended_per_persona=pytestconfig.getoption("--stet-fuzz-unattended-budget"),
+        )
+        pytestconfig.stash[_SESSION] = FuzzSession(stet_run, budget, current_mode())
+    return pytestconfig.stash[_SESSION]
+
+
+@pytest.fixture
+def fuzz(fuzz_session: FuzzSession, request: pytest.FixtureRequest) -> FuzzSession:
+    """``fuzz_session`` told which test is running (for the shrink-aware budget)."""
+    fuzz_session.current = request.node.nodeid
+    return fuzz_session
+
+
+def reproduction_command(config: pytest.Config, item: pytest.Item) -> str:
+    """One command that re-runs only ``item`` against the same target, faults and mode."""
+    mode = current_mode()
+    tail = ["--stet-fuzz-db", str(_state["database"])] if mode == "nightly" else []
+    cli_args = config.getoption("--stet-fuzz-cli-args")
+    if cli_args is not None:  # started by ``stet-conformance run``
+        words = ["stet-conformance", "run", "--mode", mode, *shlex.split(cli_args)]
+        return shlex.join([*words, "--", *tail, "-k", item.name])
+    words = ["pytest", item.nodeid.split("::")[0], "--stet-mode", mode]
+    target = config.getoption("--stet-target", None)
+    if target:
+        words += ["--stet-target", str(target)]
+    for fault in config.getoption("--stet-fault", None) or []:
+        words += ["--stet-fault", fault]
+    return shlex.join([*words, *tail, "-k", item.name])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Add a ``reproduce`` section (one command) to a failing suite item's report."""
+    report = yield
+    if (
+        report.when != "call"
+        or not report.failed
+        or "fuzz_session" not in getattr(item, "fixturenames", ())
+    ):
+        return report
+    hint = (
+        "Hypothesis replays the smallest failing input from its example database"
+        if current_mode() == "nightly"
+        else "the mode is derandomized: the same command sends the same requests"
+    )
+    report.sections.append(
+        (
+            "reproduce",
+            f"{reproduction_command(item.config, item)}\n({hint}; or paste the "
+            "@reproduce_failure line above onto the test)",
+        )
+    )
+    return report

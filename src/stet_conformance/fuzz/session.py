@@ -1,0 +1,132 @@
+"""What a fuzz suite holds while it runs: the run's client, the budget, and the oracles' reporter.
+
+Every request goes through ``FuzzSession.send``, which spends from the budget first, always sends
+PSU-IP-Address unless the test is about its absence (the seed's unattended quota), and skips the
+rest of a test when the budget is spent, except while Hypothesis shrinks a failure, where it
+rejects the example so the failure found so far is still reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import reject
+
+from stet_conformance.config.profile import DEFAULT_PSU_IP, Profile
+from stet_conformance.fuzz import oracles
+from stet_conformance.fuzz.budget import BudgetExhausted, RequestBudget
+from stet_conformance.http.client import Exchange
+from stet_conformance.http.redact import Redactor
+from stet_conformance.http.signing import RequestOptions
+from stet_conformance.scenario.runner import RunContext
+
+
+@dataclass
+class FuzzSession:
+    """One per test session; ``failing`` records tests that have already failed an example."""
+
+    run: RunContext
+    budget: RequestBudget
+    mode: str
+    failing: set[str] = field(default_factory=set)
+    current: str = ""
+
+    def __repr__(self) -> str:  # Hypothesis prints fixtures: never show the profile's tokens
+        return f"<FuzzSession mode={self.mode} requests={self.budget.spent}>"
+
+    @property
+    def profile(self) -> Profile:
+        return self.run.profile
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.run.client.redactor
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The profile's ``vars.fuzz`` mapping (imputation, signature_status, other_signing_key)."""
+        value = self.profile.variables.get("fuzz") or {}
+        return value if isinstance(value, dict) else {}
+
+    def token(self, persona: str, scope: str = "aisp", kind: str = "tokens") -> str:
+        creds = self.profile.credentials.get(persona)
+        value = getattr(creds, kind).get(scope) if creds else None
+        if not value:
+            pytest.skip(f"the profile has no {kind} for {persona}/{scope}")
+        return str(value)
+
+    def account(self, persona: str, index: int = 0) -> dict[str, Any]:
+        try:
+            account: dict[str, Any] = self.profile.personas[persona]["accounts"][index]
+        except (KeyError, IndexError, TypeError):
+            pytest.skip(f"the profile's persona {persona} has no account #{index}")
+        return account
+
+    def history_days(self, persona: str) -> int:
+        return int(self.profile.personas.get(persona, {}).get("history_days", 62))
+
+    def history_start(self, persona: str) -> dt.datetime:
+        """The earliest dateFrom the bank serves: today 00:00 UTC minus the history depth."""
+        today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today - dt.timedelta(days=self.history_days(persona))
+
+    def url(self, path: str) -> str:
+        return self.profile.base_url.rstrip("/") + self.profile.api_prefix + path
+
+    def other_signing_key(self) -> Path | None:
+        """A QSEAL key the bank does not know: ``vars.fuzz.other_signing_key`` or pki/."""
+        configured = self.settings.get("other_signing_key")
+        base = self.profile.source.parent
+        path = base / str(configured) if configured else base / "pki" / "qseal-other.key"
+        return path if path.is_file() else None
+
+    def send(
+        self,
+        persona: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        token: str | None = None,
+        options: RequestOptions | None = None,
+    ) -> Exchange:
+        """Send one fuzz request for ``persona`` (``path`` under the API prefix, or a URL)."""
+        options = options or RequestOptions(token=token or self.token(persona))
+        headers = dict(headers or {})
+        names = {name.lower() for name in headers}
+        unattended = not options.psu_ip_address and "psu-ip-address" not in names
+        if (
+            options.psu_ip_address
+            and "psu-ip-address" not in names
+            and not self.profile.psu_ip_address
+        ):
+            headers["PSU-IP-Address"] = DEFAULT_PSU_IP
+        try:
+            self.budget.spend(persona, unattended=unattended)
+        except BudgetExhausted as exc:
+            if self.current in self.failing:
+                reject()  # shrinking: keep the failure found so far
+            pytest.skip(str(exc))
+        url = path if path.startswith("https://") or path.startswith("http://") else self.url(path)
+        return self.run.client.send(
+            method, url, params=params, headers=headers, content=content, options=options
+        )
+
+    def check(self, exchange: Exchange, problems: list[str], note: str = "") -> None:
+        """Fail the example (with the redacted exchange) when an oracle found problems."""
+        __tracebackhide__ = True
+        if problems:
+            self.failing.add(self.current)
+        oracles.fail(exchange, problems, self.redactor, note)
+
+
+def raw_target(url: str, params: dict[str, str] | None = None) -> str:
+    """The request-target httpx will send for ``url`` and ``params`` (for hand-made signatures)."""
+    return httpx.URL(url, params=params).raw_path.decode("ascii")

@@ -1,0 +1,168 @@
+"""Signatures and digests: every way of getting the draft-cavage signature wrong is a 400.
+
+Missing Signature, wrong algorithm, a keyId naming no registered QSEAL, an unparseable header,
+``(request-target)``/``digest``/``psu-ip-address`` left out of the signed set, a body changed after
+signing, a signature from another key and a stale signed Date. The expected status is 400
+(seed: Try-it parameters) unless the profile sets ``vars.fuzz.signature_status``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stet_conformance.fuzz import mutations, oracles
+from stet_conformance.fuzz.plugin import fuzz_settings
+from stet_conformance.fuzz.session import FuzzSession
+from stet_conformance.fuzz.strategies import (
+    WRONG_ALGORITHMS,
+    key_ids,
+    malformed_signature_headers,
+)
+from stet_conformance.http.signing import RequestOptions
+from stet_conformance.shared import cavage
+
+PERSONA = "LEA"
+CONSENT_PERSONA = "TECHNCO"
+PATHS = st.sampled_from(["/accounts", "balances", "transactions"])
+
+
+def _statuses(fuzz: FuzzSession) -> list[int]:
+    configured = fuzz.settings.get("signature_status", [400])
+    return [int(s) for s in (configured if isinstance(configured, list) else [configured])]
+
+
+def _path(fuzz: FuzzSession, choice: str) -> str:
+    if choice.startswith("/"):
+        return choice
+    return f"/accounts/{fuzz.account(PERSONA)['resource_id']}/{choice}"
+
+
+def _refused(fuzz: FuzzSession, request: mutations.SignedRequest, note: str) -> None:
+    exchange = fuzz.send(
+        PERSONA,
+        request.method,
+        request.url,
+        headers=request.headers,
+        content=request.content,
+        options=request.options,
+    )
+    fuzz.check(exchange, oracles.conforms(exchange, _statuses(fuzz), fuzz.run.schemas), note)
+
+
+@pytest.fixture(scope="session")
+def other_signing_key(fuzz_session: FuzzSession) -> rsa.RSAPrivateKey:
+    """A QSEAL key the bank never registered (the sandbox's pki/qseal-other.key)."""
+    path = fuzz_session.other_signing_key()
+    if path is None:
+        pytest.skip("no second signing key: set vars.fuzz.other_signing_key in the profile")
+    return mutations.load_key(path)
+
+
+@fuzz_settings(scale=0.5)
+@given(path=PATHS)
+def test_control_a_well_signed_request_is_served(fuzz: FuzzSession, path: str) -> None:
+    """The baseline: without it, every 400 below could be the harness's own mistake."""
+    request = mutations.build(fuzz, PERSONA, "GET", _path(fuzz, path))
+    exchange = fuzz.send(
+        PERSONA, "GET", request.url, headers=request.headers, options=request.options
+    )
+    fuzz.check(exchange, oracles.conforms(exchange, [200], fuzz.run.schemas))
+
+
+@fuzz_settings(scale=0.5)
+@given(path=PATHS)
+def test_missing_signature(fuzz: FuzzSession, path: str) -> None:
+    request = mutations.build(fuzz, PERSONA, "GET", _path(fuzz, path))
+    del request.headers["Signature"]
+    request.options = RequestOptions(token=fuzz.token(PERSONA), sign=False)
+    _refused(fuzz, request, "no Signature header")
+
+
+@fuzz_settings(scale=0.5)
+@given(path=PATHS, algorithm=st.sampled_from(WRONG_ALGORITHMS))
+def test_wrong_algorithm(fuzz: FuzzSession, path: str, algorithm: str) -> None:
+    request = mutations.build(fuzz, PERSONA, "GET", _path(fuzz, path))
+    request.headers["Signature"] = mutations.replace_param(
+        request.headers["Signature"], "algorithm", algorithm
+    )
+    _refused(fuzz, request, f"algorithm={algorithm!r}")
+
+
+@fuzz_settings(scale=0.5)
+@given(path=PATHS, data=st.data())
+def test_unknown_or_malformed_key_id(fuzz: FuzzSession, path: str, data: st.DataObject) -> None:
+    request = mutations.build(fuzz, PERSONA, "GET", _path(fuzz, path))
+    if data.draw(st.booleans(), label="malformed"):
+        header = data.draw(malformed_signature_headers(fuzz.profile.key_id), label="header")
+        request.headers["Signature"] = header
+    else:
+        key_id = data.draw(key_ids(fuzz.profile.key_id), label="keyId")
+        request.headers["Signature"] = mutations.replace_param(
+            request.headers["Signature"], "keyId", key_id
+        )
+    _refused(fuzz, request, "keyId or Signature syntax")
+
+
+@fuzz_settings(scale=0.5)
+@given(path=PATHS, left_out=st.sampled_from([cavage.REQUEST_TARGET, "digest", "psu-ip-address"]))
+def test_a_required_header_left_out_of_the_signed_set(
+    fuzz: FuzzSession, path: str, left_out: str
+) -> None:
+    names = [cavage.REQUEST_TARGET, "digest", "x-request-id", "psu-ip-address"]
+    names.remove(left_out)
+    request = mutations.build(fuzz, PERSONA, "GET", _path(fuzz, path), names=names)
+    _refused(fuzz, request, f"{left_out} not signed")
+
+
+@fuzz_settings(scale=0.5)
+@given(
+    indent=st.none() | st.integers(0, 4),
+    sort=st.booleans(),
+    space=st.booleans(),
+    identity=st.booleans(),
+)
+def test_body_changed_after_signing(
+    fuzz: FuzzSession, indent: int | None, sort: bool, space: bool, identity: bool
+) -> None:
+    """PUT /consents with the persona's existing consent: only the bytes change, not the meaning."""
+    body = mutations.consent_body(fuzz, CONSENT_PERSONA, psu_identity=False)
+    signed = mutations.reformat(body, None, False, False)
+    sent = mutations.reformat(body, indent, sort, space)
+    if sent == signed:
+        sent += b"\n"
+    request = mutations.build(fuzz, CONSENT_PERSONA, "PUT", "/consents", content=signed)
+    request.content = sent
+    request.options = RequestOptions(token=fuzz.token(CONSENT_PERSONA))
+    exchange = fuzz.send(
+        CONSENT_PERSONA,
+        "PUT",
+        request.url,
+        headers=request.headers,
+        content=sent,
+        options=request.options,
+    )
+    problems = oracles.conforms(exchange, _statuses(fuzz), fuzz.run.schemas)
+    fuzz.check(exchange, problems, "Digest of another serialisation of the body")
+
+
+@fuzz_settings(scale=0.5)
+@given(path=PATHS)
+def test_signature_from_another_key(
+    fuzz: FuzzSession, other_signing_key: rsa.RSAPrivateKey, path: str
+) -> None:
+    request = mutations.build(fuzz, PERSONA, "GET", _path(fuzz, path), key=other_signing_key)
+    _refused(fuzz, request, "signed with a key the bank does not know")
+
+
+@fuzz_settings(scale=0.5)
+@given(path=PATHS, age=st.integers(310, 30 * 86400), future=st.booleans())
+def test_stale_signed_date(fuzz: FuzzSession, path: str, age: int, future: bool) -> None:
+    offset = dt.timedelta(seconds=age)
+    date = dt.datetime.now(dt.UTC) + (offset if future else -offset)
+    request = mutations.build(fuzz, PERSONA, "GET", _path(fuzz, path), date=date)
+    _refused(fuzz, request, f"signed Date {request.headers['Date']!r}")

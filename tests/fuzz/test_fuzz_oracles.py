@@ -1,0 +1,79 @@
+"""The fuzz oracles: windows, order and cap, echo, and failure messages that hide secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import httpx
+import pytest
+
+from stet_conformance.checks.schemas import default_store
+from stet_conformance.fuzz import oracles
+from stet_conformance.http.client import Exchange
+from stet_conformance.http.redact import Redactor
+
+UTC = dt.UTC
+
+
+def _exchange(
+    status: int, body: object = None, sent_id: str = "r-1", echo: str | None = "r-1"
+) -> Exchange:
+    request = httpx.Request(
+        "GET",
+        "https://bank.example/v1/accounts",
+        headers={"X-Request-ID": sent_id, "Authorization": "Bearer SECRET-TOKEN"},
+    )
+    headers = {"Content-Type": "application/json"}
+    if echo is not None:
+        headers["X-Request-ID"] = echo
+    content = json.dumps(body).encode() if body is not None else b""
+    return Exchange(request, httpx.Response(status, headers=headers, content=content), 0.01)
+
+
+def _txs(*days: str) -> dict[str, object]:
+    return {"transactions": [{"bookingDate": d} for d in days]}
+
+
+def test_window_from_is_inclusive_and_to_exclusive_at_midnight() -> None:
+    start = dt.datetime(2026, 3, 10, tzinfo=UTC)
+    end = dt.datetime(2026, 3, 12, tzinfo=UTC)
+    assert oracles.window_problems(_txs("2026-03-11", "2026-03-10"), start, end) == []
+    assert oracles.window_problems(_txs("2026-03-12"), start, end)  # dateTo excluded
+    assert oracles.window_problems(_txs("2026-03-09"), start, end)
+
+
+def test_window_with_an_instant_after_midnight_excludes_that_day() -> None:
+    start = dt.datetime(2026, 3, 10, 1, tzinfo=UTC)  # 20:00-05:00 the day before
+    assert oracles.window_problems(_txs("2026-03-10"), start, None)
+    assert oracles.window_problems(_txs("2026-03-10"), start, None, "day") == []
+
+
+def test_listing_cap_and_newest_first() -> None:
+    assert oracles.listing_problems(_txs("2026-03-11", "2026-03-10")) == []
+    assert oracles.listing_problems(_txs("2026-03-10", "2026-03-11"))
+    assert oracles.listing_problems(_txs(*["2026-03-10"] * 501))
+
+
+def test_echo_is_byte_for_byte() -> None:
+    assert oracles.echo_problems(_exchange(200, {}, "a b!", "a b!"), "a b!") == []
+    assert oracles.echo_problems(_exchange(200, {}, "a b!", "ab"), "a b!")
+    assert oracles.echo_problems(_exchange(200, {}, "a", None), "a")
+
+
+def test_conforms_wants_an_error_model_and_never_5xx() -> None:
+    store = default_store()
+    good = {"status": 400, "message": "bad date"}
+    assert oracles.conforms(_exchange(400, good), [400], store) == []
+    assert oracles.conforms(_exchange(400, {"oops": 1}), [400], store)
+    assert any("never 5xx" in p for p in oracles.conforms(_exchange(500, good), [400], store))
+
+
+def test_failure_message_shows_the_exchange_without_secrets() -> None:
+    redactor = Redactor(["SECRET-TOKEN"])
+    with pytest.raises(oracles.OracleFailure) as info:
+        oracles.fail(_exchange(500, {"message": "SECRET-TOKEN"}), ["boom"], redactor)
+    text = str(info.value)
+    assert "> GET https://bank.example/v1/accounts" in text and "< 500" in text
+    assert "SECRET-TOKEN" not in text
+    oracles.fail(_exchange(200, {}), [], redactor)  # no problem: no exception
