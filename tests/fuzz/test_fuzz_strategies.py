@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stet_conformance.fuzz import strategies as fs
-from stet_conformance.fuzz.budget import BudgetExhausted, RequestBudget
+from stet_conformance.http.budget import BudgetExhausted, RequestBudget
 from stet_conformance.shared.dates import parse_stet_datetime
 
 LO = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)

@@ -71,6 +71,16 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="bundled sandbox only: keep its PKI and profile in DIR (default: a temporary one)",
     )
     run.add_argument(
+        "--allow-live",
+        action="store_true",
+        help="run against a target that is neither loopback nor marked 'environment: sandbox'",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list every request the selected scenarios would send, and send none",
+    )
+    run.add_argument(
         "--mode",
         choices=("certification", "nightly", "regression"),
         default=None,
@@ -115,6 +125,10 @@ def pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list
             argv += [f"-{flag}", value]
     if args.results:
         argv += ["--stet-results", args.results]
+    if args.allow_live:
+        argv += ["--stet-allow-live"]
+    if args.dry_run:
+        argv += ["--stet-dry-run"]
     if args.junitxml:
         argv += ["--junitxml", args.junitxml]
     if args.alluredir:
@@ -138,7 +152,10 @@ def handle(args: argparse.Namespace) -> int:
                     "--fault and --sandbox-dir only apply to the bundled sandbox (no --target)"
                 )
             target = args.target.resolve()
-            load_profile(target)  # exit 2 on a bad profile, before any request
+            profile = load_profile(target)  # exit 2 on a bad profile, before any request
+            refusal = profile.live_refusal()
+            if refusal and not args.allow_live:
+                raise UsageError(refusal)
         code = int(pytest.main(pytest_args(args, target, scenarios)))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("stet-conformance: no scenario matched the selection", file=sys.stderr)

@@ -83,6 +83,23 @@ class Profile:
     variables: dict[str, Any]
     overrides: dict[str, Override]
     warnings: tuple[str, ...] = ()
+    environment: str | None = None
+    budget: dict[str, int] | None = None
+
+    @property
+    def loopback(self) -> bool:
+        host = self.base_url.split("//", 1)[-1].rsplit(":", 1)[0].strip("[]")
+        return host in ("127.0.0.1", "::1", "localhost")
+
+    def live_refusal(self) -> str | None:
+        """Why a run must not start without an explicit go-ahead, or ``None``."""
+        if self.loopback or self.environment == "sandbox":
+            return None
+        kind = "live" if self.environment == "live" else "not marked 'environment: sandbox'"
+        return (
+            f"{self.source}: {self.base_url} is not a loopback address and the profile is {kind}; "
+            "pass --allow-live to run against it (requests count against real quotas)"
+        )
 
     def secrets(self) -> set[str]:
         """Every secret value the profile holds, for redaction."""
@@ -292,4 +309,6 @@ def load_profile(path: Path) -> Profile:
         variables=variables,
         overrides=overrides,
         warnings=tuple(warnings),
+        environment=data.get("environment"),
+        budget=data.get("budget"),
     )

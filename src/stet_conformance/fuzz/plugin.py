@@ -24,13 +24,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from stet_conformance.fuzz.budget import (
+from stet_conformance.fuzz.session import FuzzSession
+from stet_conformance.http.budget import (
     DEFAULT_PERSONA_BUDGET,
     DEFAULT_RUN_BUDGET,
     DEFAULT_UNATTENDED_BUDGET,
     RequestBudget,
 )
-from stet_conformance.fuzz.session import FuzzSession
 
 MODES = ("certification", "nightly", "regression")
 DEFAULT_MODE = "regression"

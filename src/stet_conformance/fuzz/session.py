@@ -19,7 +19,7 @@ from hypothesis import reject
 
 from stet_conformance.config.profile import DEFAULT_PSU_IP, Profile
 from stet_conformance.fuzz import oracles
-from stet_conformance.fuzz.budget import BudgetExhausted, RequestBudget
+from stet_conformance.http.budget import BudgetExhausted, RequestBudget
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions

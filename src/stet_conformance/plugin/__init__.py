@@ -24,11 +24,18 @@ from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin.recorder import RunRecorder
 from stet_conformance.report.allure import label_scenario, record_step
-from stet_conformance.report.coverage import EXCHANGE_PROPERTY, endpoint_of
+from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
 from stet_conformance.report.results import ResultsDir
 from stet_conformance.scenario.loader import load_file
 from stet_conformance.scenario.model import Scenario
-from stet_conformance.scenario.runner import RunContext, ScenarioSkipped, StepResult, run_scenario
+from stet_conformance.scenario.runner import (
+    RunContext,
+    ScenarioSkipped,
+    StepResult,
+    budget_for,
+    plan_scenario,
+    run_scenario,
+)
 
 _RUN = pytest.StashKey["RunContext"]()
 _REDACTOR = pytest.StashKey[Redactor]()
@@ -48,6 +55,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         default=None,
         help="write a results directory (Allure results, JUnit XML, coverage, run.json)",
+    )
+    group.addoption(
+        "--stet-allow-live",
+        action="store_true",
+        help="allow a target that is neither loopback nor marked 'environment: sandbox'",
+    )
+    group.addoption(
+        "--stet-dry-run",
+        action="store_true",
+        help="list the requests each scenario would send, send none",
     )
     group.addoption(
         "--stet-fault",
@@ -127,6 +144,11 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         redactor = self.config.stash[_REDACTOR]
+        if self.config.getoption("--stet-dry-run"):
+            profile = run_context(self.config).profile
+            plan = [redactor.text(line) for line in plan_scenario(self.scenario, profile)]
+            self.user_properties.append((PLAN_PROPERTY, plan))
+            pytest.skip("dry run: nothing sent")
         allure_on = bool(getattr(self.config.option, "allure_report_dir", None))
         try:
             run = run_context(self.config)
@@ -208,12 +230,15 @@ def run_context(config: pytest.Config) -> RunContext:
     if target is None:
         target = str(_start_sandbox(stack, config.getoption("--stet-fault")))
     profile = load_profile(Path(target))
+    refusal = profile.live_refusal()
+    if refusal and not config.getoption("--stet-allow-live"):
+        raise UsageError(refusal)
     redactor = config.stash[_REDACTOR]
     for secret in profile.secrets():
         redactor.add(secret)
     client = StetClient(profile, redactor)
     stack.callback(client.close)
-    run = RunContext(profile, client, default_store())
+    run = RunContext(profile, client, default_store(), budget_for(profile))
     config.stash[_RUN] = run
     return run
 

@@ -22,7 +22,12 @@ from stet_conformance import __version__
 from stet_conformance.config.profile import load_profile
 from stet_conformance.http.redact import REDACTED, Redactor
 from stet_conformance.report.allure import write_categories, write_environment
-from stet_conformance.report.coverage import EXCHANGE_PROPERTY, Coverage, parse_exchange_property
+from stet_conformance.report.coverage import (
+    EXCHANGE_PROPERTY,
+    PLAN_PROPERTY,
+    Coverage,
+    parse_exchange_property,
+)
 from stet_conformance.report.results import ResultsDir
 
 _SECRET_TABLES = ("tokens", "refresh_tokens", "expired_tokens")
@@ -54,6 +59,7 @@ class RunRecorder:
         self.redactor = redactor
         self.coverage = Coverage()
         self.files: set[str] = set()
+        self.plan: list[str] = []
         self.started = dt.datetime.now(dt.UTC)
         results = config.getoption("--stet-results")
         self.results = ResultsDir(Path(results)) if results else None
@@ -67,6 +73,8 @@ class RunRecorder:
         if report.when == "call" or report.outcome != "passed":
             self.coverage.add_outcome(scenario_id, _outcome(report))
         for name, value in report.user_properties:
+            if name == PLAN_PROPERTY and report.when == "call" and isinstance(value, list):
+                self.plan.extend(str(line) for line in value)
             parsed = parse_exchange_property(value) if name == EXCHANGE_PROPERTY else None
             if parsed is not None:
                 self.coverage.add_exchange(scenario_id, *parsed)
@@ -79,6 +87,11 @@ class RunRecorder:
             terminalreporter.section("STET profile warnings")
             for warning in warnings:
                 terminalreporter.write_line(warning)
+        if self.plan:
+            terminalreporter.section(f"STET dry run: {len(self.plan)} requests, none sent")
+            for line in self.plan:
+                terminalreporter.write_line(line)
+            return
         if not self.coverage.outcomes:
             return
         terminalreporter.section("STET coverage")

@@ -49,6 +49,7 @@ _LITERALS = {
     "revoke",
 }
 EXCHANGE_PROPERTY = "stet_exchange"
+PLAN_PROPERTY = "stet_plan"  # a dry run's request lines
 
 
 def endpoint_of(method: str, path: str, api_prefix: str) -> str:

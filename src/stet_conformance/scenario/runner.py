@@ -19,6 +19,7 @@ from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.config.profile import Override, Profile
 from stet_conformance.errors import ScenarioError
+from stet_conformance.http.budget import BudgetExhausted, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.signing import RequestOptions
 from stet_conformance.scenario.model import Scenario, Step
@@ -40,11 +41,28 @@ class StepResult:
 
 @dataclass
 class RunContext:
-    """Everything a run shares: the profile, one client, compiled schemas."""
+    """Everything a run shares: the profile, one client, compiled schemas, the request budget."""
 
     profile: Profile
     client: StetClient
     schemas: SchemaStore
+    budget: RequestBudget | None = None
+
+
+LIVE_BUDGET = {"requests": 1000, "per_persona": 300, "unattended": 4}
+
+
+def budget_for(profile: Profile) -> RequestBudget | None:
+    """The profile's budget; live targets get ``LIVE_BUDGET`` unless the profile sets one."""
+    limits = profile.budget or (LIVE_BUDGET if profile.environment == "live" else None)
+    if limits is None:
+        return None
+    return RequestBudget(
+        per_run=limits.get("requests", LIVE_BUDGET["requests"]),
+        per_persona=limits.get("per_persona", LIVE_BUDGET["per_persona"]),
+        unattended_per_persona=limits.get("unattended", LIVE_BUDGET["unattended"]),
+        hint="budget.requests, budget.per_persona, budget.unattended in the target profile",
+    )
 
 
 Listener = Callable[[StepResult], None]
@@ -126,6 +144,17 @@ def _send(step: Step, request: dict[str, Any], run: RunContext) -> Exchange:
         psu_ip_address=request.get("psu_ip_address", True),
     )
     query = {str(k): str(v) for k, v in (request.get("query") or {}).items()}
+    if run.budget is not None:
+        unattended = not (options.psu_ip_address and profile.psu_ip_address)
+        persona = step.persona or "-"
+        try:
+            run.budget.spend(
+                persona,
+                unattended=unattended,
+                unattended_key=f"{persona} {request['method']} {request.get('path', '')}",
+            )
+        except BudgetExhausted as exc:
+            raise ScenarioSkipped(str(exc)) from None
     return run.client.send(
         request["method"],
         request.get("url") or profile.api_prefix + request["path"],
@@ -174,6 +203,38 @@ def _run_step(
     if not failures:
         failures = _capture(step, exchange, saved)
     return StepResult(step, exchange, failures, override if applies else None)
+
+
+class _Placeholders(dict[str, Any]):
+    """Saved values in a dry run: every name exists and reads as ``<saved.NAME>``."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> str:
+        return f"<saved.{key}>"
+
+
+def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:
+    """The requests a scenario would send, one line each, without sending anything."""
+    lines = []
+    for step in (*scenario.steps, *scenario.cleanup):
+        try:
+            request = render(step.request, _context(profile, step, _Placeholders()))
+        except UnknownVariable as exc:
+            lines.append(f"{scenario.id} [{step.name}] (would be skipped: no {exc.args[0]})")
+            continue
+        url = request.get("url") or profile.base_url + profile.api_prefix + request["path"]
+        query = "&".join(f"{k}={v}" for k, v in (request.get("query") or {}).items())
+        token = request.get("token", "valid")
+        who = f"{step.persona}/{step.scope}" if token != "none" else "no token"
+        body = next((k for k in ("json", "form", "body") if k in request), None)
+        lines.append(
+            f"{scenario.id} [{step.name}] {request['method']} {url}{'?' + query if query else ''}"
+            f"  ({who}{', ' + token + ' token' if token not in ('valid', 'none') else ''}"
+            f"{', ' + body + ' body' if body else ''})"
+        )
+    return lines
 
 
 def run_scenario(
