@@ -54,7 +54,7 @@ def test_sandbox_profile_loads(sandbox: SandboxServer) -> None:
     assert profile.signed_headers is None
     assert profile.client_id == raw["oauth"]["client_id"]
     assert profile.token_url == raw["oauth"]["token_url"]
-    assert (profile.connect_timeout, profile.read_timeout) == (10.0, 30.0)
+    assert (profile.connect_timeout, profile.read_timeout, profile.total_timeout) == (5, 5, 10)
     assert profile.overrides == {}
     for name, entry in raw["personas"].items():
         creds = profile.credentials[name]
@@ -73,6 +73,7 @@ def test_profile_extras_are_parsed(sandbox: SandboxServer, monkeypatch: pytest.M
     monkeypatch.setenv("HARNESS_TEST_TOKEN", SECRET)
     text = sandbox.profile_path.read_text(encoding="utf-8").split("personas:")[0]
     text = text.replace("api_prefix: /stet/psd2/v1.4.2", "api_prefix: /psd2/")
+    text = text.replace("timeouts: {connect: 5, read: 5, total: 10}\n", "")
     text += (
         "psu_ip_address: null\n"
         "timeouts: {connect: 2, read: 7.5}\n"
@@ -211,9 +212,9 @@ def test_not_a_mapping(broken: Broken, text: str) -> None:
 
 
 def test_unknown_top_level_key_is_named(broken: Broken) -> None:
-    message = broken.error(broken.write([*broken.lines(), "retries: 3"]))
+    message = broken.error(broken.write([*broken.lines(), "retry: 3"]))
     assert message.startswith(f"{broken.path}:")
-    assert message.endswith("retries: unknown key")
+    assert message.endswith("retry: unknown key")
 
 
 def test_missing_signing(broken: Broken) -> None:

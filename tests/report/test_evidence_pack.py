@@ -227,7 +227,7 @@ def test_cert_option_with_a_file_that_is_not_a_certificate(pack: Path, tmp_path:
 def test_build_refuses_a_profile_without_a_certificate(clean_run: Run, tmp_path: Path) -> None:
     profile = yaml.safe_load(clean_run.profile.read_text())
     del profile["signing"]["certificate"]
-    for key in ("ca_bundle", "client_cert", "client_key"):
+    for key in ("ca_bundle", "client_cert", "client_key", "other_client_cert", "other_client_key"):
         profile["tls"][key] = str(clean_run.sandbox_dir / profile["tls"][key])
     profile["signing"]["key"] = str(clean_run.sandbox_dir / profile["signing"]["key"])
     no_cert = tmp_path / "no-cert.yaml"

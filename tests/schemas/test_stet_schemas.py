@@ -34,6 +34,7 @@ EXPECTED_STEMS = {
     "trusted_beneficiaries",
     "token",
     "oauth_error",
+    "payment_request",
 }
 
 
@@ -536,3 +537,24 @@ def test_invalid_body_fails_for_the_expected_reason(
 ) -> None:
     keywords = (keyword,) if isinstance(keyword, str) else keyword
     assert failures(stem, body) == {(k, where) for k in keywords}
+
+
+def _cases(test: Any) -> list[tuple[Any, ...]]:
+    """The (stem, body, ...) parameters of another parametrized test of this module."""
+    return [tuple(param.values) for param in test.pytestmark[0].args[1]]
+
+
+def test_the_harness_fast_validator_agrees_with_jsonschema_on_every_example() -> None:
+    """The harness decides validity with jsonschema-rs: it must never pass what this rejects."""
+    from stet_conformance.checks.schemas import SchemaStore
+
+    store = SchemaStore(SCHEMA_DIR)
+    valid = _cases(test_valid_body)
+    invalid = _cases(test_invalid_body_fails_for_the_expected_reason)
+    assert len(valid) > 10 and len(invalid) > 20
+    for stem, body, *_ in valid:
+        assert store.is_valid(stem, body), stem
+        assert store.errors(stem, body) == []
+    for stem, body, *_ in invalid:
+        assert not store.is_valid(stem, body), (stem, body)
+        assert store.errors(stem, body), stem

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from stet_conformance import __version__
-from stet_conformance.cli import evidence, report, run, sandbox, selftest
+from stet_conformance.cli import doctor, evidence, init, login, report, run, sandbox, selftest
 from stet_conformance.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
 from stet_conformance.errors import UsageError
 
-COMMANDS = (run, sandbox, selftest, report, evidence)
+COMMANDS = (run, sandbox, selftest, report, evidence, init, doctor, login)
 
 
 def build_parser() -> argparse.ArgumentParser:

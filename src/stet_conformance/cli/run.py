@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import shlex
 import sys
 from contextlib import ExitStack
@@ -16,7 +18,7 @@ from stet_conformance.cli.common import (
     Commands,
     start_sandbox,
 )
-from stet_conformance.config.profile import load_profile
+from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.errors import UsageError
 from stet_conformance.scenario.loader import load_all
 from stet_conformance.shared.resources import project_root, scenarios_dir
@@ -37,7 +39,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "--target",
         metavar="PROFILE",
         type=Path,
-        help="target profile (YAML); default: start the bundled sandbox",
+        action="append",
+        help="target profile (YAML); default: start the bundled sandbox. Repeat it to run "
+        "several banks one after the other (results in DIR/<target name>/, a matrix at the end)",
     )
     run.add_argument(
         "--scenarios",
@@ -143,6 +147,10 @@ def handle(args: argparse.Namespace) -> int:
     if not scenarios.is_dir():
         raise UsageError(f"--scenarios: not a directory: {scenarios}")
     load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
+    targets = list(args.target or [])
+    if len(targets) > 1:
+        return handle_targets(args, targets, scenarios)
+    args.target = targets[0] if targets else None
     with ExitStack() as stack:
         if args.target is None:
             target = start_sandbox(stack, args.fault, args.sandbox_dir)
@@ -156,6 +164,8 @@ def handle(args: argparse.Namespace) -> int:
             refusal = profile.live_refusal()
             if refusal and not args.allow_live:
                 raise UsageError(refusal)
+            if not args.dry_run:
+                refresh_tokens(profile)
         code = int(pytest.main(pytest_args(args, target, scenarios)))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("stet-conformance: no scenario matched the selection", file=sys.stderr)
@@ -163,3 +173,121 @@ def handle(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.INTERRUPTED:
         return EXIT_INTERRUPTED
     return {0: EXIT_OK, 1: EXIT_FAILED}.get(code, EXIT_USAGE)
+
+
+def refresh_tokens(profile: Profile) -> None:
+    """Refresh the token store's access tokens that expire within 60 s, before pytest starts."""
+    if profile.token_store is None:
+        return
+    from stet_conformance.onboarding.oauth import refresh_store
+
+    for line in refresh_store(profile):
+        print(f"stet-conformance: {line}", file=sys.stderr)
+
+
+def exit_code(code: int) -> int:
+    """The CLI's exit code for one pytest session's."""
+    import pytest
+
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        return EXIT_USAGE
+    if code == pytest.ExitCode.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return {0: EXIT_OK, 1: EXIT_FAILED}.get(code, EXIT_USAGE)
+
+
+def _dir_name(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "target"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Path) -> int:
+    """One pytest session per target, in sequence; a pass/FAIL matrix at the end.
+
+    Every profile is loaded (and the live safety checked) before the first request, so a typo
+    in the third profile does not surface after an hour of runs.
+    """
+    import pytest
+
+    from stet_conformance.plugin.recorder import OutcomeCollector
+
+    if args.fault or args.sandbox_dir:
+        raise UsageError(
+            "--fault and --sandbox-dir only apply to the bundled sandbox (no --target)"
+        )
+    loaded: list[tuple[str, Path, Profile]] = []
+    taken: set[str] = set()
+    for target in targets:
+        profile = load_profile(target.resolve())
+        refusal = profile.live_refusal()
+        if refusal and not args.allow_live:
+            raise UsageError(refusal)
+        loaded.append((_dir_name(profile.name, taken), target.resolve(), profile))
+    columns: dict[str, dict[str, str]] = {}
+    codes: list[int] = []
+    for index, (name, target, profile) in enumerate(loaded, 1):
+        print(
+            f"stet-conformance: target {index}/{len(loaded)}: {name} ({profile.base_url})",
+            file=sys.stderr,
+            flush=True,
+        )
+        one = argparse.Namespace(**vars(args))
+        one.target = target
+        if args.results:
+            one.results = str(Path(args.results) / name)
+        if args.alluredir:
+            one.alluredir = str(Path(args.alluredir) / name)
+        if args.junitxml:
+            junit = Path(args.junitxml)
+            one.junitxml = str(junit.with_name(f"{junit.stem}-{name}{junit.suffix or '.xml'}"))
+        if not args.dry_run:
+            refresh_tokens(profile)
+        collector = OutcomeCollector()
+        code = int(pytest.main(pytest_args(one, target, scenarios), plugins=[collector]))
+        codes.append(exit_code(code))
+        columns[name] = collector.outcomes
+        if code == pytest.ExitCode.INTERRUPTED:
+            break
+    lines = matrix_lines(columns)
+    print("\n" + "\n".join(lines))
+    if args.results:
+        root = Path(args.results)
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "matrix.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (root / "matrix.json").write_text(json.dumps(columns, indent=2) + "\n", encoding="utf-8")
+    for worst in (EXIT_INTERRUPTED, EXIT_USAGE, EXIT_FAILED):
+        if worst in codes:
+            return worst
+    return EXIT_OK
+
+
+_CELLS = {"passed": "pass", "failed": "FAIL", "skipped": "skip", "broken": "broken"}
+
+
+def matrix_lines(columns: dict[str, dict[str, str]]) -> list[str]:
+    """Rows = scenario ids, columns = targets, cells pass/FAIL/skip/broken ('-': not run)."""
+    rows = sorted({row for outcomes in columns.values() for row in outcomes})
+    names = list(columns)
+    first = max([len("scenario"), *(len(r) for r in rows)])
+    widths = [max(len(n), 6) for n in names]
+
+    def line(cells: list[str]) -> str:
+        parts = [cells[0].ljust(first)] + [
+            c.ljust(w) for c, w in zip(cells[1:], widths, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [f"STET per-target matrix ({len(rows)} scenarios x {len(names)} targets)"]
+    out.append(line(["scenario", *names]))
+    for row in rows:
+        out.append(line([row, *(_CELLS.get(columns[n].get(row, ""), "-") for n in names)]))
+    totals = []
+    for n in names:
+        values = list(columns[n].values())
+        totals.append(f"{values.count('passed')}/{len(values)}")
+    out.append(line(["passed", *totals]))
+    return out

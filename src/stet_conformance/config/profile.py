@@ -29,6 +29,7 @@ from stet_conformance.config.material import (
 )
 from stet_conformance.config.yamlload import PathKey, Positions, dotted, load_yaml, validate
 from stet_conformance.errors import ConfigError
+from stet_conformance.onboarding.store import TokenStoreError, credentials_from_store
 from stet_conformance.shared.resources import fixtures_dir, schemas_dir
 
 DEFAULT_API_PREFIX = "/stet/psd2/v1.4.2"
@@ -43,6 +44,15 @@ class PersonaCredentials:
     tokens: dict[str, str] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)
     expired_tokens: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Which failures to retry (``timeout``, ``connect``, ``reset`` or a status code as text)."""
+
+    count: int = 0
+    on: frozenset[str] = frozenset({"timeout", "connect", "502", "503", "504"})
+    backoff: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,15 @@ class Profile:
     warnings: tuple[str, ...] = ()
     environment: str | None = None
     budget: dict[str, int] | None = None
+    token_store: Path | None = None
+    total_timeout: float = 60.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    retries: RetryPolicy = RetryPolicy()
+    other_client_cert: Path | None = None  # a second TPP's QWAC (tokens bound to the TPP)
+    other_client_key: Path | None = None
+    other_client_key_password: str | None = None
+    other_client_id: str | None = None  # that QWAC's organizationIdentifier
+    rotates_refresh_token: bool = False  # oauth.rotates_refresh_token
 
     @property
     def loopback(self) -> bool:
@@ -107,7 +126,12 @@ class Profile:
         for creds in self.credentials.values():
             for table in (creds.tokens, creds.refresh_tokens, creds.expired_tokens):
                 values.update(v for v in table.values() if v)
-        values.update(p for p in (self.client_key_password, self.signing_key_password) if p)
+        passwords = (
+            self.client_key_password,
+            self.signing_key_password,
+            self.other_client_key_password,
+        )
+        values.update(p for p in passwords if p)
         return values
 
 
@@ -125,6 +149,16 @@ def fixture_personas() -> dict[str, Any]:
     data, _ = load_yaml(fixtures_dir() / "personas.yaml", "persona fixtures")
     result: dict[str, Any] = data
     return result
+
+
+@cache
+def fixture_payment_requests() -> dict[str, Any]:
+    """``payment_requests`` of fixtures/payment_requests.yaml (the sandbox's saved requests)."""
+    path = fixtures_dir() / "payment_requests.yaml"
+    if not path.is_file():
+        return {}
+    data, _ = load_yaml(path, "payment request fixtures")
+    return {"payment_requests": data.get("payment_requests") or {}}
 
 
 def _interpolate(value: Any, path: PathKey, positions: Positions) -> Any:
@@ -159,6 +193,14 @@ def _file(base: Path, value: str | None, setting: str, positions: Positions) -> 
         where = positions.where(setting.split("."))
         raise ConfigError(f"{where}: {setting}: file not found: {path}")
     return path
+
+
+def _store_path(base: Path, value: str | None) -> Path | None:
+    """Where the token store is; it need not exist yet (before the first login)."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
 
 
 def _where(setting: str, positions: Positions) -> str:
@@ -257,6 +299,21 @@ def load_profile(path: Path) -> Profile:
         check_validity(qwac, where)
         check_client_id = oauth.get("check_client_id", True)
         check_tpp_identity(qwac, oauth.get("client_id") if check_client_id else None, where)
+    other_cert = _file(base, tls.get("other_client_cert"), "tls.other_client_cert", positions)
+    other_key = _file(base, tls.get("other_client_key"), "tls.other_client_key", positions)
+    other_password = _password(
+        tls.get("other_client_key_password_env"), "tls.other_client_key_password_env", positions
+    )
+    other_client_id = None
+    if other_cert and other_key:
+        where = _where("tls.other_client_cert", positions)
+        other_qwac = load_certificate(other_cert, where)
+        other_qwac_key = load_private_key(
+            other_key, other_password, _where("tls.other_client_key", positions)
+        )
+        check_pair(other_qwac, other_qwac_key, where, "tls.other_client_key")
+        check_validity(other_qwac, where)
+        other_client_id = check_tpp_identity(other_qwac, None, where)
     warnings = [w for w in (loose_permissions(p) for p in (key_file, client_key) if p) if w]
 
     fixtures = fixture_personas()
@@ -270,7 +327,23 @@ def load_profile(path: Path) -> Profile:
         )
         if "data" in entry:
             personas[name] = _merge(personas.get(name, {}), entry["data"])
+    token_store = _store_path(base, data.get("token_store"))
+    if token_store is not None:
+        # Tokens from `stet-conformance login` fill what the profile leaves empty.
+        try:
+            stored, store_warnings = credentials_from_store(token_store, data["base_url"])
+        except TokenStoreError as exc:
+            raise ConfigError(f"{_where('token_store', positions)}: {exc}") from None
+        warnings += store_warnings
+        for name, tables in stored.items():
+            current = credentials.get(name, PersonaCredentials())
+            credentials[name] = PersonaCredentials(
+                tokens={**tables["tokens"], **current.tokens},
+                refresh_tokens={**tables["refresh_tokens"], **current.refresh_tokens},
+                expired_tokens=current.expired_tokens,
+            )
     variables = {k: v for k, v in fixtures.items() if k != "personas"}
+    variables.update(fixture_payment_requests())
     variables.update(data.get("vars") or {})
     overrides = {
         scenario_id: Override(
@@ -311,4 +384,24 @@ def load_profile(path: Path) -> Profile:
         warnings=tuple(warnings),
         environment=data.get("environment"),
         budget=data.get("budget"),
+        token_store=token_store,
+        total_timeout=float(timeouts.get("total", 60)),
+        max_body_bytes=int((data.get("limits") or {}).get("max_body_bytes", 10 * 1024 * 1024)),
+        retries=_retries(data.get("retries")),
+        other_client_cert=other_cert,
+        other_client_key=other_key,
+        other_client_key_password=other_password,
+        other_client_id=other_client_id,
+        rotates_refresh_token=bool(oauth.get("rotates_refresh_token", False)),
+    )
+
+
+def _retries(entry: dict[str, Any] | None) -> RetryPolicy:
+    if not entry:
+        return RetryPolicy()
+    default = RetryPolicy()
+    return RetryPolicy(
+        count=int(entry.get("count", 0)),
+        on=frozenset(str(v) for v in entry.get("on", default.on)),
+        backoff=float(entry.get("backoff", default.backoff)),
     )

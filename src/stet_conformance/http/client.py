@@ -18,12 +18,13 @@ from typing import Any
 import httpx
 
 from stet_conformance.config.profile import Profile
-from stet_conformance.errors import TargetError
+from stet_conformance.errors import ConfigError, TargetError
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions, Signer, StetAuth
 from stet_conformance.http.tls import client_context
 
 MAX_BODY_SHOWN = 4000
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 @dataclass
@@ -68,28 +69,33 @@ class Exchange:
         return f"<Exchange {self.request.method} {self.request.url.path} -> {self.status}>"
 
 
+def mtls_context(profile: Profile) -> ssl.SSLContext:
+    """The profile's mutual-TLS context: its trust anchor and its QWAC."""
+    try:
+        return client_context(
+            profile.ca_bundle, profile.client_cert, profile.client_key, profile.client_key_password
+        )
+    except ssl.SSLError as exc:
+        raise ConfigError(f"tls: cannot use the QWAC certificate and key: {exc}") from None
+
+
 class StetClient:
     """The harness's HTTP client for one target profile."""
 
-    def __init__(self, profile: Profile, redactor: Redactor) -> None:
+    def __init__(
+        self, profile: Profile, redactor: Redactor, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        """``transport`` replaces the network, for unit tests of the retry policy only."""
         self.profile = profile
         self.redactor = redactor
         signer = Signer(profile.signing_key, profile.key_id, profile.signed_headers)
-        try:
-            context = client_context(
-                profile.ca_bundle,
-                profile.client_cert,
-                profile.client_key,
-                profile.client_key_password,
-            )
-        except ssl.SSLError as exc:
-            raise TargetError(f"tls: cannot use the QWAC certificate and key: {exc}") from None
         self._http = httpx.Client(
             base_url=profile.base_url,
-            verify=context,
+            verify=mtls_context(profile),
             auth=StetAuth(signer, profile.psu_ip_address),
             timeout=httpx.Timeout(profile.read_timeout, connect=profile.connect_timeout),
             follow_redirects=False,
+            transport=transport,
         )
 
     def close(self) -> None:
@@ -105,6 +111,7 @@ class StetClient:
         content: bytes | None = None,
         options: RequestOptions | None = None,
     ) -> Exchange:
+        """Send one request; retry only as the profile says, and never a non-idempotent one."""
         request = self._http.build_request(
             method,
             url,
@@ -113,22 +120,88 @@ class StetClient:
             content=content,
             extensions={"stet": options or RequestOptions()},
         )
+        policy = self.profile.retries
+        attempts = 1 + (policy.count if method.upper() in IDEMPOTENT else 0)
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            try:
+                exchange = self._send_once(request)
+            except TransportError as exc:
+                if last or exc.kind not in policy.on:
+                    raise
+            else:
+                if last or str(exchange.status) not in policy.on:
+                    return exchange
+            time.sleep(policy.backoff * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(self, request: httpx.Request) -> Exchange:
+        base = self.profile.base_url
         started = time.perf_counter()
+        deadline = started + self.profile.total_timeout
         try:
-            response = self._http.send(request)
+            response = self._http.send(request, stream=True)
+            try:
+                raw = self._read_capped(response, deadline)
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
-            raise TargetError(f"timeout talking to {self.profile.base_url}: {_kind(exc)}") from None
+            raise TransportError("timeout", f"timeout talking to {base}: {_kind(exc)}") from None
         except httpx.ConnectError as exc:
-            raise TargetError(_connect_message(self.profile.base_url, exc)) from None
+            raise TransportError("connect", _connect_message(base, exc)) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise TargetError(
-                f"{self.profile.base_url} closed the connection ({_kind(exc)}); if this is the "
-                "first request, the server probably refused the TLS client certificate (QWAC)"
+            raise TransportError(
+                "reset",
+                f"{base} closed the connection before the response was complete ({_kind(exc)}); "
+                "if this happens on the first request, the server probably refused the TLS "
+                "client certificate (QWAC)",
             ) from None
         except httpx.HTTPError as exc:
-            raise TargetError(f"HTTP error with {self.profile.base_url}: {_kind(exc)}") from None
-        # The auth flow mutated the request; keep the one actually sent.
-        return Exchange(response.request, response, time.perf_counter() - started)
+            raise TransportError("http", f"HTTP error with {base}: {_kind(exc)}") from None
+        # The body is decoded already: drop Content-Encoding so it is not decoded twice.
+        headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
+        complete = httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=raw,
+            request=response.request,  # the auth flow mutated it: keep the one actually sent
+            extensions=response.extensions,
+        )
+        complete.read()
+        return Exchange(complete.request, complete, time.perf_counter() - started)
+
+    def _read_capped(self, response: httpx.Response, deadline: float) -> bytes:
+        """The decoded body, refused beyond ``max_body_bytes`` or past the total timeout.
+
+        The cap applies after decompression, so a compressed bomb is refused too.
+        """
+        limit = self.profile.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise TransportError(
+                    "too-large",
+                    f"{self.profile.base_url} sent a body larger than {limit} bytes "
+                    "(limits.max_body_bytes); the rest was not read",
+                )
+            if time.perf_counter() > deadline:
+                raise TransportError(
+                    "timeout",
+                    f"{self.profile.base_url} took longer than {self.profile.total_timeout:g} s "
+                    "to send the response (timeouts.total)",
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class TransportError(TargetError):
+    """A failure below HTTP semantics; ``kind`` is what a retry policy can name."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def _kind(exc: Exception) -> str:

@@ -146,6 +146,23 @@ class RunRecorder:
         self.results.run.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
 
 
+class OutcomeCollector:
+    """Scenario id -> outcome of one session: the column of one target in a multi-target run."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, str] = {}
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" and report.outcome == "passed":
+            return
+        path, _, name = report.nodeid.rpartition("::")
+        row = name if path.endswith(".yaml") else report.nodeid.rsplit("/", 1)[-1]
+        if self.outcomes.get(row) in ("failed", "broken"):
+            return  # a failing teardown after a failed call keeps the first verdict
+        self.outcomes[row] = _outcome(report)
+
+
 def _outcome(report: pytest.TestReport) -> str:
     if report.skipped:
         return "skipped"

@@ -17,14 +17,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from stet_conformance.sandbox import auth, oauth, resources
+from stet_conformance.sandbox import auth, fallback, oauth, pisp, resources
 from stet_conformance.sandbox.resources import BASE, Context
-from stet_conformance.sandbox.responses import ApiError, error_response
+from stet_conformance.sandbox.responses import ApiError, error_response, hal_response
 from stet_conformance.sandbox.state import SandboxState
 from stet_conformance.shared import cavage
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 _ACCOUNT_PATH = re.compile(re.escape(BASE) + r"/accounts/([^/]+)/(balances|transactions)")
+_CONFIRMATION_PATH = re.compile(
+    re.escape(BASE) + r"/payment-requests/([^/]+)/" + re.escape(pisp.CONFIRMATION)
+)
 _SIMPLE = {
     f"{BASE}/accounts": ("accounts", "GET"),
     f"{BASE}/consents": ("consents", "PUT"),
@@ -32,12 +35,14 @@ _SIMPLE = {
     f"{BASE}/trusted-beneficiaries": ("beneficiaries", "GET"),
     f"{BASE}/funds-confirmations": ("funds", "POST"),
 }
-_REQUIRED_SCOPE = {"funds": "cbpii"}
+_REQUIRED_SCOPE = {"funds": "cbpii", "confirmation": "pisp"}
 _SCOPE_FAULTS = {
     "accounts": "accounts-wrong-scope-ok",
     "consents": "consents-wrong-scope-ok",
     "balances": "balances-wrong-scope-ok",
     "transactions": "transactions-wrong-scope-ok",
+    "funds": "funds-wrong-scope-ok",
+    "confirmation": "confirmation-aisp-ok",
 }
 # Faults that answer a wrong method with something other than 405: (kind, fault) -> status.
 _METHOD_FAULTS = {
@@ -54,7 +59,10 @@ def _route(raw_path: str) -> tuple[str, str, str] | None:
         return kind, method, ""
     match = _ACCOUNT_PATH.fullmatch(raw_path)
     if match is None:
-        return None
+        confirmation = _CONFIRMATION_PATH.fullmatch(raw_path)
+        if confirmation is None:
+            return None
+        return "confirmation", "POST", unquote(confirmation.group(1))
     return match.group(2), "GET", unquote(match.group(1))
 
 
@@ -87,6 +95,8 @@ async def _handle(
         return await oauth.handle(request, state, tpp, raw_path[len(oauth.PREFIX) + 1 :])
     if raw_path == qseal_path and request.method == "GET":
         return Response(qseal_pem, media_type="application/x-pem-file")
+    if request.url.path == fallback.LOGIN_PATH and request.method == "GET":
+        return fallback.login_page(dict(request.query_params), state, tpp)
     route = _route(raw_path)
     if route is None:
         raise ApiError(404, "no such resource")
@@ -94,7 +104,7 @@ async def _handle(
     auth.check_request_id(request, state.faults)
     body = await request.body()
     auth.check_signature(request, body, state)
-    caller = auth.check_token(request, tpp, state)
+    caller = auth.check_token(request, _token_tpp(request, tpp, state), state)
     if "ipv6-psu-ip-500" in state.faults and ":" in request.headers.get("psu-ip-address", ""):
         raise ApiError(500, "Internal Server Error")
     if request.method != allowed:
@@ -110,16 +120,32 @@ async def _handle(
         "consents": lambda: resources.consents(ctx),
         "identity": lambda: resources.identity(ctx),
         "funds": lambda: resources.funds_confirmation(ctx),
+        "confirmation": lambda: pisp.confirm(ctx, account_id),
     }
     if kind == "beneficiaries":
+        if "beneficiaries-200-empty" in state.faults:
+            links = {"self": {"href": f"{BASE}/trusted-beneficiaries"}}
+            return hal_response({"beneficiaries": [], "_links": links}, state.faults)
         raise ApiError(501, "trusted beneficiaries are not available at this bank")
     return handlers[kind]()
+
+
+def _token_tpp(request: Request, tpp: str, state: SandboxState) -> str:
+    """The TPP a token must belong to: the caller's (fault token-not-bound-to-tpp: its own)."""
+    if "token-not-bound-to-tpp" in state.faults:
+        value = request.headers.get("authorization", "").partition(" ")[2].strip()
+        found = state.access.get(value)
+        if found is not None:
+            return found.tpp
+    return tpp
 
 
 def _wrong_method(kind: str, method: str, allowed: str, faults: frozenset[str]) -> None:
     """Raise the 405 (or a POST fault's status); returns only for balances-post-200."""
     if method == "POST" and kind == "balances" and "balances-post-200" in faults:
         return
+    if method == "GET" and kind == "confirmation" and "confirmation-get-404" in faults:
+        raise ApiError(404, "no such resource")
     for (fault_kind, fault), status in _METHOD_FAULTS.items():
         if method == "POST" and fault_kind == kind and fault in faults:
             raise ApiError(status, "request refused")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from stet_conformance.sandbox.chaos import CHAOS_FAULTS
+
 FAULTS: dict[str, str] = {
     "accounts-wrong-scope-ok": "GET /accounts answers 200 to a token without the aisp scope",
     "consents-wrong-scope-ok": "PUT /consents answers 201 to a token without the aisp scope",
@@ -63,7 +65,35 @@ FAULTS: dict[str, str] = {
     "signature-date-unchecked": "a stale signed Date header is accepted",
     "psu-ip-unsigned-ok": "a PSU-IP-Address left out of the signed headers is accepted",
     "malformed-token-500": "an Authorization value outside Bearer token68 answers 500",
+    # OAuth token lifecycle, fallback mode, PISP confirmation, beneficiaries, funds (issue 10):
+    "code-reusable": "an authorization code can be exchanged more than once",
+    "bad-code-invalid-request": "an unknown or used code gets invalid_request, not invalid_grant",
+    "redirect-uri-unchecked": "a redirect_uri other than the one of authorize is accepted",
+    "token-no-refresh-token": "the authorization_code grant answers without a refresh_token",
+    "refresh-token-unusable": "an access token issued by the refresh_token grant is refused",
+    "refresh-token-rotated": "every refresh rotates the refresh token (its profile says no)",
+    "revoke-ignored": "POST /revoke answers 200 but revokes nothing",
+    "revoke-keeps-access-tokens": "revoking a refresh token leaves its access tokens valid",
+    "revoke-access-keeps-refresh": "revoking an access token leaves its refresh token valid",
+    "revoked-token-no-invalid-token": "a revoked access token gets 401 without invalid_token",
+    "token-not-bound-to-tpp": "an access token is accepted over another TPP's QWAC",
+    "fallback-ignored": "the fallback header is ignored (client_credentials answers 400)",
+    "fallback-client-id-unchecked": "fallback mode ignores a client_id that is not the QWAC's",
+    "fallback-location-no-token": "the fallback redirect carries no token for the login page",
+    "confirmation-twice-200": "a second confirmation of a payment request answers 200, not 409",
+    "payment-request-unknown-400": "confirming an unknown payment request answers 400, not 404",
+    "confirmation-aisp-ok": "an aisp token can confirm a payment request",
+    "confirmation-get-404": "GET on a confirmation answers 404 instead of 405",
+    "confirmation-status-unchanged": "a confirmed payment request keeps its status and link",
+    "confirmation-body-optional": "a confirmation without a JSON body is accepted",
+    "beneficiaries-200-empty": "GET /trusted-beneficiaries answers 200 with an empty list, not 501",
+    "funds-always-covered": "funds confirmations answer result true whatever the amount",
+    "funds-wrong-scope-ok": "POST /funds-confirmations accepts a token without the cbpii scope",
+    "funds-amount-lenient": "a funds amount with a decimal comma is accepted",
+    "funds-other-psu-account": "a funds confirmation on another PSU's account is answered",
 }
+
+FAULTS.update(CHAOS_FAULTS)  # transport-level faults are described next to their code
 
 
 def parse_faults(names: Iterable[str]) -> frozenset[str]:

@@ -2,16 +2,21 @@
 
 mTLS is required; ``client_id`` must equal the QWAC's organizationIdentifier. The sandbox has no
 login screen: ``GET /authorize`` takes the persona in a ``psu`` parameter and redirects at once.
-Codes are single use and valid one hour (seed: Get your token).
+Codes are single use and valid one hour (seed: Get your token). PKCE (RFC 7636) is optional
+and S256 only: a code issued with a ``code_challenge`` is exchanged only with its verifier.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from stet_conformance.sandbox import fallback
 from stet_conformance.sandbox.responses import JSON, dumps, oauth_error
 from stet_conformance.sandbox.state import CODE_LIFETIME, SCOPES, AuthCode, SandboxState, new_secret
 
@@ -23,6 +28,12 @@ async def handle(request: Request, state: SandboxState, tpp: str, endpoint: str)
         return authorize(dict(request.query_params), state, tpp)
     if endpoint in ("token", "revoke") and request.method == "POST":
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        if (
+            endpoint == "token"
+            and request.headers.get("fallback", "").strip() == "1"
+            and "fallback-ignored" not in state.faults
+        ):
+            return fallback.token_request(form, state, tpp, str(request.base_url))
         if endpoint == "token":
             return token(form, state, tpp)
         state.revoke(form.get("token", ""), tpp)
@@ -51,7 +62,18 @@ def authorize(params: dict[str, str], state: SandboxState, tpp: str) -> Response
     persona = params.get("psu", "").upper()
     if persona not in state.bank.personas:
         return oauth_error(400, "invalid_request", "psu must name a sandbox persona")
-    code = AuthCode(new_secret(), persona, scopes, tpp, redirect_uri, state.clock() + CODE_LIFETIME)
+    challenge = params.get("code_challenge")
+    if challenge is not None and params.get("code_challenge_method") != "S256":
+        return oauth_error(400, "invalid_request", "code_challenge_method must be S256")
+    code = AuthCode(
+        new_secret(),
+        persona,
+        scopes,
+        tpp,
+        redirect_uri,
+        state.clock() + CODE_LIFETIME,
+        code_challenge=challenge,
+    )
     state.codes[code.value] = code
     query = {"code": code.value}
     if "state" in params:
@@ -60,25 +82,46 @@ def authorize(params: dict[str, str], state: SandboxState, tpp: str) -> Response
     return RedirectResponse(f"{redirect_uri}{separator}{urlencode(query)}", status_code=302)
 
 
+def _verifier_matches(challenge: str | None, verifier: str | None) -> bool:
+    """RFC 7636 S256: BASE64URL(SHA256(verifier)) without padding equals the challenge."""
+    if challenge is None:
+        return True
+    if not verifier:
+        return False
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return hmac.compare_digest(expected, challenge)
+
+
 def token(form: dict[str, str], state: SandboxState, tpp: str) -> Response:
     if form.get("client_id") != tpp and "token-client-id-unchecked" not in state.faults:
         return oauth_error(401, "invalid_client", "client_id is not the QWAC's identifier")
     grant = form.get("grant_type")
+    faults = state.faults
     if grant == "authorization_code":
-        code = state.codes.pop(form.get("code", ""), None)
+        value = form.get("code", "")
+        code = state.codes.get(value) if "code-reusable" in faults else state.codes.pop(value, None)
         if (
             code is None
             or code.tpp != tpp
             or code.expires_at <= state.clock()
-            or code.redirect_uri != form.get("redirect_uri")
+            or (
+                code.redirect_uri != form.get("redirect_uri")
+                and "redirect-uri-unchecked" not in faults
+            )
+            or not _verifier_matches(code.code_challenge, form.get("code_verifier"))
         ):
-            return oauth_error(400, "invalid_grant", "unknown, used or expired code")
+            error = "invalid_request" if "bad-code-invalid-request" in faults else "invalid_grant"
+            return oauth_error(400, error, "unknown, used or expired code")
         refresh = state.issue_refresh(code.persona, code.scopes, tpp)
     elif grant == "refresh_token":
         found = state.refresh.get(form.get("refresh_token", ""))
         if found is None or found.tpp != tpp:
             return oauth_error(400, "invalid_grant", "unknown or revoked refresh token")
         refresh = found
+        if "refresh-token-rotated" in faults:  # the bank's profile says it does not rotate
+            del state.refresh[found.value]
+            refresh = state.issue_refresh(found.persona, found.scopes, tpp)
     else:
         return oauth_error(400, "unsupported_grant_type", "use authorization_code or refresh_token")
     access = state.issue_access(refresh.persona, refresh.scopes, tpp, refresh=refresh.value)
@@ -89,4 +132,8 @@ def token(form: dict[str, str], state: SandboxState, tpp: str) -> Response:
         "scope": " ".join(sorted(refresh.scopes)),
         "refresh_token": refresh.value,
     }
+    if grant == "authorization_code" and "token-no-refresh-token" in faults:
+        del body["refresh_token"]
+    if grant == "refresh_token" and "refresh-token-unusable" in faults:
+        del state.access[access.value]
     return Response(dumps(body), 200, {"Cache-Control": "no-store"}, media_type=JSON)

@@ -23,6 +23,7 @@ from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from stet_conformance.sandbox.app import build_app
+from stet_conformance.sandbox.chaos import CHAOS_FAULTS, TRANSPORT_KEY, with_chaos
 from stet_conformance.sandbox.faults import parse_faults
 from stet_conformance.sandbox.personas import load_bank
 from stet_conformance.sandbox.pki import TPP_ID, Pki, ensure_pki
@@ -52,6 +53,7 @@ class TlsH11Protocol(H11Protocol):
         ) -> None:
             extensions = cast("dict[str, Any]", scope).setdefault("extensions", {})
             extensions["tls"] = {"client_cert_der": der}
+            extensions[TRANSPORT_KEY] = transport  # for the chaos faults' connection reset
             await inner(scope, receive, send)
 
         self.app = with_tls
@@ -71,10 +73,12 @@ def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
         "name: reference-sandbox",
         f"base_url: {base_url}",
         "api_prefix: /stet/psd2/v1.4.2",
-        "tls: {ca_bundle: pki/ca.pem, client_cert: pki/qwac.pem, client_key: pki/qwac.key}",
+        "timeouts: {connect: 5, read: 5, total: 10}",
+        "tls: {ca_bundle: pki/ca.pem, client_cert: pki/qwac.pem, client_key: pki/qwac.key, "
+        "other_client_cert: pki/qwac-other.pem, other_client_key: pki/qwac-other.key}",
         f'signing: {{key: pki/qseal.key, certificate: pki/qseal.pem, key_id: "{key_id}"}}',
         f"oauth: {{token_url: {oauth}/token, authorize_url: {oauth}/authorize, "
-        f"revoke_url: {oauth}/revoke, client_id: {TPP_ID}}}",
+        f"revoke_url: {oauth}/revoke, rotates_refresh_token: false, client_id: {TPP_ID}}}",
         "personas:",
     ]
     for name, issued in state.preissued.items():
@@ -123,7 +127,7 @@ class SandboxServer:
 
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(
-            build_app(self.state),
+            with_chaos(build_app(self.state), self.faults),
             ssl_keyfile=str(self.pki.server_key),
             ssl_certfile=str(self.pki.server_cert),
             ssl_ca_certs=str(self.pki.ca_cert),
@@ -131,8 +135,10 @@ class SandboxServer:
             http=TlsH11Protocol,
             ws="none",
             lifespan="off",
-            log_level="warning",
+            # Chaos faults break responses on purpose: uvicorn's error logs would only be noise.
+            log_level="critical" if self.faults & CHAOS_FAULTS.keys() else "warning",
             access_log=False,
+            timeout_graceful_shutdown=2,  # a hung handler (chaos fault) must not block stop()
         )
 
     def start(self) -> SandboxServer:

@@ -15,6 +15,7 @@ from cryptography import x509
 
 from stet_conformance.sandbox.consents import Consent
 from stet_conformance.sandbox.personas import Bank
+from stet_conformance.sandbox.pisp import PaymentRequest, load_payment_requests
 
 SCOPE_ORDER = ("aisp", "pisp", "cbpii")
 SCOPES = frozenset(SCOPE_ORDER)
@@ -23,6 +24,7 @@ CODE_LIFETIME = dt.timedelta(hours=1)
 # Tokens written into the sandbox's profile live as long as a long-running sandbox may.
 PREISSUED_LIFETIME = dt.timedelta(days=30)
 DAILY_BATCH_CALLS = 4  # seed limits: at most 4 calls a day without PSU-IP-Address
+FALLBACK_LIFETIME = dt.timedelta(minutes=10)  # the fallback redirect's token (invented)
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -61,6 +63,7 @@ class AuthCode:
     tpp: str
     redirect_uri: str
     expires_at: dt.datetime
+    code_challenge: str | None = None  # PKCE (RFC 7636), S256 only
 
 
 @dataclass
@@ -93,6 +96,8 @@ class SandboxState:
         self.consents: dict[tuple[str, str], Consent] = {}
         self.calls: dict[tuple[str, ...], int] = {}
         self.preissued: dict[str, PersonaTokens] = {}
+        self.payments: dict[str, PaymentRequest] = load_payment_requests()
+        self.fallback: dict[str, tuple[str, dt.datetime]] = {}  # login token -> (tpp, expiry)
         for key in bank.personas:
             issued = PersonaTokens()
             for scope in SCOPE_ORDER:
@@ -121,15 +126,35 @@ class SandboxState:
         return token
 
     def revoke(self, value: str, tpp: str) -> None:
-        """Revoke an access token, or a refresh token together with its access tokens."""
+        """Revoke a refresh token with its access tokens, or an access token with its refresh
+        token and that token's other access tokens (seed: revoking one revokes the other).
+
+        A revoked access token stays known and answers 401 ``invalid_token`` (it is expired now);
+        the faults revoke-* and revoked-token-no-invalid-token change one part each.
+        """
+        if "revoke-ignored" in self.faults:
+            return
         access = self.access.get(value)
+        refresh_value = value
         if access is not None and access.tpp == tpp:
-            del self.access[value]
-        refresh = self.refresh.get(value)
-        if refresh is not None and refresh.tpp == tpp:
-            del self.refresh[value]
-            for key in [k for k, t in self.access.items() if t.refresh == value]:
-                del self.access[key]
+            self._end_access(access)
+            if access.refresh is None or "revoke-access-keeps-refresh" in self.faults:
+                return
+            refresh_value = access.refresh
+        refresh = self.refresh.get(refresh_value)
+        if refresh is None or refresh.tpp != tpp:
+            return
+        del self.refresh[refresh_value]
+        if "revoke-keeps-access-tokens" in self.faults:
+            return
+        for token in [t for t in self.access.values() if t.refresh == refresh_value]:
+            self._end_access(token)
+
+    def _end_access(self, token: AccessToken) -> None:
+        if "revoked-token-no-invalid-token" in self.faults:
+            self.access.pop(token.value, None)
+        else:
+            token.expires_at = min(token.expires_at, self.clock() - dt.timedelta(seconds=1))
 
     def consent(self, tpp: str, persona: str) -> Consent:
         """The consent in force; the fixture's until the TPP sends one (seed: already recorded)."""

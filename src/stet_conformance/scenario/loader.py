@@ -42,6 +42,7 @@ def _step(raw: dict[str, Any], name: str, path: tuple[str | int, ...], pos: Posi
         request=raw["request"],
         expect=raw["expect"],
         save=dict(raw.get("save") or {}),
+        when=tuple((raw.get("when") or {}).items()),
     )
 
 
@@ -113,6 +114,7 @@ def load_file(path: Path) -> list[Scenario]:
                 endpoint=raw.get("endpoint", ""),
                 severity=raw.get("severity", "normal"),
                 tags=tuple(raw.get("tags") or ()),
+                when=tuple((raw.get("when") or {}).items()),
             )
         )
     return scenarios
@@ -127,6 +129,7 @@ def _inherit(step: Step, defaults: dict[str, Any]) -> Step:
         request=step.request,
         expect=step.expect,
         save=step.save,
+        when=step.when,
     )
 
 

@@ -18,6 +18,7 @@ class Step:
     request: dict[str, Any]
     expect: dict[str, Any]
     save: dict[str, str] = field(default_factory=dict)
+    when: tuple[tuple[str, Any], ...] = ()  # the step runs only when these variables match
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Scenario:
     endpoint: str = ""
     severity: str = "normal"
     tags: tuple[str, ...] = ()
+    # Runs only when each variable (e.g. target.rotates_refresh_token) has the given value.
+    when: tuple[tuple[str, Any], ...] = ()
 
     @property
     def location(self) -> str:

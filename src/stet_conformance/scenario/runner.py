@@ -7,12 +7,14 @@ same engine can back the pytest plugin, the self-test and future reporters.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from stet_conformance.checks import CheckContext, Failure, run_checks
 from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
@@ -21,9 +23,10 @@ from stet_conformance.config.profile import Override, Profile
 from stet_conformance.errors import ScenarioError
 from stet_conformance.http.budget import BudgetExhausted, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
+from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
 from stet_conformance.scenario.model import Scenario, Step
-from stet_conformance.scenario.templating import UnknownVariable, render
+from stet_conformance.scenario.templating import UnknownVariable, lookup, render
 
 
 class ScenarioSkipped(Exception):
@@ -107,7 +110,7 @@ def _context(profile: Profile, step: Step, saved: dict[str, Any]) -> dict[str, A
     if step.persona:
         context["persona"] = profile.personas.get(step.persona, {})
     context["saved"] = saved
-    context["target"] = {
+    target = {
         "name": profile.name,
         "base_url": profile.base_url,
         "api_prefix": profile.api_prefix,
@@ -116,7 +119,11 @@ def _context(profile: Profile, step: Step, saved: dict[str, Any]) -> dict[str, A
         "token_url": profile.token_url,
         "authorize_url": profile.authorize_url,
         "revoke_url": profile.revoke_url,
+        "other_client_id": profile.other_client_id,
+        "rotates_refresh_token": profile.rotates_refresh_token,
     }
+    # An unset setting is absent, so a scenario using it is skipped ("does not set target.X").
+    context["target"] = {k: v for k, v in target.items() if v is not None}
     context["credentials"] = {
         name: {"tokens": c.tokens, "refresh_tokens": c.refresh_tokens}
         for name, c in profile.credentials.items()
@@ -136,8 +143,13 @@ def _send(step: Step, request: dict[str, Any], run: RunContext) -> Exchange:
         headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
     elif "body" in request:
         content = str(request["body"]).encode("utf-8")
+    if "bearer" in request:
+        token: str | None = str(request["bearer"])
+        run.client.redactor.add(str(token))
+    else:
+        token = _token(step, profile, request.get("token", "valid"))
     options = RequestOptions(
-        token=_token(step, profile, request.get("token", "valid")),
+        token=token,
         sign=request.get("sign", True),
         digest=request.get("digest", True),
         request_id=request.get("request_id", True),
@@ -155,21 +167,63 @@ def _send(step: Step, request: dict[str, Any], run: RunContext) -> Exchange:
             )
         except BudgetExhausted as exc:
             raise ScenarioSkipped(str(exc)) from None
-    return run.client.send(
-        request["method"],
-        request.get("url") or profile.api_prefix + request["path"],
-        params=query or None,
-        headers=headers,
-        content=content,
-        options=options,
+    url = request.get("url") or profile.api_prefix + request["path"]
+    with ExitStack() as stack:
+        other = request.get("tpp", "own") == "other"
+        client = stack.enter_context(_other_tpp_client(run)) if other else run.client
+        return client.send(
+            request["method"],
+            url,
+            params=query or None,
+            headers=headers,
+            content=content,
+            options=options,
+        )
+
+
+@contextmanager
+def _other_tpp_client(run: RunContext) -> Iterator[StetClient]:
+    """A short-lived client presenting the second TPP's QWAC (request ``tpp: other``)."""
+    profile = run.profile
+    if profile.other_client_cert is None or profile.other_client_key is None:
+        raise ScenarioSkipped(
+            "the profile has no second TPP certificate (tls.other_client_cert, "
+            "tls.other_client_key)"
+        )
+    other = dataclasses.replace(
+        profile,
+        client_cert=profile.other_client_cert,
+        client_key=profile.other_client_key,
+        client_key_password=profile.other_client_key_password,
     )
+    client = StetClient(other, run.client.redactor)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
-def _capture(step: Step, exchange: Exchange, saved: dict[str, Any]) -> list[Failure]:
+_SECRET_NAMES = ("token", "code", "secret", "password", "assertion")
+
+
+def _capture_one(exchange: Exchange, path: str) -> list[Any]:
+    """The values a capture path yields: ``header:NAME[?PARAM]`` or a body path."""
+    if not path.startswith("header:"):
+        return [v for v in resolve(exchange.body, path) if v is not MISSING]
+    name, _, param = path[len("header:") :].partition("?")
+    value = exchange.response.headers.get(name.strip())
+    if value is None or not param:
+        return [] if value is None else [value]
+    return parse_qs(urlsplit(value).query).get(param, [])[:1]
+
+
+def _capture(
+    step: Step, exchange: Exchange, saved: dict[str, Any], redactor: Redactor | None = None
+) -> list[Failure]:
     failures = []
     for name, path in step.save.items():
         try:
-            values = [v for v in resolve(exchange.body, path) if v is not MISSING]
+            values = _capture_one(exchange, path)
         except (ValueError, PathSyntaxError) as exc:
             failures.append(Failure("save", f"cannot save {name!r} from {path}: {exc}"))
             continue
@@ -177,6 +231,8 @@ def _capture(step: Step, exchange: Exchange, saved: dict[str, Any]) -> list[Fail
             failures.append(Failure("save", f"cannot save {name!r}: nothing at {path}"))
         else:
             saved[name] = values[0]
+            if redactor is not None and any(s in name.lower() for s in _SECRET_NAMES):
+                redactor.add(str(values[0]))  # captured tokens and codes never show in output
     return failures
 
 
@@ -201,7 +257,7 @@ def _run_step(
     exchange = _send(step, request, run)
     failures = run_checks(CheckContext(exchange, expect, run.schemas))
     if not failures:
-        failures = _capture(step, exchange, saved)
+        failures = _capture(step, exchange, saved, run.client.redactor)
     return StepResult(step, exchange, failures, override if applies else None)
 
 
@@ -228,6 +284,10 @@ def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:
         query = "&".join(f"{k}={v}" for k, v in (request.get("query") or {}).items())
         token = request.get("token", "valid")
         who = f"{step.persona}/{step.scope}" if token != "none" else "no token"
+        if "bearer" in request:
+            who, token = f"bearer {request['bearer']}", "none"
+        if request.get("tpp") == "other":
+            who += ", other TPP's QWAC"
         body = next((k for k in ("json", "form", "body") if k in request), None)
         lines.append(
             f"{scenario.id} [{step.name}] {request['method']} {url}{'?' + query if query else ''}"
@@ -237,6 +297,31 @@ def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:
     return lines
 
 
+def _unmet(when: tuple[tuple[str, Any], ...], profile: Profile) -> str | None:
+    """Why ``when`` conditions are not met by the profile, or ``None`` when they are."""
+    if not when:
+        return None
+    context = _context(profile, Step("when", 0, None, None, {}, {}), {})
+    for name, wanted in when:
+        try:
+            actual = lookup(context, name)
+        except UnknownVariable:
+            actual = None
+        if actual != wanted:
+            return (
+                f"runs only when {name} is {json.dumps(wanted)} (the profile gives "
+                f"{json.dumps(actual)})"
+            )
+    return None
+
+
+def _check_when(scenario: Scenario, profile: Profile) -> None:
+    """Skip a scenario whose ``when`` conditions the profile does not meet."""
+    reason = _unmet(scenario.when, profile)
+    if reason is not None:
+        raise ScenarioSkipped(reason)
+
+
 def run_scenario(
     scenario: Scenario, run: RunContext, listener: Listener | None = None
 ) -> list[StepResult]:
@@ -244,11 +329,14 @@ def run_scenario(
     override = override_for(scenario, run.profile)
     if override is not None and override.skip:
         raise ScenarioSkipped(f"skipped by the target profile: {override.reason}")
+    _check_when(scenario, run.profile)
     saved: dict[str, Any] = {}
     results: list[StepResult] = []
     last = len(scenario.steps) - 1
     try:
         for index, step in enumerate(scenario.steps):
+            if _unmet(step.when, run.profile) is not None:
+                continue  # a step for another profile setting (step-level ``when``)
             applies = _applies(override, step, index, last)
             result = _run_step(step, run, saved, override, applies)
             results.append(result)

@@ -1,0 +1,129 @@
+"""``stet-conformance login``: get a persona's tokens by the OAuth2 redirect flow (PKCE).
+
+Tokens go to the token store, never to the terminal: a login is often done once by a person and
+then reused by nightly runs, and a printed token ends up in scrollback and CI logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import webbrowser
+from pathlib import Path
+
+from stet_conformance.cli.common import EXIT_FAILED, EXIT_OK, Commands
+from stet_conformance.config.profile import fixture_personas, load_profile
+from stet_conformance.errors import UsageError
+from stet_conformance.onboarding.login import LoginFailed, LoginRequest, login
+from stet_conformance.onboarding.oauth import OAuthError
+from stet_conformance.onboarding.store import TokenStore, TokenStoreError, default_store_path
+
+SCOPES = ("aisp", "pisp", "cbpii", "piisp", "extended_transaction_history")
+
+
+def register(commands: Commands[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser(
+        "login",
+        help="obtain a persona's tokens (OAuth2 authorization code + PKCE) into the token store",
+        description="Print (and open) the bank's authorize URL, wait for the redirect on a "
+        "loopback port, exchange the code over mTLS and store the tokens (never printed).",
+    )
+    cmd.add_argument("--target", metavar="PROFILE", type=Path, required=True)
+    cmd.add_argument("--persona", metavar="NAME", required=True, help="e.g. LEA")
+    cmd.add_argument("--scope", metavar="SCOPE", default="aisp", help="default: aisp")
+    cmd.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="loopback callback port (default 0: any free port); redirect_uri is "
+        "http://127.0.0.1:PORT/callback, which the bank must accept",
+    )
+    cmd.add_argument(
+        "--redirect-uri",
+        metavar="URL",
+        help="a registered redirect_uri instead of the loopback listener; "
+        "you paste the URL the browser lands on",
+    )
+    cmd.add_argument("--no-browser", action="store_true", help="only print the authorize URL")
+    cmd.add_argument(
+        "--store",
+        metavar="FILE",
+        type=Path,
+        help="token store (default: the profile's token_store, else "
+        "$XDG_CONFIG_HOME/stet-conformance/tokens.json)",
+    )
+    cmd.add_argument(
+        "--authorize-param",
+        metavar="K=V",
+        action="append",
+        default=[],
+        help="extra authorize parameter (repeatable), e.g. psu=LEA for the bundled sandbox",
+    )
+    cmd.add_argument("--no-pkce", action="store_true", help="for a bank that rejects PKCE")
+    cmd.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the redirect"
+    )
+    cmd.set_defaults(handler=handle)
+
+
+def _extra(values: list[str]) -> dict[str, str]:
+    extra = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--authorize-param: {value!r} is not KEY=VALUE")
+        extra[key] = val
+    return extra
+
+
+def handle(args: argparse.Namespace) -> int:
+    personas = sorted(fixture_personas()["personas"])
+    persona = str(args.persona).upper()
+    if persona not in personas:
+        raise UsageError(
+            f"--persona: unknown persona {args.persona} (one of {', '.join(personas)})"
+        )
+    if args.scope not in SCOPES:
+        raise UsageError(f"--scope: unknown scope {args.scope} (one of {', '.join(SCOPES)})")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port: {args.port} is not a TCP port")
+    extra = _extra(args.authorize_param)
+    profile = load_profile(args.target.resolve())
+    store_path: Path = args.store or profile.token_store or default_store_path()
+    try:
+        store = TokenStore.load(store_path)
+    except TokenStoreError as exc:
+        raise UsageError(str(exc)) from None
+
+    def announce(url: str, redirect_uri: str) -> None:
+        print(f"Log in as {persona} ({args.scope}) at {profile.name}; open this URL:", flush=True)
+        print(f"  {url}", flush=True)
+        if args.redirect_uri is None:
+            print(f"Waiting for the redirect to {redirect_uri} ...", flush=True)
+        if not args.no_browser:
+            webbrowser.open(url)
+
+    request = LoginRequest(
+        persona=persona,
+        scope=args.scope,
+        store=store,
+        port=args.port,
+        timeout=args.timeout,
+        pkce=not args.no_pkce,
+        extra=extra,
+        redirect_uri=args.redirect_uri,
+    )
+    try:
+        token = login(profile, request, announce, ask=input if sys.stdin.isatty() else None)
+    except (LoginFailed, OAuthError) as exc:
+        print(f"stet-conformance: login failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    until = f"{token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "no expiry given"
+    refresh = "with a refresh token" if token.refresh_token else "without a refresh token"
+    print(f"stored {persona}/{args.scope} tokens in {store_path} (access until {until}, {refresh})")
+    if profile.token_store is None or profile.token_store.resolve() != store_path.resolve():
+        print(
+            f"note: add 'token_store: {store_path}' to {args.target} so runs use these tokens",
+            file=sys.stderr,
+        )
+    return EXIT_OK

@@ -1,0 +1,196 @@
+"""The OAuth2 authorization-code flow with PKCE for one persona and scope (``login``).
+
+The PSU logs in at the bank in a browser; the bank redirects to a loopback listener
+(``http://127.0.0.1:PORT/callback``) that takes the code once; the code is exchanged over mTLS
+with a PKCE verifier (S256) and the tokens go to the token store. ``state`` is random and
+checked, so a stray or forged redirect cannot plant another PSU's code.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import TracebackType
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from stet_conformance.config.profile import Profile
+from stet_conformance.errors import StetConformanceError
+from stet_conformance.onboarding.oauth import OAuthClient, require
+from stet_conformance.onboarding.store import StoredToken, TokenStore
+
+CALLBACK_PATH = "/callback"
+
+
+class LoginFailed(StetConformanceError):
+    """The PSU or the bank did not complete the flow (exit 1, one line, no token)."""
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE verifier (43 characters of base64url) and its S256 challenge (RFC 7636)."""
+    verifier = secrets.token_urlsafe(32)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def authorize_url(
+    profile: Profile,
+    scope: str,
+    redirect_uri: str,
+    state: str,
+    challenge: str | None,
+    extra: Mapping[str, str] = {},
+) -> str:
+    base = require(profile.authorize_url, "oauth.authorize_url", profile)
+    params = {
+        "response_type": "code",
+        "client_id": require(profile.client_id, "oauth.client_id", profile),
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": state,
+    }
+    if challenge:
+        params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
+    params |= dict(extra)
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}{urlencode(params)}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: CallbackListener
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path != CALLBACK_PATH:
+            self.send_error(404)
+            return
+        params = dict(parse_qsl(url.query))
+        ok = "code" in params
+        text = (
+            "Login complete: stet-conformance has the authorization code. You can close this tab."
+            if ok
+            else "The bank did not return an authorization code; see the terminal."
+        )
+        body = f"<!doctype html><title>stet-conformance</title><p>{text}</p>\n".encode()
+        self.send_response(200 if ok else 400)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.server.deliver(params)
+
+    def log_message(self, format: str, *args: object) -> None:  # the query holds the code
+        return
+
+
+class CallbackListener(HTTPServer):
+    """A one-shot loopback HTTP listener for the bank's redirect (a context manager)."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        super().__init__((host, port), _Handler)
+        self.params: dict[str, str] | None = None
+        self._received = threading.Event()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{CALLBACK_PATH}"
+
+    def deliver(self, params: dict[str, str]) -> None:
+        if self.params is None:  # first redirect wins
+            self.params = params
+            self._received.set()
+
+    def wait(self, timeout: float) -> dict[str, str]:
+        if not self._received.wait(timeout) or self.params is None:
+            raise LoginFailed(f"no redirect reached {self.redirect_uri} within {timeout:.0f} s")
+        return self.params
+
+    def __enter__(self) -> CallbackListener:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    persona: str
+    scope: str
+    store: TokenStore
+    port: int = 0
+    timeout: float = 300.0
+    pkce: bool = True
+    extra: Mapping[str, str] | None = None
+    redirect_uri: str | None = None  # a registered non-loopback URI: the user pastes the URL
+
+
+def code_from(params: Mapping[str, str], state: str) -> str:
+    """The code of a redirect, after checking ``state`` and the OAuth ``error``."""
+    if "error" in params:
+        description = params.get("error_description", "")[:200]
+        raise LoginFailed(
+            f"the bank answered error={params['error']}"
+            + (f" ({description})" if description else "")
+        )
+    if not secrets.compare_digest(params.get("state", ""), state):
+        raise LoginFailed("the redirect's state does not match the request (possible CSRF); retry")
+    code = params.get("code")
+    if not code:
+        raise LoginFailed("the redirect carries no authorization code")
+    return code
+
+
+def login(
+    profile: Profile,
+    request: LoginRequest,
+    announce: Callable[[str, str], None],
+    ask: Callable[[str], str] | None = None,
+) -> StoredToken:
+    """Run the flow; ``announce(url, redirect_uri)`` shows the URL (and may open a browser).
+
+    With ``request.redirect_uri``, nothing listens: ``ask`` reads the URL the browser was sent to.
+    """
+    verifier, challenge = pkce_pair() if request.pkce else (None, None)
+    state = secrets.token_urlsafe(24)
+    extra = dict(request.extra or {})
+    if request.redirect_uri is not None:
+        if ask is None:
+            raise LoginFailed("--redirect-uri needs an interactive terminal to paste the URL")
+        redirect_uri = request.redirect_uri
+        url = authorize_url(profile, request.scope, redirect_uri, state, challenge, extra)
+        announce(url, redirect_uri)
+        params = dict(parse_qsl(urlsplit(ask("URL the browser was redirected to: ").strip()).query))
+    else:
+        with CallbackListener(request.port) as listener:
+            redirect_uri = listener.redirect_uri
+            url = authorize_url(profile, request.scope, redirect_uri, state, challenge, extra)
+            announce(url, redirect_uri)
+            params = listener.wait(request.timeout)
+    code = code_from(params, state)
+    with OAuthClient(profile) as client:
+        answer = client.exchange_code(code, redirect_uri, verifier)
+    now = dt.datetime.now(dt.UTC)
+    token = StoredToken(
+        access_token=answer.access_token,
+        refresh_token=answer.refresh_token,
+        expires_at=now + dt.timedelta(seconds=answer.expires_in) if answer.expires_in else None,
+        obtained_at=now,
+        authorized_at=now,
+        scope=answer.scope or request.scope,
+    )
+    request.store.put(profile.base_url, request.persona, request.scope, token)
+    request.store.save()
+    return token

@@ -1,0 +1,207 @@
+"""The token store: OAuth tokens obtained by ``stet-conformance login``, per bank and persona.
+
+A JSON file (mode 0600, written atomically) so tokens never have to be pasted into a profile or a
+shell history. Entries are keyed by the profile's ``base_url`` (one store can serve several banks),
+then persona, then scope. ``authorized_at`` is when the PSU last did SCA: the portal's refresh
+token lives 180 days from there, and a refresh does not reset it.
+
+Pure standard library: ``config/profile.py`` reads the store when a profile names one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+STORE_VERSION = 1
+REFRESH_LIFETIME = dt.timedelta(days=180)  # seed: "Refresh your token"
+REFRESH_WARNING = dt.timedelta(days=150)
+KINDS = ("tokens", "refresh_tokens")
+
+
+def default_store_path() -> Path:
+    """``$XDG_CONFIG_HOME/stet-conformance/tokens.json`` (``~/.config`` by default)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "stet-conformance" / "tokens.json"
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """Tokens of one persona and scope at one bank (never printed)."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: dt.datetime | None
+    obtained_at: dt.datetime
+    authorized_at: dt.datetime
+    scope: str = ""
+
+    def __repr__(self) -> str:  # keep tokens out of tracebacks
+        return f"<StoredToken scope={self.scope!r} expires_at={_iso(self.expires_at)}>"
+
+    def expires_within(self, margin: dt.timedelta, now: dt.datetime) -> bool:
+        return self.expires_at is not None and self.expires_at - now <= margin
+
+    def refresh_age(self, now: dt.datetime) -> dt.timedelta:
+        return now - self.authorized_at
+
+    def refreshed(
+        self,
+        access_token: str,
+        refresh_token: str | None,
+        expires_in: float | None,
+        now: dt.datetime,
+    ) -> StoredToken:
+        """The entry after a refresh: new access token, same SCA date."""
+        return replace(
+            self,
+            access_token=access_token,
+            refresh_token=refresh_token or self.refresh_token,
+            expires_at=now + dt.timedelta(seconds=expires_in) if expires_in else None,
+            obtained_at=now,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_at": _iso(self.expires_at),
+            "obtained_at": _iso(self.obtained_at),
+            "authorized_at": _iso(self.authorized_at),
+            "scope": self.scope,
+        }
+
+    @classmethod
+    def from_json(cls, entry: dict[str, Any]) -> StoredToken | None:
+        access = entry.get("access_token")
+        obtained = _time(entry.get("obtained_at"))
+        if not isinstance(access, str) or not access or obtained is None:
+            return None
+        refresh = entry.get("refresh_token")
+        return cls(
+            access_token=access,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            expires_at=_time(entry.get("expires_at")),
+            obtained_at=obtained,
+            authorized_at=_time(entry.get("authorized_at")) or obtained,
+            scope=str(entry.get("scope") or ""),
+        )
+
+
+class TokenStoreError(ValueError):
+    """The store file exists but cannot be read as a token store (message names the file)."""
+
+
+class TokenStore:
+    """One token store file; ``save`` writes it back with mode 0600."""
+
+    def __init__(self, path: Path, data: dict[str, Any] | None = None) -> None:
+        self.path = path
+        self.data: dict[str, Any] = data or {"version": STORE_VERSION, "targets": {}}
+
+    @classmethod
+    def load(cls, path: Path) -> TokenStore:
+        """Read a store; a missing file is an empty store."""
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise TokenStoreError(f"{path}: not a token store ({type(exc).__name__})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("targets"), dict):
+            raise TokenStoreError(f"{path}: not a token store (no 'targets' mapping)")
+        return cls(path, data)
+
+    def entries(self, target: str) -> Iterator[tuple[str, str, StoredToken]]:
+        """(persona, scope, token) of one bank, in file order."""
+        personas = self.data["targets"].get(target) or {}
+        for persona, scopes in personas.items():
+            for scope, entry in (scopes or {}).items():
+                token = StoredToken.from_json(entry) if isinstance(entry, dict) else None
+                if token is not None:
+                    yield persona, scope, token
+
+    def get(self, target: str, persona: str, scope: str) -> StoredToken | None:
+        for p, s, token in self.entries(target):
+            if (p, s) == (persona, scope):
+                return token
+        return None
+
+    def put(self, target: str, persona: str, scope: str, token: StoredToken) -> None:
+        personas = self.data["targets"].setdefault(target, {})
+        personas.setdefault(persona, {})[scope] = token.to_json()
+
+    def save(self) -> None:
+        """Atomic write: a temporary 0600 file in the same directory, then rename."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)  # 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self.data, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def credentials_from_store(
+    path: Path, target: str, now: dt.datetime | None = None
+) -> tuple[dict[str, dict[str, dict[str, str]]], list[str]]:
+    """Tokens of ``target`` as ``{persona: {"tokens"|"refresh_tokens": {scope: value}}}``.
+
+    Access tokens already expired are left out (scenarios needing them are then skipped, not
+    failed with a 401); warnings say so, and when a refresh token nears its 180-day end.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    store = TokenStore.load(path)
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    warnings: list[str] = []
+    for persona, scope, token in store.entries(target):
+        tables = found.setdefault(persona, {kind: {} for kind in KINDS})
+        if token.refresh_token:
+            tables["refresh_tokens"][scope] = token.refresh_token
+            age = token.refresh_age(now)
+            if age >= REFRESH_LIFETIME:
+                warnings.append(
+                    f"token store {path}: {persona}/{scope} refresh token is {age.days} days "
+                    f"old (180-day life): run stet-conformance login --persona {persona} "
+                    f"--scope {scope} again"
+                )
+            elif age >= REFRESH_WARNING:
+                left = (REFRESH_LIFETIME - age).days
+                warnings.append(
+                    f"token store {path}: {persona}/{scope} refresh token expires in {left} "
+                    f"days (180-day life): plan a new login with the PSU"
+                )
+        if token.expires_within(dt.timedelta(0), now):
+            warnings.append(
+                f"token store {path}: {persona}/{scope} access token expired "
+                f"on {token.expires_at:%Y-%m-%d %H:%M} UTC (not used)"
+            )
+        else:
+            tables["tokens"][scope] = token.access_token
+    return found, warnings

@@ -1,0 +1,229 @@
+"""``doctor``: one line per check, FAIL on real problems (exit 1), warnings do not fail."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from stet_conformance.cli import main
+from stet_conformance.onboarding.doctor import diagnose, jwt_expiry
+from stet_conformance.onboarding.store import StoredToken, TokenStore
+from stet_conformance.shared import cavage
+
+Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]
+CertWriter = Callable[..., x509.Certificate]
+KeyLoader = Callable[[Path], rsa.RSAPrivateKey]
+
+
+def doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main(["doctor", *args])
+    out = capsys.readouterr().out
+    return code, out.splitlines()
+
+
+def line(lines: list[str], name: str) -> str:
+    found = [text for text in lines if text[6:].startswith(name + ":")]
+    assert found, f"no check {name!r} in {lines}"
+    return found[0]
+
+
+def jwt(exp: dt.datetime) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'RS256'})}.{part({'exp': int(exp.timestamp())})}.c2ln"
+
+
+def test_the_sandbox_profile_is_healthy_and_accepts_the_connection(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = doctor(capsys, "--target", str(copy), "--connect")
+    assert code == 0, lines
+    assert lines[-1].endswith("0 failed, 0 warnings")
+    for name in ("QWAC key pair", "QWAC validity", "oauth.client_id", "signing.key_id", "connect"):
+        assert line(lines, name).startswith("ok    ")
+    assert "\033[" not in "".join(lines)  # not a terminal: no colour
+    assert "QWAC accepted" in line(lines, "connect")
+
+
+def test_a_qwac_that_does_not_match_its_key(
+    copy: Path, capsys: pytest.CaptureFixture[str], cert_writer: CertWriter
+) -> None:
+    cert_writer(copy.parent / "pki" / "qwac.pem", rsa.generate_private_key(65537, 2048))
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 1
+    assert line(lines, "QWAC key pair").startswith("FAIL  ")
+    assert "does not match the key in tls.client_key" in line(lines, "QWAC key pair")
+    assert not any(text[6:].startswith("profile loads") for text in lines)  # earlier FAIL
+
+
+def test_an_expired_qseal_and_a_qwac_near_expiry(
+    copy: Path,
+    capsys: pytest.CaptureFixture[str],
+    cert_writer: CertWriter,
+    key_loader: KeyLoader,
+    edit: Edit,
+) -> None:
+    pki = copy.parent / "pki"
+    qseal = cert_writer(pki / "qseal.pem", key_loader(pki / "qseal.key"), days=(-60, -2))
+    cert_writer(pki / "qwac.pem", key_loader(pki / "qwac.key"), days=(-60, 10))
+
+    def key_id(data: dict[str, Any]) -> None:
+        data["signing"]["key_id"] = f"https://tpp.example/qseal_{cavage.fingerprint(qseal)}"
+
+    edit(copy, key_id)
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 1
+    assert line(lines, "QSEAL validity").startswith("FAIL  ")
+    assert "expired on" in line(lines, "QSEAL validity")
+    assert line(lines, "QWAC validity").startswith("warn  ")
+    assert "renew it" in line(lines, "QWAC validity")
+    assert line(lines, "signing.key_id").startswith("ok    ")
+
+
+def test_client_id_that_is_not_the_qwacs(
+    copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit
+) -> None:
+    edit(copy, lambda d: d["oauth"].update(client_id="PSDFR-ACPR-99999"))
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 1
+    check = line(lines, "oauth.client_id")
+    assert check.startswith("FAIL  ") and "PSDFR-ACPR-13807" in check
+    edit(copy, lambda d: d["oauth"].update(check_client_id=False))
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 0 and line(lines, "oauth.client_id").startswith("warn  ")
+
+
+def test_key_id_fingerprint_and_serial_forms(
+    copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit
+) -> None:
+    edit(copy, lambda d: d["signing"].update(key_id="https://tpp.example/qseal_" + "ab" * 32))
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 1 and line(lines, "signing.key_id").startswith("FAIL  ")
+    qseal = x509.load_pem_x509_certificate((copy.parent / "pki" / "qseal.pem").read_bytes())
+    edit(copy, lambda d: d["signing"].update(key_id=cavage.serial_key_id(qseal)))
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 0 and line(lines, "signing.key_id").startswith("ok    ")
+    edit(copy, lambda d: d["signing"].update(key_id="SN=1,CA=CN=nobody"))
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 1 and "SN is not" in line(lines, "signing.key_id")
+
+
+def test_every_unset_variable_is_listed(
+    copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NOPE_A", raising=False)
+    monkeypatch.delenv("NOPE_B", raising=False)
+
+    def unset(data: dict[str, Any]) -> None:
+        data["oauth"]["client_id"] = "${NOPE_A}"
+        data["personas"]["LEA"]["tokens"]["aisp"] = "${NOPE_B}"
+
+    edit(copy, unset)
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 1
+    assert [text for text in lines if text.startswith("FAIL")] == [
+        "FAIL  environment: NOPE_A is not set (oauth.client_id)",
+        "FAIL  environment: NOPE_B is not set (personas.LEA.tokens.aisp)",
+    ]
+
+
+def test_jwt_expiry_and_missing_tokens(
+    copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+
+    def tokens(data: dict[str, Any]) -> None:
+        data["personas"]["LEA"]["tokens"] = {"aisp": jwt(now - dt.timedelta(hours=1)), "pisp": ""}
+        data["personas"]["CLAIRE"]["tokens"] = {"aisp": jwt(now + dt.timedelta(hours=1))}
+
+    edit(copy, tokens)
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 1
+    assert line(lines, "token LEA/aisp").startswith("FAIL  ")
+    assert "JWT expired" in line(lines, "token LEA/aisp")
+    assert line(lines, "token LEA/pisp").startswith("warn  ")
+    assert line(lines, "token CLAIRE/aisp").startswith("ok    ")
+    out = "\n".join(lines)
+    assert jwt(now - dt.timedelta(hours=1)) not in out  # never a token value
+    assert jwt_expiry("opaque") is None
+
+
+def test_token_store_refresh_token_age(
+    copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    store = TokenStore(copy.parent / "tokens.json")
+    base_url = str(yaml.safe_load(copy.read_text(encoding="utf-8"))["base_url"])
+
+    def entry(days: int) -> StoredToken:
+        return StoredToken(
+            "a" * 20,
+            "r" * 20,
+            now + dt.timedelta(hours=1),
+            now,
+            now - dt.timedelta(days=days),
+            "aisp",
+        )
+
+    store.put(base_url, "LEA", "aisp", entry(10))
+    store.put(base_url, "CLAIRE", "aisp", entry(160))
+    store.put(base_url, "MARC", "aisp", entry(190))
+    store.save()
+    assert (store.path.stat().st_mode & 0o777) == 0o600
+    edit(copy, lambda d: d.update(token_store="tokens.json"))
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 1
+    assert line(lines, "token store").startswith("ok    ")
+    assert line(lines, "store LEA/aisp").startswith("ok    ")
+    assert line(lines, "store CLAIRE/aisp").startswith("warn  ")
+    assert line(lines, "store MARC/aisp").startswith("FAIL  ")
+    edit(copy, lambda d: d.update(token_store="missing.json"))
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 0 and line(lines, "token store").startswith("warn  ")
+
+
+def test_connect_failures_are_one_line_each(
+    copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    original = copy.read_text(encoding="utf-8")
+    edit(copy, lambda d: d.update(base_url=f"https://127.0.0.1:{port}"))
+    code, lines = doctor(capsys, "--target", str(copy), "--connect")
+    assert code == 1 and "cannot connect" in line(lines, "connect")
+    copy.write_text(original, encoding="utf-8")
+    edit(copy, lambda d: d.pop("tls"))  # no QWAC: the sandbox refuses the handshake
+    checks = diagnose(copy, connect=True)
+    connect = next(c for c in checks if c.name == "connect")
+    assert connect.status == "FAIL", connect
+    assert "certificate" in connect.detail
+
+
+def test_a_missing_profile_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["doctor", "--target", str(tmp_path / "nope.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "target profile not found" in err
+
+
+def test_an_invalid_profile_fails_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nbase_url: http://bank.example\nsigning: {key: k, key_id: i}\n")
+    code, lines = doctor(capsys, "--target", str(bad))
+    assert code == 1
+    assert lines[0].startswith("FAIL  profile:") and "base_url" in lines[0]

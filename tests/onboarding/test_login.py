@@ -1,0 +1,286 @@
+"""``login`` end to end against the sandbox: authorize URL, loopback callback, PKCE, token store;
+and runs that take their tokens from the store (refreshed before expiry)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from stet_conformance.cli import main
+from stet_conformance.config.profile import load_profile
+from stet_conformance.http.client import StetClient
+from stet_conformance.http.redact import Redactor
+from stet_conformance.http.signing import RequestOptions
+from stet_conformance.http.tls import client_context
+from stet_conformance.onboarding.login import pkce_pair
+from stet_conformance.onboarding.oauth import OAuthClient, OAuthError, refresh_store
+from stet_conformance.onboarding.store import TokenStore
+
+Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]
+
+
+def browser(profile: Path) -> httpx.Client:
+    """The PSU's browser: the sandbox's authorize endpoint needs the QWAC too (mTLS)."""
+    pki = profile.parent / "pki"
+    context = client_context(pki / "ca.pem", pki / "qwac.pem", pki / "qwac.key")
+    return httpx.Client(verify=context, follow_redirects=False, timeout=10)
+
+
+def start_login(profile: Path, store: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stet_conformance.cli",
+            "login",
+            "--target",
+            str(profile),
+            "--persona",
+            "LEA",
+            "--scope",
+            "aisp",
+            "--no-browser",
+            "--store",
+            str(store),
+            "--timeout",
+            "60",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def printed_url(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    for _ in range(5):
+        text = process.stdout.readline()
+        if text.startswith("  https://"):
+            return text.strip()
+    raise AssertionError("login printed no authorize URL")
+
+
+def accounts(profile_path: Path, token: str) -> int:
+    profile = load_profile(profile_path)
+    client = StetClient(profile, Redactor(profile.secrets()))
+    try:
+        return client.send(
+            "GET", f"{profile.api_prefix}/accounts", options=RequestOptions(token=token)
+        ).status
+    finally:
+        client.close()
+
+
+def test_login_end_to_end_with_pkce_then_a_run_uses_the_store(copy: Path, edit: Edit) -> None:
+    store = copy.parent / "secrets" / "tokens.json"
+    process = start_login(copy, store, "--authorize-param", "psu=LEA")
+    url = printed_url(process)
+    query = parse_qs(urlsplit(url).query)
+    assert query["code_challenge_method"] == ["S256"] and query["scope"] == ["aisp"]
+    redirect_uri = query["redirect_uri"][0]
+    assert redirect_uri.startswith("http://127.0.0.1:") and redirect_uri.endswith("/callback")
+    with browser(copy) as client:
+        answer = client.get(url)
+    assert answer.status_code == 302
+    location = answer.headers["location"]
+    assert location.startswith(redirect_uri + "?")
+    landed = httpx.get(location, timeout=10)
+    assert landed.status_code == 200 and "Login complete" in landed.text
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "stored LEA/aisp tokens in" in out and "with a refresh token" in out
+    assert (store.stat().st_mode & 0o777) == 0o600
+    data = json.loads(store.read_text(encoding="utf-8"))
+    profile = load_profile(copy)
+    entry = data["targets"][profile.base_url]["LEA"]["aisp"]
+    for secret in (entry["access_token"], entry["refresh_token"]):
+        assert secret not in out + err  # tokens are never printed
+    assert "token_store" in err  # the profile does not name this store yet
+
+    # The store's tokens fill the profile's empty ones and work against the bank.
+    def use_store(data: dict[str, Any]) -> None:
+        data["token_store"] = "secrets/tokens.json"
+        data["personas"]["LEA"]["tokens"]["aisp"] = ""
+        data["personas"]["LEA"]["refresh_tokens"] = {"aisp": None}
+
+    edit(copy, use_store)
+    loaded = load_profile(copy)
+    assert loaded.credentials["LEA"].tokens["aisp"] == entry["access_token"]
+    assert loaded.credentials["LEA"].refresh_tokens["aisp"] == entry["refresh_token"]
+    assert entry["access_token"] in loaded.secrets()
+    assert accounts(copy, entry["access_token"]) == 200
+
+    # An access token about to expire is refreshed before a run, and written back.
+    saved = TokenStore.load(store)
+    token = saved.get(loaded.base_url, "LEA", "aisp")
+    assert token is not None
+    soon = token.refreshed(token.access_token, None, 30, dt.datetime.now(dt.UTC))
+    saved.put(loaded.base_url, "LEA", "aisp", soon)
+    saved.save()
+    lines = refresh_store(load_profile(copy))
+    assert lines == [lines[0]] and "refreshed LEA/aisp" in lines[0]
+    fresh = TokenStore.load(store).get(loaded.base_url, "LEA", "aisp")
+    assert fresh is not None and fresh.access_token != token.access_token
+    assert fresh.authorized_at == token.authorized_at  # a refresh is not a new SCA
+    assert fresh.expires_at is not None and fresh.expires_at > soon.expires_at  # type: ignore[operator]
+    assert refresh_store(load_profile(copy)) == []  # nothing due any more
+    assert accounts(copy, fresh.access_token) == 200
+
+
+def test_run_refreshes_an_expired_token_from_the_store(
+    copy: Path, edit: Edit, capfd: pytest.CaptureFixture[str]
+) -> None:
+    profile = load_profile(copy)
+    refresh = profile.credentials["CLAIRE"].refresh_tokens.get("aisp") or ""
+    now = dt.datetime.now(dt.UTC)
+    store = TokenStore(copy.parent / "tokens.json")
+    # CLAIRE's aisp refresh token from the sandbox profile; the stored access token is stale.
+    from stet_conformance.onboarding.store import StoredToken
+
+    store.put(
+        profile.base_url,
+        "CLAIRE",
+        "aisp",
+        StoredToken("stale", refresh, now - dt.timedelta(minutes=5), now, now, "aisp"),
+    )
+    store.save()
+
+    def use_store(data: dict[str, Any]) -> None:
+        data["token_store"] = "tokens.json"
+        data["personas"]["CLAIRE"]["tokens"].pop("aisp")
+
+    edit(copy, use_store)
+    assert "aisp" not in load_profile(copy).credentials["CLAIRE"].tokens  # expired: not used
+    code = main(["run", "--target", str(copy), "-k", "ACC-1", "--", "-q"])
+    out, err = capfd.readouterr()
+    assert code == 0, out + err
+    assert "refreshed CLAIRE/aisp" in err
+    assert "1 passed" in out
+
+
+def test_a_redirect_with_the_wrong_state_is_refused(copy: Path) -> None:
+    store = copy.parent / "tokens.json"
+    process = start_login(copy, store)
+    url = printed_url(process)
+    redirect_uri = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+    httpx.get(f"{redirect_uri}?code=forged&state=not-the-one", timeout=10)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert err.strip().count("\n") == 0 and "state does not match" in err
+    assert not store.exists()
+
+
+def test_the_banks_error_redirect_is_reported(copy: Path) -> None:
+    process = start_login(copy, copy.parent / "tokens.json")
+    url = printed_url(process)
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    redirect_uri = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+    httpx.get(f"{redirect_uri}?error=access_denied&state={state}", timeout=10)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1 and "error=access_denied" in err
+
+
+def test_the_sandbox_enforces_pkce(copy: Path) -> None:
+    profile = load_profile(copy)
+    verifier, challenge = pkce_pair()
+    redirect = "http://127.0.0.1:9/callback"
+    with browser(copy) as client:
+        answer = client.get(
+            str(profile.authorize_url),
+            params={
+                "response_type": "code",
+                "client_id": str(profile.client_id),
+                "redirect_uri": redirect,
+                "scope": "aisp",
+                "psu": "LEA",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        )
+        code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+        plain = client.get(
+            str(profile.authorize_url),
+            params={
+                "response_type": "code",
+                "client_id": str(profile.client_id),
+                "redirect_uri": redirect,
+                "scope": "aisp",
+                "psu": "LEA",
+                "code_challenge": challenge,
+                "code_challenge_method": "plain",
+            },
+        )
+    assert plain.status_code == 400
+    with OAuthClient(profile) as oauth, pytest.raises(OAuthError, match="invalid_grant"):
+        oauth.exchange_code(code, redirect, "wrong-verifier")
+    # The failed attempt consumed the code (single use); a new one with the right verifier works.
+    with browser(copy) as client:
+        answer = client.get(
+            str(profile.authorize_url),
+            params={
+                "response_type": "code",
+                "client_id": str(profile.client_id),
+                "redirect_uri": redirect,
+                "scope": "aisp",
+                "psu": "LEA",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        )
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    with OAuthClient(profile) as oauth:
+        tokens = oauth.exchange_code(code, redirect, verifier)
+    assert tokens.refresh_token and tokens.expires_in == 3600
+    assert tokens.access_token not in repr(tokens)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--persona", "ZOE"], "--persona: unknown persona ZOE"),
+        (["--persona", "LEA", "--scope", "admin"], "--scope: unknown scope admin"),
+        (["--persona", "LEA", "--authorize-param", "psu"], "is not KEY=VALUE"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    copy: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["login", "--target", str(copy), "--no-browser", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_a_missing_profile_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["login", "--target", str(tmp_path / "nope.yaml"), "--persona", "LEA"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not found" in err
+
+
+def test_a_profile_without_authorize_url_is_exit_2(
+    copy: Path, edit: Edit, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit(copy, lambda d: d["oauth"].pop("authorize_url"))
+    code = main(
+        [
+            "login",
+            "--target",
+            str(copy),
+            "--persona",
+            "LEA",
+            "--no-browser",
+            "--store",
+            str(copy.parent / "t.json"),
+        ]
+    )
+    assert code == 2
+    assert "oauth.authorize_url is not set" in capsys.readouterr().err
