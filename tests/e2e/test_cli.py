@@ -15,6 +15,7 @@ import yaml
 
 from stet_conformance.sandbox.server import SandboxServer
 
+ROOT = Path(__file__).resolve().parents[2]
 SEED_IDS = (
     [f"ACC-{i}" for i in range(1, 4)]
     + [f"CON-{i}" for i in range(1, 4)]
@@ -118,6 +119,7 @@ def test_tokens_never_appear_in_output_or_junit(sandbox: SandboxServer, tmp_path
         (["run", "--scenarios", "/nonexistent"], "--scenarios: not a directory"),
         (["selftest", "--fault", "nope"], "--fault: unknown sandbox fault(s): nope;"),
         (["sandbox", "--host", "0.0.0.0"], "only listens on loopback"),
+        (["run", "--mode", "weekly"], "argument --mode: invalid choice: 'weekly'"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
@@ -185,3 +187,34 @@ def test_list_faults_documents_at_least_30() -> None:
     lines = done.stdout.strip().splitlines()
     assert len(lines) >= 30
     assert all(re.match(r"^[a-z0-9-]+ +\S", line) for line in lines)
+
+
+def test_collect_only_lists_ids_without_secrets_or_network(sandbox: SandboxServer) -> None:
+    profile = yaml.safe_load(Path(sandbox.profile_path).read_text())
+    secrets = [
+        token
+        for persona in profile["personas"].values()
+        for table in persona.values()
+        for token in table.values()
+    ]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "scenarios",
+            f"--stet-target={sandbox.profile_path}",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "scenarios/balances.yaml::BAL-1" in done.stdout
+    assert not [s for s in secrets if s in done.stdout + done.stderr]
