@@ -1,27 +1,35 @@
-"""Request headers: X-Request-ID echoed byte for byte, PSU-IP-Address and Accept never crash.
+"""Request headers: X-Request-ID echoed byte for byte; odd headers never crash the bank.
 
 X-Request-ID (swagger: required, maxLength 70) of any length 1-70 and any visible-ASCII content
-comes back unchanged; missing or longer is a 400. PSU-IP-Address as IPv4, IPv6 or garbage and odd
-Accept values never give a 5xx.
+comes back unchanged; missing or longer is a 400. PSU-IP-Address as IPv4, IPv6 or garbage, odd
+Accept values, odd Content-Type on PUT /consents (application/json variants: 201; other types:
+400 or 415) and a header sent twice (X-Request-ID, PSU-IP-Address: 400 or a normal answer) never
+give a 5xx.
 """
 
 from __future__ import annotations
 
+import json
+import uuid
+
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from stet_conformance.fuzz import oracles
+from stet_conformance.config.profile import DEFAULT_PSU_IP
+from stet_conformance.fuzz import mutations, oracles
 from stet_conformance.fuzz.plugin import fuzz_settings
 from stet_conformance.fuzz.session import FuzzSession
 from stet_conformance.fuzz.strategies import (
     accept_headers,
+    content_types,
     oversize_request_ids,
     psu_ip_addresses,
     request_ids,
 )
 from stet_conformance.http.signing import RequestOptions
 
-PERSONA = "LEA"
+PERSONA = "LEA"  # read-only here, except PUT /consents with LEA's recorded consent (idempotent)
 UNATTENDED_PERSONA = "MARC"  # its own quota counters: the SEC-QUOTA scenario uses EDME
 
 
@@ -82,3 +90,44 @@ def test_odd_accept_never_crashes(fuzz: FuzzSession, accept: str, path: str) -> 
     fuzz.check(
         exchange, oracles.conforms(exchange, [200, 406], fuzz.run.schemas), f"Accept {accept!r}"
     )
+
+
+@fuzz_settings()
+@given(content_type=content_types())
+@example(content_type=("other", "text/plain")).via("not JSON")
+@example(content_type=("json", "application/json; charset=utf-8")).via("JSON with charset")
+def test_odd_content_type_on_consents_never_crashes(
+    fuzz: FuzzSession, content_type: tuple[str, str]
+) -> None:
+    """PUT /consents with LEA's recorded consent (CON-1's body), under another Content-Type."""
+    kind, value = content_type
+    body = json.dumps(mutations.consent_body(fuzz, PERSONA, psu_identity=False)).encode()
+    exchange = fuzz.send(PERSONA, "PUT", "/consents", headers={"Content-Type": value}, content=body)
+    statuses = {"json": [201], "other": [400, 415]}.get(kind, [201, 400, 415])
+    fuzz.check(
+        exchange, oracles.conforms(exchange, statuses, fuzz.run.schemas), f"Content-Type {value!r}"
+    )
+
+
+@pytest.mark.parametrize("same", [True, False], ids=["same value", "two values"])
+@pytest.mark.parametrize("header", ["X-Request-ID", "PSU-IP-Address"])
+def test_duplicated_header_never_crashes(fuzz: FuzzSession, header: str, same: bool) -> None:
+    """A header sent twice (both signed, joined with ", "): 400 or a normal answer, never 5xx."""
+    if header == "X-Request-ID":
+        first = str(uuid.uuid4())
+        second = first if same else str(uuid.uuid4())
+    else:
+        first = fuzz.profile.psu_ip_address or DEFAULT_PSU_IP
+        second = first if same else "192.0.2.77"
+    exchange = fuzz.send(PERSONA, "GET", "/accounts", headers=[(header, first), (header, second)])
+    twice = header == "X-Request-ID"
+    problems = oracles.conforms(exchange, [200, 400], fuzz.run.schemas, "accounts", echo=not twice)
+    if twice:  # the echo, if any, is one of the values sent (or both, joined)
+        echoed = [v for k, v in exchange.response.headers.raw if k.lower() == b"x-request-id"]
+        allowed = {first.encode(), second.encode(), f"{first}, {second}".encode()}
+        problems += [
+            f"X-Request-ID echoed as {v!r}, sent {first!r} and {second!r}"
+            for v in echoed
+            if v not in allowed
+        ]
+    fuzz.check(exchange, problems, f"{header} sent twice ({'same' if same else 'two'} values)")

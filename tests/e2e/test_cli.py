@@ -63,15 +63,17 @@ def test_run_against_bundled_sandbox_passes_all_25_seed_ids(tmp_path: Path) -> N
     outcomes = junit_cases(junit)
     assert len(SEED_IDS) == 25
     assert {i: outcomes.get(i) for i in SEED_IDS} == dict.fromkeys(SEED_IDS, "passed")
-    assert set(outcomes.values()) == {"passed"}
+    # SEC-REPLAY runs only where the bank promises replay protection; the portal's bank does not.
+    assert {k: v for k, v in outcomes.items() if v != "passed"} == {"SEC-REPLAY": "skipped"}
 
 
 def test_run_with_two_workers(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     done = cli("run", "-n", "2", "--junitxml", str(junit))
     assert done.returncode == 0, done.stdout[-3000:]
-    assert set(junit_cases(junit).values()) == {"passed"}
-    assert len(junit_cases(junit)) >= 40
+    outcomes = junit_cases(junit)
+    assert {k: v for k, v in outcomes.items() if v != "passed"} == {"SEC-REPLAY": "skipped"}
+    assert len(outcomes) >= 40
 
 
 def test_failing_scenario_exits_1_points_at_yaml_and_hides_secrets(tmp_path: Path) -> None:

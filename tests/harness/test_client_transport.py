@@ -113,3 +113,22 @@ def test_bodies_beyond_the_cap_are_refused(profile: Profile) -> None:
     roomy = dataclasses.replace(profile, max_body_bytes=8192)
     exchange = StetClient(roomy, Redactor(), transport=httpx.MockTransport(big)).send("GET", "/x")
     assert len(exchange.response.content) == 5000
+
+
+def test_each_retry_is_a_new_signed_request(profile: Profile) -> None:
+    """A retry must not look like a replay to a bank with replay protection."""
+    seen: list[tuple[str, str]] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append((request.headers["x-request-id"], request.headers["signature"]))
+        return httpx.Response(503 if len(seen) < 3 else 200, json={"status": 503, "message": "x"})
+
+    exchange = StetClient(
+        dataclasses.replace(profile, retries=FAST),
+        Redactor(),
+        transport=httpx.MockTransport(record),
+    ).send("GET", "/stet/psd2/v1.4.2/accounts")
+    assert exchange.status == 200
+    assert len(seen) == 3
+    assert len({request_id for request_id, _ in seen}) == 3
+    assert len({signature for _, signature in seen}) == 3

@@ -33,12 +33,18 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         default=[],
         help="switch on a fault (repeatable); see --list-faults",
     )
+    sandbox.add_argument(
+        "--replay-protection",
+        action="store_true",
+        help="bank variant: refuse a replayed signed request (same keyId and Signature within "
+        "5 minutes) with 400; the profile says replay_protection: true",
+    )
     sandbox.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     sandbox.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    from stet_conformance.sandbox.faults import FAULTS
+    from stet_conformance.sandbox.faults import FAULTS, variant_options
     from stet_conformance.sandbox.server import serve
 
     if args.list_faults:
@@ -48,7 +54,15 @@ def handle(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK:
         raise UsageError("--host: the sandbox only listens on loopback addresses")
     try:
-        serve(args.dir.resolve(), args.fault, args.port, args.host)
+        variant = variant_options(args.fault)  # e.g. replay-accepted needs the variant
+        replay_protection = args.replay_protection or variant.get("replay_protection", False)
+        serve(
+            args.dir.resolve(),
+            args.fault,
+            args.port,
+            args.host,
+            replay_protection=replay_protection,
+        )
     except ValueError as exc:
         raise UsageError(f"--fault: {exc}") from None
     return EXIT_OK

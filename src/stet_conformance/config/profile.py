@@ -104,6 +104,7 @@ class Profile:
     other_client_key_password: str | None = None
     other_client_id: str | None = None  # that QWAC's organizationIdentifier
     rotates_refresh_token: bool = False  # oauth.rotates_refresh_token
+    replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
 
     @property
     def loopback(self) -> bool:
@@ -393,6 +394,7 @@ def load_profile(path: Path) -> Profile:
         other_client_key_password=other_password,
         other_client_id=other_client_id,
         rotates_refresh_token=bool(oauth.get("rotates_refresh_token", False)),
+        replay_protection=bool(data.get("replay_protection", False)),
     )
 
 

@@ -31,10 +31,18 @@ def never_5xx(exchange: Exchange) -> list[str]:
 
 
 def conforms(
-    exchange: Exchange, statuses: Iterable[int], schemas: SchemaStore, schema: str | None = None
+    exchange: Exchange,
+    statuses: Iterable[int],
+    schemas: SchemaStore,
+    schema: str | None = None,
+    *,
+    echo: bool = True,
 ) -> list[str]:
-    """Status among ``statuses`` plus every scenario check; ``schema`` applies to a 200 body."""
-    expect: dict[str, Any] = {"status": sorted(set(statuses))}
+    """Status among ``statuses`` plus every scenario check; ``schema`` applies to a 200 body.
+
+    ``echo=False`` leaves out the X-Request-ID echo check (a request that sent it twice).
+    """
+    expect: dict[str, Any] = {"status": sorted(set(statuses)), "request_id_echo": echo}
     if schema is not None and exchange.status == 200:
         expect["schema"] = schema
     return never_5xx(exchange) + [

@@ -9,6 +9,7 @@ rejects the example so the failure found so far is still reported.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from hypothesis import reject
 from stet_conformance.config.profile import DEFAULT_PSU_IP, Profile
 from stet_conformance.fuzz import oracles
 from stet_conformance.http.budget import BudgetExhausted, RequestBudget
-from stet_conformance.http.client import Exchange
+from stet_conformance.http.client import Exchange, HeaderInput
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
 from stet_conformance.scenario.runner import RunContext
@@ -92,22 +93,25 @@ class FuzzSession:
         path: str,
         *,
         params: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
+        headers: HeaderInput | None = None,
         content: bytes | None = None,
         token: str | None = None,
         options: RequestOptions | None = None,
     ) -> Exchange:
-        """Send one fuzz request for ``persona`` (``path`` under the API prefix, or a URL)."""
+        """Send one fuzz request for ``persona`` (``path`` under the API prefix, or a URL).
+
+        ``headers`` may be (name, value) pairs, to send a header twice.
+        """
         options = options or RequestOptions(token=token or self.token(persona))
-        headers = dict(headers or {})
-        names = {name.lower() for name in headers}
+        pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+        names = {name.lower() for name, _ in pairs}
         unattended = not options.psu_ip_address and "psu-ip-address" not in names
         if (
             options.psu_ip_address
             and "psu-ip-address" not in names
             and not self.profile.psu_ip_address
         ):
-            headers["PSU-IP-Address"] = DEFAULT_PSU_IP
+            pairs.append(("PSU-IP-Address", DEFAULT_PSU_IP))
         try:
             self.budget.spend(persona, unattended=unattended)
         except BudgetExhausted as exc:
@@ -116,7 +120,7 @@ class FuzzSession:
             pytest.skip(str(exc))
         url = path if path.startswith("https://") or path.startswith("http://") else self.url(path)
         return self.run.client.send(
-            method, url, params=params, headers=headers, content=content, options=options
+            method, url, params=params, headers=pairs, content=content, options=options
         )
 
     def check(self, exchange: Exchange, problems: list[str], note: str = "") -> None:

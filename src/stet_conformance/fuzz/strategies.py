@@ -260,6 +260,49 @@ def accept_headers(draw: st.DrawFn) -> str:
     return draw(fixed | request_ids(max_size=60))
 
 
+# Content-Type of a JSON body: "json" must be accepted, "other" refused (400/415), "either" may be.
+JSON_CONTENT_TYPES = (
+    "application/json",
+    "application/json; charset=utf-8",
+    "application/json;charset=UTF-8",
+    "Application/JSON",
+    "APPLICATION/JSON; CHARSET=utf-8",
+)
+EITHER_CONTENT_TYPES = (
+    "application/json; charset=iso-8859-1",
+    "application/json; charset=ebcdic",
+    "application/hal+json",
+    "application/merge-patch+json",
+    "text/json",
+)
+OTHER_CONTENT_TYPES = (
+    "text/plain",
+    "text/plain; charset=utf-8",
+    "application/xml",
+    "text/xml; charset=utf-8",
+    "multipart/form-data; boundary=stet-fuzz",
+    "application/x-www-form-urlencoded",
+    "application/octet-stream",
+    "",
+    "garbage",
+    "application",
+    "/",
+    ";charset=utf-8",
+)
+
+
+@st.composite
+def content_types(draw: st.DrawFn) -> tuple[str, str]:
+    """(kind, Content-Type) for a JSON body: kind is json, either or other (see above)."""
+    kind = draw(st.sampled_from(["json", "either", "other"]))
+    if kind == "json":
+        return kind, draw(st.sampled_from(JSON_CONTENT_TYPES))
+    if kind == "either":
+        return kind, draw(st.sampled_from(EITHER_CONTENT_TYPES))
+    anything = request_ids(max_size=40).filter(lambda v: "json" not in v.lower())
+    return kind, draw(st.sampled_from(OTHER_CONTENT_TYPES) | anything)
+
+
 # ---------------------------------------------------------------- tokens
 
 TOKEN68 = string.ascii_letters + string.digits + "-._~+/"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import ssl
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -25,6 +26,10 @@ from stet_conformance.http.tls import client_context
 
 MAX_BODY_SHOWN = 4000
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Request headers: a mapping, or (name, value) pairs to send a header more than once.
+HeaderInput = Mapping[str, str] | Sequence[tuple[str, str]]
+# A request sent again as it is: the signing flow adds nothing to it.
+_AS_IS = RequestOptions(sign=False, digest=False, request_id=False, psu_ip_address=False)
 
 
 @dataclass
@@ -107,23 +112,28 @@ class StetClient:
         url: str,
         *,
         params: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
+        headers: HeaderInput | None = None,
         content: bytes | None = None,
         options: RequestOptions | None = None,
     ) -> Exchange:
-        """Send one request; retry only as the profile says, and never a non-idempotent one."""
-        request = self._http.build_request(
-            method,
-            url,
-            params=params,
-            headers=headers,
-            content=content,
-            extensions={"stet": options or RequestOptions()},
-        )
+        """Send one request; retry only as the profile says, and never a non-idempotent one.
+
+        ``headers`` may be (name, value) pairs: a name given twice is sent twice (the signer
+        signs both values joined with ", ", as draft-cavage says). Each retry is a new request
+        (fresh X-Request-ID and Signature), so a bank's replay protection does not refuse it.
+        """
         policy = self.profile.retries
         attempts = 1 + (policy.count if method.upper() in IDEMPOTENT else 0)
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
+            request = self._http.build_request(
+                method,
+                url,
+                params=params,
+                headers=headers,
+                content=content,
+                extensions={"stet": options or RequestOptions()},
+            )
             try:
                 exchange = self._send_once(request)
             except TransportError as exc:
@@ -134,6 +144,21 @@ class StetClient:
                     return exchange
             time.sleep(policy.backoff * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def resend(self, request: httpx.Request) -> Exchange:
+        """Send an already-sent request again, byte for byte: a replay.
+
+        Same method, URL, headers (Authorization, X-Request-ID, Digest, Signature, Date...) and
+        body; the signing flow adds nothing, and a replay is never retried.
+        """
+        again = httpx.Request(
+            request.method,
+            request.url,
+            headers=request.headers.raw,
+            content=request.content,
+            extensions={"stet": _AS_IS},
+        )
+        return self._send_once(again)
 
     def _send_once(self, request: httpx.Request) -> Exchange:
         base = self.profile.base_url

@@ -3,6 +3,8 @@
 One catch-all route does its own routing, so that the checks run in the bank's order: mTLS,
 X-Request-ID, Signature/Digest, bearer token, method (405), scope (403), resource (404/403) and
 the daily rate limit (429). ``X-Request-ID`` is echoed byte for byte on every response.
+A header sent twice is read as its first value (X-Request-ID, PSU-IP-Address) and signed as both
+values joined with ", " (draft-cavage); the request is answered normally.
 """
 
 from __future__ import annotations
@@ -101,6 +103,10 @@ async def _handle(
     if route is None:
         raise ApiError(404, "no such resource")
     kind, allowed, account_id = route
+    if "duplicate-header-500" in state.faults:
+        names = [name for name, _ in request.scope["headers"]]
+        if len(names) != len(set(names)):
+            raise ApiError(500, "Internal Server Error")
     auth.check_request_id(request, state.faults)
     body = await request.body()
     auth.check_signature(request, body, state)

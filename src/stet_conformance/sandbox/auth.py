@@ -5,7 +5,10 @@
 3. ``Signature`` (draft-cavage, rsa-sha256) whose keyId designates the registered QSEAL, either
    as a URL ending in ``_<sha256 fingerprint>`` or as ``SN=<serial hex>,CA=<issuer>``; the signed
    headers must cover ``(request-target)``, ``digest`` and ``psu-ip-address`` when sent; ``Digest``
-   must match the body (SHA-256 or SHA-512); a signed ``date`` must be within 300 s.
+   must match the body (SHA-256 or SHA-512); a signed ``date`` must be within 300 s. In the
+   replay-protection variant (``SandboxServer(replay_protection=True)``; the portal does not
+   promise it, so it is off by default) a verified signature whose (keyId, Signature value) pair
+   was already seen in the last 5 minutes is refused (fault ``replay-accepted``: accepted).
 4. The bearer token: known, unexpired, and issued to the same TPP.
 Every failure raises ``ApiError``.
 """
@@ -138,6 +141,12 @@ def check_signature(request: Request, body: bytes, state: SandboxState) -> None:
     assert isinstance(key, rsa.RSAPublicKey)
     if "signature-unchecked" not in faults and not cavage.verify(key, text, params.signature):
         raise ApiError(400, "Signature verification failed")
+    if (
+        state.replay_protection
+        and "replay-accepted" not in faults
+        and state.replayed(params.key_id, params.signature)
+    ):
+        raise ApiError(400, "replayed request: this Signature was already used")
 
 
 def _check_date(value: str | None, now: dt.datetime) -> None:

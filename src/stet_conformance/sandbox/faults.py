@@ -91,9 +91,29 @@ FAULTS: dict[str, str] = {
     "funds-wrong-scope-ok": "POST /funds-confirmations accepts a token without the cbpii scope",
     "funds-amount-lenient": "a funds amount with a decimal comma is accepted",
     "funds-other-psu-account": "a funds confirmation on another PSU's account is answered",
+    # Replay protection (a bank variant) and odd or duplicated headers (issues 5 and 7):
+    "replay-accepted": "a replayed signed request is accepted although the bank promises replay "
+    "protection",
+    "content-type-500": "PUT /consents with a non-JSON Content-Type answers 500",
+    "duplicate-header-500": "a request carrying a header twice (X-Request-ID, PSU-IP-Address) "
+    "answers 500",
 }
 
 FAULTS.update(CHAOS_FAULTS)  # transport-level faults are described next to their code
+
+# Faults that only exist in a bank variant (a ``SandboxServer`` option): the commands that start
+# a sandbox (``run``, ``sandbox``, so the self-test too) switch the variant on with the fault.
+FAULT_VARIANTS: dict[str, dict[str, bool]] = {
+    "replay-accepted": {"replay_protection": True},
+}
+
+
+def variant_options(faults: Iterable[str]) -> dict[str, bool]:
+    """The ``SandboxServer`` options the chosen faults need (empty for most faults)."""
+    options: dict[str, bool] = {}
+    for name in faults:
+        options.update(FAULT_VARIANTS.get(name, {}))
+    return options
 
 
 def parse_faults(names: Iterable[str]) -> frozenset[str]:

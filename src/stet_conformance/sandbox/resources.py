@@ -3,6 +3,8 @@
 ``GET /trusted-beneficiaries`` is answered 501: the seed's limits say the bank does not offer it.
 Rate limit (seed limits): without ``PSU-IP-Address`` a TPP gets 4 calls a calendar day per PSU,
 account and AIS method (accounts, balances, transactions, end-user-identity); the 5th is 429.
+``PUT /consents`` takes ``application/json`` only (any parameters, any case): another or no
+Content-Type is 415 with an ErrorModel, before the body is read (fault ``content-type-500``: 500).
 """
 
 from __future__ import annotations
@@ -245,8 +247,18 @@ def _json_body(ctx: Context) -> object:
         raise ApiError(400, "the body is not JSON") from exc
 
 
+def _require_json_content_type(ctx: Context) -> None:
+    value = ctx.request.headers.get("content-type", "")
+    if value.split(";", 1)[0].strip().lower() == "application/json":
+        return
+    if "content-type-500" in ctx.faults:
+        raise ApiError(500, "Internal Server Error")
+    raise ApiError(415, "the body must be sent as Content-Type: application/json")
+
+
 def consents(ctx: Context) -> Response:
     persona = ctx.persona
+    _require_json_content_type(ctx)
     try:
         new = parse_access(_json_body(ctx), persona.ibans)
     except AccessError as exc:

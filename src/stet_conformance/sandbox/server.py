@@ -3,6 +3,10 @@
 uvicorn does not expose the TLS peer certificate to the application, so ``TlsH11Protocol`` puts
 it into ``scope["extensions"]["tls"]``. The server writes a target profile for itself (0600:
 it holds bearer tokens) so the harness can be pointed at it directly.
+
+Bank variants are options of the server, not faults: ``replay_protection=True`` is a bank that
+refuses a replayed signed request (the same keyId and Signature value within 5 minutes) with 400;
+its profile then says ``replay_protection: true``. The portal's bank does not promise it.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
         f'signing: {{key: pki/qseal.key, certificate: pki/qseal.pem, key_id: "{key_id}"}}',
         f"oauth: {{token_url: {oauth}/token, authorize_url: {oauth}/authorize, "
         f"revoke_url: {oauth}/revoke, rotates_refresh_token: false, client_id: {TPP_ID}}}",
+        f"replay_protection: {'true' if state.replay_protection else 'false'}",
         "personas:",
     ]
     for name, issued in state.preissued.items():
@@ -102,7 +107,13 @@ class SandboxServer:
     """The sandbox on ``https://host:port`` in a background thread (a context manager)."""
 
     def __init__(
-        self, directory: Path, faults: Sequence[str] = (), port: int = 0, host: str = "127.0.0.1"
+        self,
+        directory: Path,
+        faults: Sequence[str] = (),
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        replay_protection: bool = False,
     ) -> None:
         self.directory = Path(directory)
         self.faults = parse_faults(faults)
@@ -114,6 +125,7 @@ class SandboxServer:
             self.faults,
             _load_cert(self.pki.qseal_cert),
             TPP_ID,
+            replay_protection=replay_protection,
         )
         self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -180,9 +192,14 @@ class SandboxServer:
 
 
 def serve(
-    directory: Path, faults: Sequence[str] = (), port: int = 0, host: str = "127.0.0.1"
+    directory: Path,
+    faults: Sequence[str] = (),
+    port: int = 0,
+    host: str = "127.0.0.1",
+    *,
+    replay_protection: bool = False,
 ) -> None:
     """Run the sandbox in the foreground (the CLI's ``stet-conformance sandbox``)."""
-    server = SandboxServer(directory, faults, port, host)
+    server = SandboxServer(directory, faults, port, host, replay_protection=replay_protection)
     print(f"sandbox listening on {server.base_url}; profile: {server.profile_path}", flush=True)
     server.run_forever()

@@ -1,4 +1,5 @@
-"""The sandbox's mutable state: tokens, authorisation codes, consents and rate-limit counters.
+"""The sandbox's mutable state: tokens, authorisation codes, consents, rate-limit counters and,
+for the replay-protection variant, the signatures seen in the last 5 minutes.
 
 Only the server's event-loop thread touches it, so no locking is needed.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import string
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +27,7 @@ CODE_LIFETIME = dt.timedelta(hours=1)
 PREISSUED_LIFETIME = dt.timedelta(days=30)
 DAILY_BATCH_CALLS = 4  # seed limits: at most 4 calls a day without PSU-IP-Address
 FALLBACK_LIFETIME = dt.timedelta(minutes=10)  # the fallback redirect's token (invented)
+REPLAY_WINDOW = dt.timedelta(minutes=5)  # replay-protection variant: how long a signature is kept
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -85,9 +88,14 @@ class SandboxState:
         qseal_cert: x509.Certificate,
         tpp_id: str,
         clock: Callable[[], dt.datetime] = utc_now,
+        replay_protection: bool = False,
     ) -> None:
         self.bank = bank
         self.faults = faults
+        self.replay_protection = replay_protection
+        # (keyId, signature) -> when first seen, and the same keys oldest first for expiry.
+        self.signatures: dict[tuple[str, bytes], dt.datetime] = {}
+        self._signature_order: deque[tuple[dt.datetime, tuple[str, bytes]]] = deque()
         self.qseal_cert = qseal_cert
         self.clock = clock
         self.access: dict[str, AccessToken] = {}
@@ -166,3 +174,19 @@ class SandboxState:
         full = (self.clock().date().isoformat(), *key)
         self.calls[full] = self.calls.get(full, 0) + 1
         return self.calls[full]
+
+    def replayed(self, key_id: str, signature: bytes) -> bool:
+        """Whether this (keyId, Signature value) pair was seen in the last ``REPLAY_WINDOW``.
+
+        Records the pair when it is new; pairs older than the window are forgotten.
+        """
+        now = self.clock()
+        while self._signature_order and now - self._signature_order[0][0] >= REPLAY_WINDOW:
+            _, old = self._signature_order.popleft()
+            self.signatures.pop(old, None)
+        key = (key_id, signature)
+        if key in self.signatures:
+            return True
+        self.signatures[key] = now
+        self._signature_order.append((now, key))
+        return False

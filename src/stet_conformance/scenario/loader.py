@@ -1,8 +1,8 @@
 """Reading scenario files: JSON Schema validation and static checks, errors with file:line.
 
 Static checks beyond the schema: a ``schema:`` name must exist in ``schemas/stet/``, a
-``{{ saved.X }}`` must be saved by an earlier step, functions must exist. Duplicate ids across
-files are caught by ``load_all``.
+``{{ saved.X }}`` must be saved by an earlier step, functions must exist, ``replay: previous``
+needs an earlier step. Duplicate ids across files are caught by ``load_all``.
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ def load_file(path: Path) -> list[Scenario]:
             for i, s in enumerate(raw.get("cleanup") or [])
         )
         step_paths += [(*base, "cleanup", i) for i in range(len(cleanup))]
+        if steps[0].request.get("replay") is not None:
+            where = positions.where([*step_paths[0], "request", "replay"])
+            raise ScenarioError(f"{where}: replay: previous needs an earlier step to replay")
         saved: set[str] = set()
         for step, step_path in zip((*steps, *cleanup), step_paths, strict=True):
             _check_step(step, saved, step_path, positions)

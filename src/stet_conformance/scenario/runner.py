@@ -121,6 +121,7 @@ def _context(profile: Profile, step: Step, saved: dict[str, Any]) -> dict[str, A
         "revoke_url": profile.revoke_url,
         "other_client_id": profile.other_client_id,
         "rotates_refresh_token": profile.rotates_refresh_token,
+        "replay_protection": profile.replay_protection,
     }
     # An unset setting is absent, so a scenario using it is skipped ("does not set target.X").
     context["target"] = {k: v for k, v in target.items() if v is not None}
@@ -131,7 +132,32 @@ def _context(profile: Profile, step: Step, saved: dict[str, Any]) -> dict[str, A
     return context
 
 
-def _send(step: Step, request: dict[str, Any], run: RunContext) -> Exchange:
+REPLAY_PREVIOUS = "previous"
+
+
+def _replay(step: Step, previous: Exchange | None, run: RunContext) -> Exchange:
+    """``request: {replay: previous}``: the previous exchange's request, sent again as it is."""
+    if previous is None:
+        raise ScenarioError(f"{step.name}: replay: previous, but no request was sent before it")
+    sent = previous.request
+    if run.budget is not None:
+        persona = step.persona or "-"
+        try:
+            run.budget.spend(
+                persona,
+                unattended="psu-ip-address" not in sent.headers,
+                unattended_key=f"{persona} {sent.method} {sent.url.path}",
+            )
+        except BudgetExhausted as exc:
+            raise ScenarioSkipped(str(exc)) from None
+    return run.client.resend(sent)
+
+
+def _send(
+    step: Step, request: dict[str, Any], run: RunContext, previous: Exchange | None = None
+) -> Exchange:
+    if request.get("replay") == REPLAY_PREVIOUS:
+        return _replay(step, previous, run)
     profile = run.profile
     headers = {str(k): str(v) for k, v in (request.get("headers") or {}).items()}
     content: bytes | None = None
@@ -237,7 +263,12 @@ def _capture(
 
 
 def _run_step(
-    step: Step, run: RunContext, saved: dict[str, Any], override: Override | None, applies: bool
+    step: Step,
+    run: RunContext,
+    saved: dict[str, Any],
+    override: Override | None,
+    applies: bool,
+    previous: Exchange | None = None,
 ) -> StepResult:
     context = _context(run.profile, step, saved)
     try:
@@ -254,7 +285,7 @@ def _run_step(
         ) from None
     if applies and override is not None:
         expect = {**expect, **render(override.expect, context)}
-    exchange = _send(step, request, run)
+    exchange = _send(step, request, run, previous)
     failures = run_checks(CheckContext(exchange, expect, run.schemas))
     if not failures:
         failures = _capture(step, exchange, saved, run.client.redactor)
@@ -279,6 +310,12 @@ def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:
             request = render(step.request, _context(profile, step, _Placeholders()))
         except UnknownVariable as exc:
             lines.append(f"{scenario.id} [{step.name}] (would be skipped: no {exc.args[0]})")
+            continue
+        if request.get("replay") == REPLAY_PREVIOUS:
+            lines.append(
+                f"{scenario.id} [{step.name}] the previous request again, byte for byte "
+                "(same X-Request-ID, Digest and Signature)"
+            )
             continue
         url = request.get("url") or profile.base_url + profile.api_prefix + request["path"]
         query = "&".join(f"{k}={v}" for k, v in (request.get("query") or {}).items())
@@ -333,12 +370,16 @@ def run_scenario(
     saved: dict[str, Any] = {}
     results: list[StepResult] = []
     last = len(scenario.steps) - 1
+
+    def previous() -> Exchange | None:  # what ``replay: previous`` sends again
+        return next((r.exchange for r in reversed(results) if r.exchange is not None), None)
+
     try:
         for index, step in enumerate(scenario.steps):
             if _unmet(step.when, run.profile) is not None:
                 continue  # a step for another profile setting (step-level ``when``)
             applies = _applies(override, step, index, last)
-            result = _run_step(step, run, saved, override, applies)
+            result = _run_step(step, run, saved, override, applies, previous())
             results.append(result)
             if listener:
                 listener(result)
@@ -346,7 +387,7 @@ def run_scenario(
                 break
     finally:
         for step in scenario.cleanup:
-            result = _run_step(step, run, saved, None, False)
+            result = _run_step(step, run, saved, None, False, previous())
             result.cleanup = True
             results.append(result)
             if listener:
