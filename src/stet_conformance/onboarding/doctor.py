@@ -210,14 +210,7 @@ def _qwac(
     if cert is None:
         return None, key
     if key is not None:
-        matches = cert.public_key() == key.public_key()
-        doc.add(
-            "ok" if matches else "FAIL",
-            "QWAC key pair",
-            "certificate matches tls.client_key"
-            if matches
-            else "the certificate does not match the key in tls.client_key",
-        )
+        _key_pair(doc, "QWAC key pair", cert, key, "tls.client_key")
     _validity(doc, "QWAC validity", cert)
     org_id = organization_identifier(cert)
     oauth = data.get("oauth") or {}
@@ -233,6 +226,15 @@ def _qwac(
     else:
         doc.add("FAIL", "oauth.client_id", f"{client_id} is not the QWAC's identifier {org_id}")
     return cert, key
+
+
+def _key_pair(
+    doc: Doctor, label: str, cert: x509.Certificate, key: rsa.RSAPrivateKey, setting: str
+) -> None:
+    if cert.public_key() == key.public_key():
+        doc.add("ok", label, f"certificate matches {setting}")
+    else:
+        doc.add("FAIL", label, f"the certificate does not match the key in {setting}")
 
 
 def _qseal(doc: Doctor, data: dict[str, Any], files: dict[str, Path]) -> x509.Certificate | None:
@@ -252,14 +254,7 @@ def _qseal(doc: Doctor, data: dict[str, Any], files: dict[str, Path]) -> x509.Ce
     if cert is None:
         return None
     if key is not None:
-        matches = cert.public_key() == key.public_key()
-        doc.add(
-            "ok" if matches else "FAIL",
-            "QSEAL key pair",
-            "certificate matches signing.key"
-            if matches
-            else "the certificate does not match the key in signing.key",
-        )
+        _key_pair(doc, "QSEAL key pair", cert, key, "signing.key")
     _validity(doc, "QSEAL validity", cert)
     return cert
 
