@@ -155,24 +155,29 @@ def handle(args: argparse.Namespace) -> int:
         if args.target is None:
             target = start_sandbox(stack, args.fault, args.sandbox_dir)
         else:
-            if args.fault or args.sandbox_dir:
-                raise UsageError(
-                    "--fault and --sandbox-dir only apply to the bundled sandbox (no --target)"
-                )
+            _bundled_sandbox_options_unused(args)
             target = args.target.resolve()
-            profile = load_profile(target)  # exit 2 on a bad profile, before any request
-            refusal = profile.live_refusal()
-            if refusal and not args.allow_live:
-                raise UsageError(refusal)
+            profile = _checked_profile(target, args)
             if not args.dry_run:
                 refresh_tokens(profile)
         code = int(pytest.main(pytest_args(args, target, scenarios)))
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        print("stet-conformance: no scenario matched the selection", file=sys.stderr)
-        return EXIT_USAGE
-    if code == pytest.ExitCode.INTERRUPTED:
-        return EXIT_INTERRUPTED
-    return {0: EXIT_OK, 1: EXIT_FAILED}.get(code, EXIT_USAGE)
+    return exit_code(code)
+
+
+def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:
+    if args.fault or args.sandbox_dir:
+        raise UsageError(
+            "--fault and --sandbox-dir only apply to the bundled sandbox (no --target)"
+        )
+
+
+def _checked_profile(target: Path, args: argparse.Namespace) -> Profile:
+    """Load a profile (exit 2 when bad, before any request) and apply the live safety."""
+    profile = load_profile(target)
+    refusal = profile.live_refusal()
+    if refusal and not args.allow_live:
+        raise UsageError(refusal)
+    return profile
 
 
 def refresh_tokens(profile: Profile) -> None:
@@ -190,6 +195,7 @@ def exit_code(code: int) -> int:
     import pytest
 
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("stet-conformance: no scenario matched the selection", file=sys.stderr)
         return EXIT_USAGE
     if code == pytest.ExitCode.INTERRUPTED:
         return EXIT_INTERRUPTED
@@ -215,17 +221,11 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
 
     from stet_conformance.plugin.recorder import OutcomeCollector
 
-    if args.fault or args.sandbox_dir:
-        raise UsageError(
-            "--fault and --sandbox-dir only apply to the bundled sandbox (no --target)"
-        )
+    _bundled_sandbox_options_unused(args)
     loaded: list[tuple[str, Path, Profile]] = []
     taken: set[str] = set()
     for target in targets:
-        profile = load_profile(target.resolve())
-        refusal = profile.live_refusal()
-        if refusal and not args.allow_live:
-            raise UsageError(refusal)
+        profile = _checked_profile(target.resolve(), args)
         loaded.append((_dir_name(profile.name, taken), target.resolve(), profile))
     columns: dict[str, dict[str, str]] = {}
     codes: list[int] = []
