@@ -185,19 +185,17 @@ def _interpolate(value: Any, path: PathKey, positions: Positions) -> Any:
 
 
 def _file(base: Path, value: str | None, setting: str, positions: Positions) -> Path | None:
-    if not value:
+    path = _path(base, value)
+    if path is None:
         return None
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = base / path
     if not path.is_file():
         where = positions.where(setting.split("."))
         raise ConfigError(f"{where}: {setting}: file not found: {path}")
     return path
 
 
-def _store_path(base: Path, value: str | None) -> Path | None:
-    """Where the token store is; it need not exist yet (before the first login)."""
+def _path(base: Path, value: str | None) -> Path | None:
+    """A setting's path: ``~`` expanded, relative paths against the profile's directory."""
     if not value:
         return None
     path = Path(value).expanduser()
@@ -328,7 +326,7 @@ def load_profile(path: Path) -> Profile:
         )
         if "data" in entry:
             personas[name] = _merge(personas.get(name, {}), entry["data"])
-    token_store = _store_path(base, data.get("token_store"))
+    token_store = _path(base, data.get("token_store"))  # need not exist before the first login
     if token_store is not None:
         # Tokens from `stet-conformance login` fill what the profile leaves empty.
         try:
