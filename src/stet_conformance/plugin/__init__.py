@@ -125,10 +125,6 @@ def _register_marker(config: pytest.Config, name: str) -> None:
 class ScenarioFailed(AssertionError):
     """A step's checks failed (a bank defect); the message is the redacted description."""
 
-    def __init__(self, message: str, results: list[StepResult]) -> None:
-        super().__init__(message)
-        self.results = results
-
 
 class TargetBroken(Exception):
     """The target answered 5xx where a STET answer was due: down or misconfigured."""
@@ -167,7 +163,7 @@ class ScenarioItem(pytest.Item):
         if any(r.exchange is not None and r.exchange.status >= 500 for r in failed):
             self.user_properties.append(("stet_broken", "yes"))
             raise TargetBroken(redactor.text(f"target broken: server error\n{text}"))
-        raise ScenarioFailed(redactor.text(text), results)
+        raise ScenarioFailed(redactor.text(text))
 
     def _listener(self, run: RunContext, allure_on: bool) -> Callable[[StepResult], None]:
         redactor = self.config.stash[_REDACTOR]
