@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from stet_conformance.config.profile import load_profile
 from stet_conformance.errors import ConfigError
 from stet_conformance.sandbox.server import SandboxServer
-from stet_conformance.shared.certs import ORGANIZATION_IDENTIFIER
+
+CertWriter = Callable[..., x509.Certificate]
+KeyLoader = Callable[[Path], rsa.RSAPrivateKey]
 
 
 @pytest.fixture
@@ -26,54 +26,25 @@ def copy(sandbox: SandboxServer, tmp_path: Path) -> Path:
     return tmp_path / "profile.yaml"
 
 
-def _write_cert(
-    path: Path,
-    key: rsa.RSAPrivateKey,
-    *,
-    org_id: str | None = "PSDFR-ACPR-13807",
-    days: tuple[int, int] = (-1, 30),
-) -> None:
-    now = dt.datetime.now(dt.UTC)
-    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, "test")]
-    if org_id is not None:
-        attributes.append(x509.NameAttribute(ORGANIZATION_IDENTIFIER, org_id))
-    issuer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(attributes))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "issuer")]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now + dt.timedelta(days=days[0]))
-        .not_valid_after(now + dt.timedelta(days=days[1]))
-        .sign(issuer_key, hashes.SHA256())
-    )
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-
-def _key(path: Path) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key
-
-
 def _error(profile: Path) -> str:
     with pytest.raises(ConfigError) as info:
         load_profile(profile)
     return str(info.value)
 
 
-def test_a_qwac_that_does_not_match_its_key(copy: Path) -> None:
+def test_a_qwac_that_does_not_match_its_key(copy: Path, cert_writer: CertWriter) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    _write_cert(copy.parent / "pki" / "qwac.pem", other)
+    cert_writer(copy.parent / "pki" / "qwac.pem", other)
     message = _error(copy)
     assert "tls.client_cert: the certificate does not match the key in tls.client_key" in message
     assert message.startswith(f"{copy}:")
 
 
-def test_a_qseal_certificate_that_does_not_match_the_signing_key(copy: Path) -> None:
+def test_a_qseal_certificate_that_does_not_match_the_signing_key(
+    copy: Path, cert_writer: CertWriter
+) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    _write_cert(copy.parent / "pki" / "qseal.pem", other)
+    cert_writer(copy.parent / "pki" / "qseal.pem", other)
     assert "signing.certificate: the certificate does not match the key in signing.key" in (
         _error(copy)
     )
@@ -84,16 +55,20 @@ def test_a_qseal_certificate_that_does_not_match_the_signing_key(copy: Path) -> 
     [((-60, -1), "the certificate expired on "), ((2, 60), "the certificate is not valid yet")],
     ids=["expired", "not-yet-valid"],
 )
-def test_certificate_validity(copy: Path, days: tuple[int, int], expected: str) -> None:
+def test_certificate_validity(
+    copy: Path, days: tuple[int, int], expected: str, cert_writer: CertWriter, key_loader: KeyLoader
+) -> None:
     pki = copy.parent / "pki"
-    _write_cert(pki / "qwac.pem", _key(pki / "qwac.key"), days=days)
+    cert_writer(pki / "qwac.pem", key_loader(pki / "qwac.key"), days=days)
     message = _error(copy)
     assert "tls.client_cert: " + expected in message
 
 
-def test_a_qwac_without_organization_identifier(copy: Path) -> None:
+def test_a_qwac_without_organization_identifier(
+    copy: Path, cert_writer: CertWriter, key_loader: KeyLoader
+) -> None:
     pki = copy.parent / "pki"
-    _write_cert(pki / "qwac.pem", _key(pki / "qwac.key"), org_id=None)
+    cert_writer(pki / "qwac.pem", key_loader(pki / "qwac.key"), org_id=None)
     assert "the QWAC has no organizationIdentifier (OID 2.5.4.97)" in _error(copy)
 
 
