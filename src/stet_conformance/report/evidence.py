@@ -56,6 +56,7 @@ from stet_conformance.config.profile import Profile, load_certificate, load_prof
 from stet_conformance.errors import UsageError
 from stet_conformance.report import results as layout
 from stet_conformance.report.results import ResultsDir
+from stet_conformance.shared.cavage import fingerprint as fingerprint_of
 
 FORMAT = "stet-conformance-evidence/1"
 MANIFEST = "manifest.json"
@@ -175,7 +176,7 @@ def build_manifest(
         "target": target.get("name") if isinstance(target, dict) else target,
         "signer": {
             "certificate": CERTIFICATE,
-            "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(),
+            "sha256_fingerprint": fingerprint_of(cert),
             "subject": cert.subject.rfc4514_string(),
         },
         "signature": {"file": SIGNATURE, "algorithm": SIGNATURE_ALGORITHM},
@@ -329,8 +330,7 @@ def verify_pack(pack: Path, cert_path: Path | None = None) -> Verification:
             cert = _load_cert_bytes(embedded, CERTIFICATE, result.problems)
     if cert is not None:
         result.signer = (
-            f"{cert.subject.rfc4514_string()} "
-            f"(SHA-256 fingerprint {cert.fingerprint(hashes.SHA256()).hex()})"
+            f"{cert.subject.rfc4514_string()} (SHA-256 fingerprint {fingerprint_of(cert)})"
         )
     if manifest_bytes is not None and signature is not None and cert is not None:
         _check_signature(manifest_bytes, signature, cert, result.cert_used, result)
@@ -339,7 +339,7 @@ def verify_pack(pack: Path, cert_path: Path | None = None) -> Verification:
     if listed is None:
         return result
     entries, fingerprint = listed
-    if cert is not None and fingerprint and cert.fingerprint(hashes.SHA256()).hex() != fingerprint:
+    if cert is not None and fingerprint and fingerprint_of(cert) != fingerprint:
         result.problems.append(
             f"{MANIFEST}: signer fingerprint {fingerprint} is not that of {result.cert_used}"
         )
