@@ -115,17 +115,17 @@ def test_tokens_never_appear_in_output_or_junit(sandbox: SandboxServer, tmp_path
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "--target", "/nonexistent/profile.yaml"], "target profile not found"),
+        (["run", "--target", "{tmp}/missing/profile.yaml"], "target profile not found"),
         (["run", "--fault", "no-such-fault"], "--fault: unknown sandbox fault(s): no-such-fault;"),
         (["run", "-k", "NO-SUCH-SCENARIO"], "no scenario matched"),
-        (["run", "--scenarios", "/nonexistent"], "--scenarios: not a directory"),
+        (["run", "--scenarios", "{tmp}/missing"], "--scenarios: not a directory"),
         (["selftest", "--fault", "nope"], "--fault: unknown sandbox fault(s): nope;"),
         (["sandbox", "--host", "0.0.0.0"], "only listens on loopback"),
         (["run", "--mode", "weekly"], "argument --mode: invalid choice: 'weekly'"),
     ],
 )
-def test_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
-    done = cli(*args)
+def test_usage_errors_exit_2_with_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    done = cli(*(arg.replace("{tmp}", str(tmp_path)) for arg in args))
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr + done.stdout

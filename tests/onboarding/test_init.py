@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,33 @@ def test_an_existing_file_is_not_overwritten_without_force(
     assert out.read_text(encoding="utf-8") == "mine\n"
     assert main(["init", "--bank", "12579", "-o", str(out), "--force"]) == 0
     assert "www.12579.sandbox" in out.read_text(encoding="utf-8")
+
+
+def test_by_default_the_profile_goes_to_the_ignored_targets_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--bank", "12579"]) == 0
+    assert (tmp_path / "targets" / "bpce-12579-sandbox.yaml").is_file()
+    assert main(["init", "--bank", "12579", "--live"]) == 0
+    assert (tmp_path / "targets" / "bpce-12579-live.yaml").is_file()
+    assert "wrote targets/bpce-12579-live.yaml" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "targets/bpce-12579-sandbox.yaml",
+        "targets/tokens.json",
+        "tokens.json",
+        "certs/qwac.key",
+        "bank.tokens.json",
+        "qseal.key",
+    ],
+)
+def test_secrets_of_a_bank_are_git_ignored(path: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=root, check=False)
+    assert done.returncode == 0, f"{path} is not ignored by .gitignore"

@@ -15,6 +15,9 @@ from stet_conformance.cli.common import EXIT_OK, Commands
 from stet_conformance.errors import UsageError
 from stet_conformance.onboarding.banks import BANKS, profile_template
 
+# Profiles, token stores and keys are a bank's secrets: they go where .gitignore keeps them out.
+DEFAULT_DIR = Path("targets")
+
 
 def register(commands: Commands[argparse.ArgumentParser]) -> None:
     init = commands.add_parser(
@@ -39,8 +42,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "--output",
         metavar="FILE",
         type=Path,
-        default=Path("profile.yaml"),
-        help="where to write the profile (default: profile.yaml)",
+        default=None,
+        help=f"where to write the profile (default: {DEFAULT_DIR}/bpce-CODE-sandbox.yaml, or "
+        "-live; that folder is git-ignored, as the token store written next to it must be)",
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(handler=handle)
@@ -57,7 +61,8 @@ def handle(args: argparse.Namespace) -> int:
         )
     if args.base_url and not re.fullmatch(r"https://[^/\s]+/?", args.base_url):
         raise UsageError("--base-url: must be https://host[:port], without a path")
-    output: Path = args.output
+    kind = "live" if args.live else "sandbox"
+    output: Path = args.output or DEFAULT_DIR / f"bpce-{code}-{kind}.yaml"
     if output.exists() and not args.force:
         raise UsageError(f"{output} exists; pass --force to overwrite it")
     try:
@@ -66,7 +71,7 @@ def handle(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     bank = BANKS.get(code, "unlisted bank")
-    print(f"wrote {output} for {bank} ({code}, {'live' if args.live else 'sandbox'})")
+    print(f"wrote {output} for {bank} ({code}, {kind})")
     print(
         "next: export STET_QWAC_CERT STET_QWAC_KEY STET_QSEAL_KEY STET_QSEAL_KEY_ID "
         f"STET_CLIENT_ID, then: stet-conformance doctor --target {output}",
