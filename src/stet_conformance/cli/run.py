@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import re
 import shlex
@@ -21,7 +23,9 @@ from stet_conformance.cli.common import (
 from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.errors import UsageError
 from stet_conformance.scenario.loader import load_all
+from stet_conformance.scenario.model import Scenario
 from stet_conformance.shared.resources import project_root, scenarios_dir
+from stet_conformance.suggest import unknown_names
 
 
 def suites_dir() -> Path:
@@ -50,7 +54,24 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         default=None,
         help="scenario directory (default: the project's scenarios/)",
     )
-    run.add_argument("-k", metavar="EXPR", help="only scenarios matching EXPR (ids, titles, tags)")
+    run.add_argument(
+        "--id",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="only this scenario id (or property test name with --mode), exactly: --id TRX-1 "
+        "runs TRX-1, not TRX-10 (repeatable)",
+    )
+    run.add_argument(
+        "--list",
+        "--collect-only",
+        action="store_true",
+        help="list the selected scenario ids and titles (and suite tests with --mode); "
+        "start no sandbox, send nothing",
+    )
+    run.add_argument(
+        "-k", metavar="EXPR", help="only scenarios matching EXPR (substrings of ids, titles, tags)"
+    )
     run.add_argument("-m", metavar="MARK", help="only scenarios with these tags, e.g. 'seed'")
     run.add_argument("-n", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
     run.add_argument(
@@ -97,29 +118,43 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     run.set_defaults(handler=handle)
 
 
+QUIET_PYTEST = (
+    "-p",
+    "no:cacheprovider",
+    # Scenarios and suites use no bare asserts: rewriting ~130 plugin modules costs a second.
+    "--assert=plain",
+    # The project's own `filterwarnings = error` is for its tests, not for a bank's run.
+    "-W",
+    "default",
+)
+
+
+def is_test_path(arg: str) -> bool:
+    """``file::ID`` node ids and existing files or folders name what to run (not option values)."""
+    return "::" in arg or (not arg.startswith("-") and Path(arg).exists())
+
+
 def pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list[str]:
     mode = getattr(args, "mode", None)
     suites = suites_dir()
-    fuzz = [str(suites), "--stet-mode", mode] if mode and suites.is_dir() else []
+    # Node ids after -- replace the default folders, so `-- scenarios/x.yaml::BAL-2` runs BAL-2.
+    paths = [arg for arg in args.pytest_args if is_test_path(arg)]
+    fuzz = ["--stet-mode", mode] if mode and suites.is_dir() else []
     if fuzz:  # lets a failing suite item print a command that re-runs it alone
         origin = ["--target", str(args.target)] if args.target else []
         for fault in args.fault:
             origin += ["--fault", fault]
         fuzz += ["--stet-fuzz-cli-args", shlex.join(origin)]
+    if not paths:
+        paths = [str(scenarios), *([str(suites)] if fuzz else [])]
     argv = [
-        str(scenarios),
+        *paths,
         *fuzz,
         "--stet-target",
         str(target),
-        "-p",
-        "no:cacheprovider",
         "--rootdir",
         str(scenarios.parent),
-        # Scenarios and suites use no bare asserts: rewriting ~130 plugin modules costs a second.
-        "--assert=plain",
-        # The project's own `filterwarnings = error` is for its tests, not for a bank's run.
-        "-W",
-        "default",
+        *QUIET_PYTEST,
     ]
     if not fuzz:  # Hypothesis's pytest plugin is only needed by the suites
         argv += ["-p", "no:hypothesispytest"]
@@ -127,6 +162,8 @@ def pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list
         value = getattr(args, flag)
         if value:
             argv += [f"-{flag}", value]
+    for wanted in args.id:
+        argv += ["--stet-id", wanted]
     if args.results:
         argv += ["--stet-results", args.results]
     if args.allow_live:
@@ -137,7 +174,7 @@ def pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list
         argv += ["--junitxml", args.junitxml]
     if args.alluredir:
         argv += ["--alluredir", args.alluredir]
-    return argv + list(args.pytest_args)
+    return argv + [arg for arg in args.pytest_args if arg not in paths]
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -146,7 +183,11 @@ def handle(args: argparse.Namespace) -> int:
     scenarios = (args.scenarios or scenarios_dir()).resolve()
     if not scenarios.is_dir():
         raise UsageError(f"--scenarios: not a directory: {scenarios}")
-    load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
+    loaded = load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
+    if args.list:
+        return list_selection(args, loaded, scenarios)
+    if not args.mode:  # suite test names are known after collection: the plugin checks those
+        check_ids(args.id, [s.id for s in loaded])
     targets = list(args.target or [])
     if len(targets) > 1:
         return handle_targets(args, targets, scenarios)
@@ -162,6 +203,48 @@ def handle(args: argparse.Namespace) -> int:
                 refresh_tokens(profile)
         code = int(pytest.main(pytest_args(args, target, scenarios)))
     return exit_code(code)
+
+
+def list_selection(args: argparse.Namespace, loaded: list[Scenario], scenarios: Path) -> int:
+    """``--list``: ids, titles and places of what would run; no sandbox, no request."""
+    rows = [(s.id, s.title, s.location) for s in loaded]
+    if args.mode:
+        rows += suite_tests(scenarios.parent, args.mode)
+    check_ids(args.id, [row[0] for row in rows])
+    wanted = set(args.id)
+    for name, title, location in rows:
+        if not wanted or name in wanted:
+            print(f"{name:<14} {title}  ({location})")
+    return EXIT_OK
+
+
+def check_ids(wanted: list[str], known: list[str]) -> None:
+    """Refuse ``--id`` values that name nothing, with the closest ids (before any request)."""
+    unknown = set(wanted) - set(known)
+    if unknown:
+        raise UsageError(f"--id: {unknown_names('scenario or test with id', unknown, known)}")
+
+
+def suite_tests(rootdir: Path, mode: str) -> list[tuple[str, str, str]]:
+    """The property-based tests of suites/ (name, first docstring line, file:line), collected."""
+    import pytest
+
+    from stet_conformance.plugin.selection import item_id
+
+    rows: list[tuple[str, str, str]] = []
+
+    class Names:
+        def pytest_collection_finish(self, session: pytest.Session) -> None:
+            for item in session.items:
+                doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
+                path, line, _ = item.location
+                rows.append((item_id(item), doc[0] if doc else "", f"{path}:{(line or 0) + 1}"))
+
+    argv = ["--collect-only", "-qq", *QUIET_PYTEST, "--rootdir", str(rootdir)]
+    argv += [str(suites_dir()), "--stet-mode", mode]
+    with contextlib.redirect_stdout(io.StringIO()):
+        pytest.main(argv, plugins=[Names()])
+    return rows
 
 
 def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:

@@ -22,6 +22,7 @@ from stet_conformance.config.profile import load_profile
 from stet_conformance.errors import ScenarioError, TargetError, UsageError
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
+from stet_conformance.plugin import selection
 from stet_conformance.plugin.recorder import RunRecorder
 from stet_conformance.report.allure import label_scenario, record_step
 from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
@@ -73,6 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="switch on a fault in the bundled sandbox (repeatable; without --stet-target)",
     )
+    selection.add_option(group)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -91,6 +93,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.allure_report_dir = str(layout.allure)
     if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
         config.pluginmanager.register(RunRecorder(config, redactor), "stet-recorder")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    selection.select(config, items)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

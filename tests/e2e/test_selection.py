@@ -1,0 +1,67 @@
+"""Selecting what runs: exact ids, node ids after --, a listing that sends nothing, typos named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stet_conformance.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_id_is_exact_where_k_is_a_substring() -> None:
+    done = cli("run", "--id", "TRX-1", "--id", "BAL-2")
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "2 passed, 71 deselected" in done.stdout
+    listed = cli("run", "--list", "--id", "TRX-1").stdout.splitlines()
+    assert [line.split()[0] for line in listed] == ["TRX-1"]
+
+
+def test_a_node_id_after_the_separator_runs_that_scenario_only() -> None:
+    done = cli("run", "--", "scenarios/balances.yaml::BAL-2")
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "1 passed in" in done.stdout
+
+
+def test_an_unknown_id_is_one_line_with_the_closest_ids_before_any_sandbox() -> None:
+    done = cli("run", "--id", "TRX-99")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "stet-conformance: --id: no scenario or test with id TRX-99; closest: TRX-9, TRX-8, TRX-7"
+    ]
+    assert "bundled sandbox" not in done.stderr
+
+
+def test_an_unknown_suite_test_name_is_refused_at_collection() -> None:
+    done = cli("run", "--mode", "regression", "--id", "test_reversed_windows_are_refusd")
+    assert done.returncode == 2
+    assert "closest: test_reversed_windows_are_refused" in done.stdout + done.stderr
+
+
+def test_list_shows_ids_titles_and_places_and_starts_nothing() -> None:
+    done = cli("run", "--list")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert len(lines) >= 73
+    assert any(line.startswith("BAL-2 ") and "balances.yaml:" in line for line in lines)
+    assert "bundled sandbox" not in done.stderr
+    with_suites = cli("run", "--collect-only", "--mode", "regression").stdout
+    assert "test_reversed_windows_are_refused" in with_suites
+
+
+def test_an_unknown_option_shows_the_command_usage_and_where_pytest_options_go() -> None:
+    done = cli("run", "--bogus")
+    assert done.returncode == 2
+    assert "usage: stet-conformance run" in done.stderr
+    assert "unrecognized arguments: --bogus (pytest options go after --" in done.stderr
