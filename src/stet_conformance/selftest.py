@@ -11,12 +11,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+SHOWN_CATCHERS = 3  # a row names this many catching tests, then "+N more": rows stay short
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,53 @@ def _run_one(fault: str | None, workdir: Path) -> MatrixRow:
     return MatrixRow(fault, tuple(sorted(failed)), passed)
 
 
-def run_matrix(faults: Sequence[str], workers: int = 2) -> list[MatrixRow]:
-    with tempfile.TemporaryDirectory(prefix="stet-selftest-") as tmp:
-        runs: list[str | None] = [None, *faults]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(lambda f: _run_one(f, Path(tmp)), runs))
+def run_matrix(
+    faults: Sequence[str], workers: int = 2, progress: TextIO | None = None
+) -> list[MatrixRow]:
+    """The conformant run first in the list, then one row per fault, in ``faults`` order.
+
+    With ``progress``, one short line per finished run (count, verdict, time left), so a
+    six-minute matrix is never silent.
+    """
+    runs: list[str | None] = [None, *faults]
+    rows: dict[str | None, MatrixRow] = {}
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="stet-selftest-") as tmp,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+        futures = {pool.submit(_run_one, fault, Path(tmp)): fault for fault in runs}
+        for done, future in enumerate(as_completed(futures), 1):
+            row = future.result()
+            rows[row.fault] = row
+            if progress is not None:
+                elapsed = time.monotonic() - started
+                left = elapsed / done * (len(runs) - done)
+                progress.write(f"[{done}/{len(runs)}] {_verdict(row)}  ({_duration(left)} left)\n")
+                progress.flush()
+    return [rows[fault] for fault in runs]
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def _catchers(failed: Sequence[str]) -> str:
+    shown = ", ".join(failed[:SHOWN_CATCHERS])
+    more = len(failed) - SHOWN_CATCHERS
+    return f"{shown} (+{more} more)" if more > 0 else shown
+
+
+def _verdict(row: MatrixRow) -> str:
+    """One short line for a finished run."""
+    if row.fault is None:
+        state = "ok" if not row.failed and not row.error else "FAILED"
+        return f"conformant sandbox: {state}"
+    if row.error:
+        return f"{row.fault}: ERROR {row.error}"
+    if not row.failed:
+        return f"{row.fault}: NOT DETECTED"
+    return f"{row.fault}: caught by {_catchers(row.failed)}"
 
 
 def print_matrix(rows: Sequence[MatrixRow], out: TextIO) -> bool:
@@ -68,7 +113,7 @@ def print_matrix(rows: Sequence[MatrixRow], out: TextIO) -> bool:
             caught = f"ERROR {row.error}"
         elif row.failed:
             detected += 1
-            caught = ", ".join(row.failed)
+            caught = _catchers(row.failed)
         else:
             caught = "NOT DETECTED"
         out.write(f"{row.fault:{width}}  {caught}\n")

@@ -6,19 +6,38 @@ import io
 import re
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
+import pytest
+
+from stet_conformance import selftest
 from stet_conformance.sandbox.faults import FAULTS
 from stet_conformance.selftest import MatrixRow, print_matrix
 
 
-def test_every_fault_is_detected_and_the_conformant_run_is_green() -> None:
-    done = subprocess.run(
+def test_every_fault_is_detected_and_the_conformant_run_is_green(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Minutes long: its progress lines go to the terminal as they come, past pytest's capture."""
+    with subprocess.Popen(
         [sys.executable, "-m", "stet_conformance.cli", "selftest"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
-        timeout=600,
-    )
+    ) as proc:
+        assert proc.stderr is not None and proc.stdout is not None
+        watchdog = threading.Timer(900, proc.kill)  # a hung matrix must not hang CI
+        watchdog.start()
+        errors = []
+        with capsys.disabled():
+            sys.stderr.write("\n")
+            for line in proc.stderr:
+                errors.append(line)
+                sys.stderr.write(f"  selftest {line}")
+        stdout = proc.stdout.read()
+        watchdog.cancel()
+    done = subprocess.CompletedProcess(proc.args, proc.wait(), stdout, "".join(errors))
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert len(FAULTS) >= 30
     assert f"faults detected: {len(FAULTS)}/{len(FAULTS)}" in done.stdout
@@ -48,3 +67,29 @@ def test_matrix_reports_undetected_faults_and_a_red_conformant_run() -> None:
 def test_matrix_passes_only_when_all_detected() -> None:
     rows = [MatrixRow(None, (), 44), MatrixRow("a", ("X-1",), 43)]
     assert print_matrix(rows, io.StringIO()) is True
+
+
+def test_progress_is_one_short_line_per_finished_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    many = tuple(f"SCN-{i}" for i in range(40))
+
+    def fake_run(fault: str | None, workdir: Path) -> MatrixRow:
+        return MatrixRow(fault, many if fault == "wide" else (), 40)
+
+    monkeypatch.setattr(selftest, "_run_one", fake_run)
+    progress = io.StringIO()
+    rows = selftest.run_matrix(["wide", "missed"], workers=1, progress=progress)
+    assert [row.fault for row in rows] == [None, "wide", "missed"]
+    lines = progress.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("[1/3] conformant sandbox: ok  (")
+    assert any(
+        re.fullmatch(
+            r"\[\d/3\] wide: caught by SCN-0, SCN-1, SCN-2 \(\+37 more\)  \(\d+ s left\)", line
+        )
+        for line in lines
+    )
+    assert any("missed: NOT DETECTED" in line for line in lines)
+    assert all(len(line) < 100 for line in lines)
+    table = io.StringIO()
+    selftest.print_matrix(rows, table)
+    assert max(len(line) for line in table.getvalue().splitlines()) < 100

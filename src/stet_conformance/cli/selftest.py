@@ -35,5 +35,5 @@ def handle(args: argparse.Namespace) -> int:
         faults = sorted(parse_faults(args.fault)) if args.fault else sorted(FAULTS)
     except ValueError as exc:
         raise UsageError(f"--fault: {exc}") from None
-    rows = run_matrix(faults, workers=max(1, args.jobs))
+    rows = run_matrix(faults, workers=max(1, args.jobs), progress=sys.stderr)
     return EXIT_OK if print_matrix(rows, sys.stdout) else EXIT_FAILED
