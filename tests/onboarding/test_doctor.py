@@ -16,8 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stet_conformance.cli import main
+from stet_conformance.config.token_store import StoredToken, TokenStore
 from stet_conformance.onboarding.doctor import diagnose, jwt_expiry
-from stet_conformance.onboarding.store import StoredToken, TokenStore
 from stet_conformance.shared import cavage
 
 Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]

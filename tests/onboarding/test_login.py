@@ -17,13 +17,13 @@ import pytest
 
 from stet_conformance.cli import main
 from stet_conformance.config.profile import load_profile
+from stet_conformance.config.token_store import TokenStore
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
 from stet_conformance.http.tls import client_context
 from stet_conformance.onboarding.login import pkce_pair
 from stet_conformance.onboarding.oauth import OAuthClient, OAuthError, refresh_store
-from stet_conformance.onboarding.store import TokenStore
 
 Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]
 
@@ -145,7 +145,7 @@ def test_run_refreshes_an_expired_token_from_the_store(
     now = dt.datetime.now(dt.UTC)
     store = TokenStore(copy.parent / "tokens.json")
     # CLAIRE's aisp refresh token from the sandbox profile; the stored access token is stale.
-    from stet_conformance.onboarding.store import StoredToken
+    from stet_conformance.config.token_store import StoredToken
 
     store.put(
         profile.base_url,

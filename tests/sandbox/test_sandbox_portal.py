@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sandbox_helpers import Api, open_api
 
-from stet_conformance.sandbox.pisp import load_payment_requests
+from stet_conformance.sandbox.payment_requests import load_payment_requests
 from stet_conformance.sandbox.pki import TPP_ID
 from stet_conformance.sandbox.server import SandboxServer
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from stet_conformance.cli.common import EXIT_FAILED, EXIT_OK, Commands
 from stet_conformance.config.profile import fixture_personas, load_profile
+from stet_conformance.config.token_store import TokenStore, TokenStoreError, default_store_path
 from stet_conformance.errors import UsageError
 from stet_conformance.onboarding.login import LoginFailed, LoginRequest, login
 from stet_conformance.onboarding.oauth import OAuthError
-from stet_conformance.onboarding.store import TokenStore, TokenStoreError, default_store_path
 
 SCOPES = ("aisp", "pisp", "cbpii", "piisp", "extended_transaction_history")
 

@@ -44,8 +44,8 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from stet_conformance.sandbox.faults import FAULTS, variant_options
-    from stet_conformance.sandbox.server import serve
+    from stet_conformance.sandbox.faults import FAULTS
+    from stet_conformance.sandbox.server import SandboxServer
 
     if args.list_faults:
         for name, description in sorted(FAULTS.items()):
@@ -54,15 +54,14 @@ def handle(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK:
         raise UsageError("--host: the sandbox only listens on loopback addresses")
     try:
-        variant = variant_options(args.fault)  # e.g. replay-accepted needs the variant
-        replay_protection = args.replay_protection or variant.get("replay_protection", False)
-        serve(
+        server = SandboxServer(
             args.dir.resolve(),
             args.fault,
             args.port,
             args.host,
-            replay_protection=replay_protection,
+            replay_protection=args.replay_protection,
         )
-    except ValueError as exc:
+    except ValueError as exc:  # unknown fault name
         raise UsageError(f"--fault: {exc}") from None
+    server.run_forever()
     return EXIT_OK

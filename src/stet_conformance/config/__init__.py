@@ -1,1 +1,1 @@
-"""Reading user input: YAML with line numbers, JSON Schema validation, target profiles."""
+"""Reading user input: YAML with line numbers, schema checks, target profiles, the token store."""

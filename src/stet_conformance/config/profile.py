@@ -27,9 +27,9 @@ from stet_conformance.config.material import (
     check_validity,
     loose_permissions,
 )
+from stet_conformance.config.token_store import TokenStoreError, credentials_from_store
 from stet_conformance.config.yamlload import PathKey, Positions, dotted, load_yaml, validate
 from stet_conformance.errors import ConfigError
-from stet_conformance.onboarding.store import TokenStoreError, credentials_from_store
 from stet_conformance.shared.resources import fixtures_dir, schemas_dir
 
 DEFAULT_API_PREFIX = "/stet/psd2/v1.4.2"

@@ -8,7 +8,10 @@ Modes (``--stet-mode``, default ``regression``; ``stet-conformance run --mode`` 
   replays earlier failures first.
 - ``regression``: derandomized and few examples, for CI and the self-test matrix.
 
-The settings apply only to the suites (``fuzz_settings()``), never to other Hypothesis tests.
+The settings apply only to the suites (``fuzz_settings()``), never to other Hypothesis tests:
+``pytest_configure`` registers the run's mode as the Hypothesis profile ``stet-fuzz`` (loaded by
+no one), and the suites' decorators read it when pytest imports them, after configuration.
+Everything else reads the mode from the run's own options.
 Network requests are slow and fixtures are read-only, so the deadline and the matching health
 checks are off. A failing suite item gets a one-line reproduction command in its report.
 """
@@ -38,8 +41,8 @@ DEFAULT_DATABASE = ".hypothesis/stet-nightly"
 EXAMPLES = {"certification": 60, "nightly": 400, "regression": 12}
 NIGHTLY_BUDGET_FACTOR = 10
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+PROFILE = "stet-fuzz"
 _SESSION = pytest.StashKey[FuzzSession]()
-_state: dict[str, Any] = {"mode": DEFAULT_MODE, "database": DEFAULT_DATABASE}
 
 
 def mode_settings(mode: str, database_dir: str = DEFAULT_DATABASE) -> settings:
@@ -59,14 +62,18 @@ def mode_settings(mode: str, database_dir: str = DEFAULT_DATABASE) -> settings:
     return settings(derandomize=True, database=None, **common)
 
 
-def current_mode() -> str:
-    return str(_state["mode"])
+settings.register_profile(PROFILE, mode_settings(DEFAULT_MODE))  # a suite imported outside pytest
 
 
 def fuzz_settings(scale: float = 1.0) -> settings:
-    """The active mode's settings for a suite; ``scale`` sizes a costly test's example count."""
-    base = mode_settings(current_mode(), str(_state["database"]))
+    """The run's mode's settings for a suite; ``scale`` sizes a costly test's example count."""
+    base = settings.get_profile(PROFILE)
     return settings(base, max_examples=max(1, round(base.max_examples * scale)))
+
+
+def run_mode(config: pytest.Config) -> str:
+    """The mode of this run (``--stet-mode``, else the default)."""
+    return str(config.getoption("--stet-mode") or DEFAULT_MODE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -110,8 +117,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _state["mode"] = config.getoption("--stet-mode") or DEFAULT_MODE
-    _state["database"] = config.getoption("--stet-fuzz-db")
+    database = str(config.getoption("--stet-fuzz-db"))
+    settings.register_profile(PROFILE, mode_settings(run_mode(config), database))
     if config.getoption("--stet-mode"):
         config.addinivalue_line("markers", "fuzz: property-based suites (suites/)")
 
@@ -121,7 +128,8 @@ def fuzz_session(pytestconfig: pytest.Config, stet_run: Any) -> FuzzSession:
     """The suites' shared state over the run's ``stet_run`` (same client, profile, redactor)."""
     if _SESSION not in pytestconfig.stash:
         # Nightly runs ~30x more examples: its default budget grows with it.
-        factor = NIGHTLY_BUDGET_FACTOR if current_mode() == "nightly" else 1
+        mode = run_mode(pytestconfig)
+        factor = NIGHTLY_BUDGET_FACTOR if mode == "nightly" else 1
         per_run = pytestconfig.getoption("--stet-fuzz-budget") or DEFAULT_RUN_BUDGET * factor
         per_persona = (
             pytestconfig.getoption("--stet-fuzz-persona-budget") or DEFAULT_PERSONA_BUDGET * factor
@@ -131,7 +139,7 @@ def fuzz_session(pytestconfig: pytest.Config, stet_run: Any) -> FuzzSession:
             per_persona=per_persona,
             unattended_per_persona=pytestconfig.getoption("--stet-fuzz-unattended-budget"),
         )
-        pytestconfig.stash[_SESSION] = FuzzSession(stet_run, budget, current_mode())
+        pytestconfig.stash[_SESSION] = FuzzSession(stet_run, budget, mode)
     return pytestconfig.stash[_SESSION]
 
 
@@ -144,8 +152,8 @@ def fuzz(fuzz_session: FuzzSession, request: pytest.FixtureRequest) -> FuzzSessi
 
 def reproduction_command(config: pytest.Config, item: pytest.Item) -> str:
     """One command that re-runs only ``item`` against the same target, faults and mode."""
-    mode = current_mode()
-    tail = ["--stet-fuzz-db", str(_state["database"])] if mode == "nightly" else []
+    mode = run_mode(config)
+    tail = ["--stet-fuzz-db", str(config.getoption("--stet-fuzz-db"))] if mode == "nightly" else []
     cli_args = config.getoption("--stet-fuzz-cli-args")
     if cli_args is not None:  # started by ``stet-conformance run``
         words = ["stet-conformance", "run", "--mode", mode, *shlex.split(cli_args)]
@@ -173,7 +181,7 @@ def pytest_runtest_makereport(
         return report
     hint = (
         "Hypothesis replays the smallest failing input from its example database"
-        if current_mode() == "nightly"
+        if run_mode(item.config) == "nightly"
         else "the mode is derandomized: the same command sends the same requests"
     )
     report.sections.append(

@@ -1,5 +1,5 @@
-"""Onboarding a real bank: profile template (init), checks (doctor), OAuth login, token store.
+"""Onboarding a real bank: profile template (init), checks (doctor), OAuth login and refresh.
 
-``store.py`` is pure standard library so ``config/profile.py`` can read a token store without
-importing HTTP code; everything else here sits above ``http/`` and below ``cli/``.
+Everything here sits above ``http/`` and below ``cli/``; the token store it fills is
+``config/token_store.py``, so ``config/profile.py`` can read it without importing this package.
 """

@@ -33,15 +33,15 @@ from stet_conformance.config.profile import (
     load_private_key,
     load_profile,
 )
-from stet_conformance.config.yamlload import dotted, load_yaml, validate
-from stet_conformance.errors import UsageError
-from stet_conformance.http.tls import client_context
-from stet_conformance.onboarding.store import (
+from stet_conformance.config.token_store import (
     REFRESH_LIFETIME,
     REFRESH_WARNING,
     TokenStore,
     TokenStoreError,
 )
+from stet_conformance.config.yamlload import dotted, load_yaml, validate
+from stet_conformance.errors import UsageError
+from stet_conformance.http.tls import client_context
 from stet_conformance.shared import cavage
 from stet_conformance.shared.certs import organization_identifier
 

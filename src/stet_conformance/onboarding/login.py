@@ -20,9 +20,9 @@ from types import TracebackType
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from stet_conformance.config.profile import Profile
+from stet_conformance.config.token_store import StoredToken, TokenStore
 from stet_conformance.errors import StetConformanceError
 from stet_conformance.onboarding.oauth import OAuthClient, require
-from stet_conformance.onboarding.store import StoredToken, TokenStore
 
 CALLBACK_PATH = "/callback"
 

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 
 from stet_conformance.config.profile import Profile
+from stet_conformance.config.token_store import StoredToken, TokenStore, TokenStoreError
 from stet_conformance.errors import ConfigError, StetConformanceError
 from stet_conformance.http.client import mtls_context
-from stet_conformance.onboarding.store import StoredToken, TokenStore, TokenStoreError
 
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 

@@ -9,7 +9,7 @@ the network. Without ``--stet-target`` the bundled reference sandbox is started 
 
 from __future__ import annotations
 
-import tempfile
+import argparse
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -70,6 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--stet-fault",
         metavar="NAME",
+        type=_fault_name,
         action="append",
         default=[],
         help="switch on a fault in the bundled sandbox (repeatable; without --stet-target)",
@@ -246,8 +247,17 @@ def run_context(config: pytest.Config) -> RunContext:
 
 
 def _start_sandbox(stack: ExitStack, faults: list[str]) -> Path:
-    from stet_conformance.sandbox.server import SandboxServer  # the embedded default target
+    from stet_conformance.sandbox.server import start_sandbox  # the embedded default target
 
-    directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stet-sandbox-")))
-    server = stack.enter_context(SandboxServer(directory, faults=faults))
-    return server.profile_path
+    return start_sandbox(stack, faults).profile_path
+
+
+def _fault_name(name: str) -> str:
+    """``--stet-fault`` values are checked as options are parsed: a typo is one line, exit 4."""
+    from stet_conformance.sandbox.faults import parse_faults
+
+    try:
+        parse_faults([name])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name

@@ -19,16 +19,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from stet_conformance.sandbox import auth, fallback, oauth, pisp, resources
-from stet_conformance.sandbox.resources import BASE, Context
-from stet_conformance.sandbox.responses import ApiError, error_response, hal_response
+from stet_conformance.sandbox import auth, endpoints, fallback, oauth, pisp
+from stet_conformance.sandbox.endpoints import Context
+from stet_conformance.sandbox.payment_requests import CONFIRMATION
+from stet_conformance.sandbox.responses import BASE, ApiError, error_response, hal_response
 from stet_conformance.sandbox.state import SandboxState
 from stet_conformance.shared import cavage
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 _ACCOUNT_PATH = re.compile(re.escape(BASE) + r"/accounts/([^/]+)/(balances|transactions)")
 _CONFIRMATION_PATH = re.compile(
-    re.escape(BASE) + r"/payment-requests/([^/]+)/" + re.escape(pisp.CONFIRMATION)
+    re.escape(BASE) + r"/payment-requests/([^/]+)/" + re.escape(CONFIRMATION)
 )
 _SIMPLE = {
     f"{BASE}/accounts": ("accounts", "GET"),
@@ -120,12 +121,12 @@ async def _handle(
         raise ApiError(403, f"the access token lacks the {scope} scope")
     ctx = Context(request, state, caller, body)
     handlers: dict[str, Callable[[], Response]] = {
-        "accounts": lambda: resources.accounts(ctx),
-        "balances": lambda: resources.balances(ctx, account_id),
-        "transactions": lambda: resources.transactions(ctx, account_id),
-        "consents": lambda: resources.consents(ctx),
-        "identity": lambda: resources.identity(ctx),
-        "funds": lambda: resources.funds_confirmation(ctx),
+        "accounts": lambda: endpoints.accounts(ctx),
+        "balances": lambda: endpoints.balances(ctx, account_id),
+        "transactions": lambda: endpoints.transactions(ctx, account_id),
+        "consents": lambda: endpoints.consents(ctx),
+        "identity": lambda: endpoints.identity(ctx),
+        "funds": lambda: endpoints.funds_confirmation(ctx),
         "confirmation": lambda: pisp.confirm(ctx, account_id),
     }
     if kind == "beneficiaries":

@@ -101,8 +101,8 @@ FAULTS: dict[str, str] = {
 
 FAULTS.update(CHAOS_FAULTS)  # transport-level faults are described next to their code
 
-# Faults that only exist in a bank variant (a ``SandboxServer`` option): the commands that start
-# a sandbox (``run``, ``sandbox``, so the self-test too) switch the variant on with the fault.
+# Faults that only exist in a bank variant (a ``SandboxServer`` option): ``SandboxServer`` switches
+# the variant on with the fault, however it is started (``run``, ``sandbox``, ``pytest``).
 FAULT_VARIANTS: dict[str, dict[str, bool]] = {
     "replay-accepted": {"replay_protection": True},
 }

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from stet_conformance.shared.dates import format_stet_datetime
 
+BASE = "/stet/psd2/v1.4.2"  # the path prefix of every resource and HAL link
 HAL_JSON = "application/hal+json; charset=utf-8"
 JSON = "application/json; charset=utf-8"
 

@@ -6,7 +6,10 @@ it holds bearer tokens) so the harness can be pointed at it directly.
 
 Bank variants are options of the server, not faults: ``replay_protection=True`` is a bank that
 refuses a replayed signed request (the same keyId and Signature value within 5 minutes) with 400;
-its profile then says ``replay_protection: true``. The portal's bank does not promise it.
+its profile then says ``replay_protection: true``. The portal's bank does not promise it. A fault
+that only exists in a variant (``replay-accepted``) switches its variant on, whoever starts the
+server: ``stet-conformance run`` and ``pytest`` (``start_sandbox``), ``stet-conformance sandbox``
+(``run_forever``) and the tests all construct a ``SandboxServer``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -28,7 +33,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from stet_conformance.sandbox.app import build_app
 from stet_conformance.sandbox.chaos import CHAOS_FAULTS, TRANSPORT_KEY, with_chaos
-from stet_conformance.sandbox.faults import parse_faults
+from stet_conformance.sandbox.faults import parse_faults, variant_options
 from stet_conformance.sandbox.personas import load_bank
 from stet_conformance.sandbox.pki import TPP_ID, Pki, ensure_pki
 from stet_conformance.sandbox.state import SandboxState
@@ -104,7 +109,10 @@ def _write_private(path: Path, text: str) -> None:
 
 
 class SandboxServer:
-    """The sandbox on ``https://host:port`` in a background thread (a context manager)."""
+    """The sandbox on ``https://host:port`` in a background thread (a context manager).
+
+    Raises ``ValueError`` naming the valid faults when a fault name is unknown.
+    """
 
     def __init__(
         self,
@@ -118,6 +126,9 @@ class SandboxServer:
         self.directory = Path(directory)
         self.faults = parse_faults(faults)
         self.host = host
+        replay_protection = replay_protection or variant_options(self.faults).get(
+            "replay_protection", False
+        )
         self.pki = ensure_pki(self.directory / "pki")
         self.profile_path = self.directory / "profile.yaml"
         self.state = SandboxState(
@@ -173,7 +184,11 @@ class SandboxServer:
         self._socket.close()
 
     def run_forever(self) -> None:
-        """Serve in the calling (main) thread until SIGINT/SIGTERM."""
+        """Serve in the calling (main) thread until SIGINT/SIGTERM (``stet-conformance sandbox``).
+
+        The first line printed names the URL and the profile, for scripts that start it.
+        """
+        print(f"sandbox listening on {self.base_url}; profile: {self.profile_path}", flush=True)
         try:
             self._server.run(sockets=[self._socket])
         finally:
@@ -191,15 +206,14 @@ class SandboxServer:
         self.stop()
 
 
-def serve(
-    directory: Path,
-    faults: Sequence[str] = (),
-    port: int = 0,
-    host: str = "127.0.0.1",
-    *,
-    replay_protection: bool = False,
-) -> None:
-    """Run the sandbox in the foreground (the CLI's ``stet-conformance sandbox``)."""
-    server = SandboxServer(directory, faults, port, host, replay_protection=replay_protection)
-    print(f"sandbox listening on {server.base_url}; profile: {server.profile_path}", flush=True)
-    server.run_forever()
+def start_sandbox(
+    stack: ExitStack, faults: Sequence[str] = (), directory: Path | None = None
+) -> SandboxServer:
+    """Run the sandbox in a background thread until ``stack`` closes: a run's default target.
+
+    Without ``directory`` its PKI and profile live in a temporary directory removed with
+    ``stack``; with one they stay (to sign an evidence pack with its QSEAL, say).
+    """
+    if directory is None:
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stet-sandbox-")))
+    return stack.enter_context(SandboxServer(directory, faults))

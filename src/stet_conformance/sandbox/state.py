@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from stet_conformance.sandbox.consents import Consent
+from stet_conformance.sandbox.payment_requests import PaymentRequest, load_payment_requests
 from stet_conformance.sandbox.personas import Bank
-from stet_conformance.sandbox.pisp import PaymentRequest, load_payment_requests
 
 SCOPE_ORDER = ("aisp", "pisp", "cbpii")
 SCOPES = frozenset(SCOPE_ORDER)

@@ -5,7 +5,8 @@ shell history. Entries are keyed by the profile's ``base_url`` (one store can se
 then persona, then scope. ``authorized_at`` is when the PSU last did SCA: the portal's refresh
 token lives 180 days from there, and a refresh does not reset it.
 
-Pure standard library: ``config/profile.py`` reads the store when a profile names one.
+Pure standard library; ``config/profile.py`` reads the store when a profile names one, and
+``onboarding/`` (login, refresh, doctor) writes and checks it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The AIS/CBPII resources of the bank, called once the request is authenticated and scoped.
+"""The AIS/CBPII endpoints of the bank, called once the request is authenticated and scoped.
 
 ``GET /trusted-beneficiaries`` is answered 501: the seed's limits say the bank does not offer it.
 Rate limit (seed limits): without ``PSU-IP-Address`` a TPP gets 4 calls a calendar day per PSU,
@@ -24,11 +24,10 @@ from stet_conformance.sandbox import data
 from stet_conformance.sandbox.auth import Caller
 from stet_conformance.sandbox.consents import AccessError, apply_consent, parse_access
 from stet_conformance.sandbox.personas import Account, Persona
-from stet_conformance.sandbox.responses import ApiError, empty_response, hal_response
+from stet_conformance.sandbox.responses import BASE, ApiError, empty_response, hal_response
 from stet_conformance.sandbox.state import DAILY_BATCH_CALLS, SandboxState
 from stet_conformance.shared.dates import parse_stet_datetime
 
-BASE = "/stet/psd2/v1.4.2"
 _AMOUNT = re.compile(r"-?[0-9]{1,13}(\.[0-9]{0,5})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _OFFSET_WITHOUT_COLON = re.compile(r"[+-][0-9]{4}")

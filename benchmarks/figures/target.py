@@ -1,0 +1,84 @@
+"""The sandbox under test, in its own process, and the signed request every figure sends."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from figures import CLI
+from stet_conformance.config.profile import Profile
+from stet_conformance.http.signing import Signer
+from stet_conformance.http.tls import client_context
+from stet_conformance.shared import cavage
+
+LISTENING = re.compile(r"sandbox listening on (\S+); profile: (.+)$")
+PERSONA, SCOPE = "CLAIRE", "aisp"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    base_url: str
+    profile_path: Path
+
+
+@contextmanager
+def sandbox_process(directory: Path) -> Iterator[Sandbox]:
+    """``stet-conformance sandbox --dir DIR`` in a child process, until the block ends."""
+    log = (directory / "sandbox.log").open("w")
+    proc = subprocess.Popen(
+        [*CLI, "sandbox", "--dir", str(directory / "sandbox")],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = LISTENING.search(line.strip())
+        if match is None:
+            raise RuntimeError(f"the sandbox did not start: {line!r} (see {log.name})")
+        yield Sandbox(match.group(1), Path(match.group(2)))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def accounts_url(profile: Profile) -> str:
+    return profile.api_prefix + "/accounts"
+
+
+def token(profile: Profile) -> str:
+    return profile.credentials[PERSONA].tokens[SCOPE]
+
+
+def presigned_headers(profile: Profile) -> dict[str, str]:
+    """The headers the harness would send for GET /accounts, signed once (fixed request id)."""
+    headers = {
+        "Authorization": f"Bearer {token(profile)}",
+        "X-Request-ID": "0b7bb1d6-3d43-4c8e-8a55-benchmark000",
+        "Digest": cavage.body_digest(b""),
+    }
+    if profile.psu_ip_address:
+        headers["PSU-IP-Address"] = profile.psu_ip_address
+    signer = Signer(profile.signing_key, profile.key_id, profile.signed_headers)
+    request = httpx.Request("GET", profile.base_url + accounts_url(profile), headers=headers)
+    headers["Signature"] = signer.signature_header(request)
+    return headers
+
+
+def raw_client(profile: Profile) -> httpx.Client:
+    context = client_context(
+        profile.ca_bundle, profile.client_cert, profile.client_key, profile.client_key_password
+    )
+    return httpx.Client(base_url=profile.base_url, verify=context)
