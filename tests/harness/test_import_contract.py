@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("checks",),
     ("http",),
     ("config",),
-    ("errors", "shared", "__init__"),
+    ("errors", "shared", "suggest", "__init__"),
 )
 # The reference sandbox stands beside the harness: it imports only shared/, and only the
 # commands and the pytest plugin start it.
