@@ -20,6 +20,7 @@ import yaml
 
 from stet_conformance import __version__
 from stet_conformance.config.profile import load_profile
+from stet_conformance.config.yamlload import load_yaml
 from stet_conformance.http.redact import REDACTED, Redactor
 from stet_conformance.report.allure import write_categories, write_environment
 from stet_conformance.report.coverage import (
@@ -35,7 +36,7 @@ _SECRET_TABLES = ("tokens", "refresh_tokens", "expired_tokens")
 
 def sanitized_profile(path: Path, redactor: Redactor) -> str:
     """The profile's YAML with every token replaced, for reports and evidence packs."""
-    data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data, _ = load_yaml(path, "target profile")  # YAML 1.2 booleans: `on:` stays a key
     for persona in (data.get("personas") or {}).values():
         for table in _SECRET_TABLES:
             for scope in persona.get(table) or {}:
