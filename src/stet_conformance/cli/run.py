@@ -20,6 +20,7 @@ from stet_conformance.cli.common import (
 )
 from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.errors import UsageError
+from stet_conformance.report.results import check_outputs
 from stet_conformance.scenario.loader import load_all
 from stet_conformance.shared.resources import project_root, scenarios_dir
 
@@ -146,6 +147,8 @@ def handle(args: argparse.Namespace) -> int:
     scenarios = (args.scenarios or scenarios_dir()).resolve()
     if not scenarios.is_dir():
         raise UsageError(f"--scenarios: not a directory: {scenarios}")
+    results = Path(args.results) if args.results else None
+    check_outputs(results, args.junitxml, args.alluredir, "--results")
     load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
     targets = list(args.target or [])
     if len(targets) > 1:
@@ -194,12 +197,11 @@ def exit_code(code: int) -> int:
     """The CLI's exit code for one pytest session's."""
     import pytest
 
+    from stet_conformance.plugin.recorder import cli_exit_status
+
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("stet-conformance: no scenario matched the selection", file=sys.stderr)
-        return EXIT_USAGE
-    if code == pytest.ExitCode.INTERRUPTED:
-        return EXIT_INTERRUPTED
-    return {0: EXIT_OK, 1: EXIT_FAILED}.get(code, EXIT_USAGE)
+    return cli_exit_status(code)
 
 
 def _dir_name(name: str, taken: set[str]) -> str:
