@@ -14,10 +14,13 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from stet_conformance.config.profile import DEFAULT_API_PREFIX, load_profile
+from stet_conformance.config.profile import DEFAULT_API_PREFIX, RetryPolicy, load_profile
 from stet_conformance.errors import ConfigError, UsageError
+from stet_conformance.http.redact import Redactor
+from stet_conformance.plugin.recorder import sanitized_profile
 from stet_conformance.sandbox.server import SandboxServer
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 SECRET = "sEcReT-t0ken-Value-91f3a7"
 PASSPHRASE = "correct-horse-battery-staple-42"
 
@@ -469,6 +472,18 @@ def test_signing_headers_pattern(broken: Broken) -> None:
 def test_unknown_names_point_at_their_own_line(broken: Broken, extra: list[str], line: int) -> None:
     message = broken.error(broken.write([*broken.lines(), *extra]))
     assert message.startswith(broken.at(line))
+
+
+def test_the_readme_retries_example_loads_and_survives_sanitizing(broken: Broken) -> None:
+    """YAML 1.1 read the key ``on`` as true: the documented form was refused (retries.True)."""
+    readme = README.read_text(encoding="utf-8").splitlines()
+    example = next(line for line in readme if line.startswith("retries: {"))
+    expected = RetryPolicy(2, frozenset({"timeout", "connect", "503"}), 0.5)
+    path = broken.write([*broken.lines(), example])
+    assert load_profile(path).retries == expected
+    sanitized = broken.directory / "sanitized.yaml"  # what a results directory keeps
+    sanitized.write_text(sanitized_profile(path, Redactor()), encoding="utf-8")
+    assert load_profile(sanitized).retries == expected
 
 
 def test_key_errors_name_the_profile_line(broken: Broken) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stet_conformance.config.yamlload import load_yaml
 from stet_conformance.errors import ScenarioError
 from stet_conformance.scenario.loader import known_schemas, load_all, load_file
 from stet_conformance.shared.resources import scenarios_dir
@@ -168,6 +169,24 @@ def test_duplicate_key(tmp_path: Path) -> None:
         """,
     )
     assert error(path) == f"{path}:5: invalid YAML: duplicate key 'title'"
+
+
+def test_booleans_are_only_true_and_false(tmp_path: Path) -> None:
+    """YAML 1.1 read on/off/yes/no as booleans; scenarios and profiles get YAML 1.2's."""
+    path = write(tmp_path, "[on, off, yes, no, y, n, On, NO, true, false, True, FALSE]\n")
+    data, _ = load_yaml(path, "test file")
+    assert data == ["on", "off", "yes", "no", "y", "n", "On", "NO", True, False, True, False]
+    path = write(
+        tmp_path,
+        """
+        - id: X-1
+          title: t
+          request: {method: GET, path: /a, query: {flag: on, other: no}}
+          expect: {status: 200}
+        """,
+    )
+    (scenario,) = load_file(path)
+    assert scenario.steps[0].request["query"] == {"flag": "on", "other": "no"}
 
 
 def test_not_a_list(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from stet_conformance.cli.common import (
 )
 from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.errors import UsageError
+from stet_conformance.report.results import check_outputs
 from stet_conformance.scenario.loader import load_all
 from stet_conformance.scenario.model import Scenario
 from stet_conformance.shared.resources import project_root, scenarios_dir
@@ -188,6 +189,8 @@ def handle(args: argparse.Namespace) -> int:
         return list_selection(args, loaded, scenarios)
     if not args.mode:  # suite test names are known after collection: the plugin checks those
         check_ids(args.id, [s.id for s in loaded])
+    results = Path(args.results) if args.results else None
+    check_outputs(results, args.junitxml, args.alluredir, "--results")
     targets = list(args.target or [])
     if len(targets) > 1:
         return handle_targets(args, targets, scenarios)
@@ -277,12 +280,11 @@ def exit_code(code: int) -> int:
     """The CLI's exit code for one pytest session's."""
     import pytest
 
+    from stet_conformance.plugin.recorder import cli_exit_status
+
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("stet-conformance: no scenario matched the selection", file=sys.stderr)
-        return EXIT_USAGE
-    if code == pytest.ExitCode.INTERRUPTED:
-        return EXIT_INTERRUPTED
-    return {0: EXIT_OK, 1: EXIT_FAILED}.get(code, EXIT_USAGE)
+    return cli_exit_status(code)
 
 
 def _dir_name(name: str, taken: set[str]) -> str:

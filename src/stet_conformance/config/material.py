@@ -2,13 +2,15 @@
 
 A QWAC that does not match its key, an expired QSEAL or a client_id that is not the QWAC's
 organizationIdentifier makes every scenario fail with a confusing TLS or 401 error; saying it
-once, with the setting's name, saves a QA engineer an afternoon. Private key files readable by
-others are only worth a warning.
+once, with the setting's name, saves a QA engineer an afternoon; so does a CA bundle that is not
+PEM, which otherwise fails at the first connection looking like a QWAC problem. Private key files
+readable by others are only worth a warning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import stat
 from pathlib import Path
 
@@ -53,6 +55,21 @@ def check_tpp_identity(qwac: x509.Certificate, client_id: str | None, setting: s
             "(if the bank matches them indirectly, set oauth.check_client_id: false)"
         )
     return org_id
+
+
+def check_ca_bundle(path: Path | None, setting: str) -> Path | None:
+    """``path``, once the TLS client has loaded it as its trust anchor (PEM CA certificates)."""
+    if path is None:
+        return None
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, OSError):
+        raise ConfigError(
+            f"{setting}: {path} is not a PEM bundle of CA certificates (one or more "
+            "-----BEGIN CERTIFICATE----- blocks; convert a DER file with: "
+            "openssl x509 -inform der -in FILE -out ca.pem)"
+        ) from None
+    return path
 
 
 def loose_permissions(path: Path) -> str | None:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stet_conformance.config.material import (
+    check_ca_bundle,
     check_pair,
     check_tpp_identity,
     check_validity,
@@ -361,7 +362,10 @@ def load_profile(path: Path) -> Profile:
         base_url=data["base_url"],
         api_prefix=data.get("api_prefix", DEFAULT_API_PREFIX).rstrip("/"),
         psu_ip_address=data.get("psu_ip_address", DEFAULT_PSU_IP),
-        ca_bundle=_file(base, tls.get("ca_bundle"), "tls.ca_bundle", positions),
+        ca_bundle=check_ca_bundle(
+            _file(base, tls.get("ca_bundle"), "tls.ca_bundle", positions),
+            _where("tls.ca_bundle", positions),
+        ),
         client_cert=client_cert,
         client_key=client_key,
         client_key_password=key_password,

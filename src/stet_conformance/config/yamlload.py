@@ -8,6 +8,7 @@ and indices) to its 1-based line, so a JSON Schema error or a semantic check can
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -44,7 +45,21 @@ _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # 
 
 
 class _Loader(_Base):  # type: ignore[valid-type, misc]
-    """Safe loader that rejects duplicate keys (a silent YAML footgun in test files)."""
+    """Safe loader that rejects duplicate keys (a silent YAML footgun in test files).
+
+    Booleans are YAML 1.2's, ``true`` and ``false`` only: YAML 1.1 also reads ``on``, ``off``,
+    ``yes`` and ``no`` as booleans, which turned ``retries: {on: [...]}`` into a key ``True``.
+    """
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> Any:

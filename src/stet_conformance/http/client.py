@@ -22,7 +22,7 @@ from stet_conformance.config.profile import Profile
 from stet_conformance.errors import ConfigError, TargetError
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions, Signer, StetAuth
-from stet_conformance.http.tls import client_context
+from stet_conformance.http.tls import client_context, refused_server_certificate
 
 MAX_BODY_SHOWN = 4000
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -235,11 +235,9 @@ def _kind(exc: Exception) -> str:
 
 def _connect_message(base_url: str, exc: httpx.ConnectError) -> str:
     text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return (
-            f"the server certificate of {base_url} is not trusted "
-            "(set tls.ca_bundle to the CA that issued it)"
-        )
+    refused = refused_server_certificate(text, base_url, "base_url")
+    if refused:
+        return refused
     if "certificate" in text.lower() or "alert" in text.lower():
         return f"TLS handshake with {base_url} failed: {text[:200]}"
     return f"cannot connect to {base_url}: {text[:200]}"

@@ -24,7 +24,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from stet_conformance.config.material import loose_permissions
+from stet_conformance.config.material import check_ca_bundle, loose_permissions
 from stet_conformance.config.profile import (
     _VAR,
     _interpolate,
@@ -41,7 +41,7 @@ from stet_conformance.config.token_store import (
 )
 from stet_conformance.config.yamlload import dotted, load_yaml, validate
 from stet_conformance.errors import UsageError
-from stet_conformance.http.tls import client_context
+from stet_conformance.http.tls import client_context, refused_server_certificate
 from stet_conformance.shared import cavage
 from stet_conformance.shared.certs import organization_identifier
 
@@ -374,6 +374,11 @@ def _connect(doc: Doctor, data: dict[str, Any], files: dict[str, Path], has_qwac
     tls = data.get("tls") or {}
     env = tls.get("client_key_password_env")
     try:
+        check_ca_bundle(files.get("tls.ca_bundle"), "tls.ca_bundle")
+    except UsageError as exc:  # not the QWAC's fault: say which file
+        doc.add("FAIL", "connect", str(exc))
+        return
+    try:
         context = client_context(
             files.get("tls.ca_bundle"),
             files.get("tls.client_cert"),
@@ -390,12 +395,9 @@ def _connect(doc: Doctor, data: dict[str, Any], files: dict[str, Path], has_qwac
             response = client.get(base_url + prefix)
     except httpx.ConnectError as exc:
         text = str(exc)
-        if "CERTIFICATE_VERIFY_FAILED" in text:
-            doc.add(
-                "FAIL",
-                "connect",
-                f"server certificate of {base_url} is not trusted (set tls.ca_bundle)",
-            )
+        refused = refused_server_certificate(text, base_url, "base_url")
+        if refused:
+            doc.add("FAIL", "connect", refused)
         elif "alert" in text.lower() or "certificate" in text.lower():
             doc.add("FAIL", "connect", f"TLS handshake refused: {text[:160]}")
         else:

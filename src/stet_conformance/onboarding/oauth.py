@@ -16,6 +16,7 @@ from stet_conformance.config.profile import Profile
 from stet_conformance.config.token_store import StoredToken, TokenStore, TokenStoreError
 from stet_conformance.errors import ConfigError, StetConformanceError
 from stet_conformance.http.client import mtls_context
+from stet_conformance.http.tls import refused_server_certificate
 
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 
@@ -93,10 +94,9 @@ class OAuthClient:
             )
         except httpx.ConnectError as exc:
             text = str(exc)
-            if "CERTIFICATE_VERIFY_FAILED" in text:
-                raise OAuthError(
-                    f"the server certificate of {self.token_url} is not trusted (set tls.ca_bundle)"
-                ) from None
+            refused = refused_server_certificate(text, self.token_url, "oauth.token_url")
+            if refused:
+                raise OAuthError(refused) from None
             raise OAuthError(f"cannot connect to {self.token_url}: {text[:200]}") from None
         except (httpx.RemoteProtocolError, httpx.ReadError):
             raise OAuthError(

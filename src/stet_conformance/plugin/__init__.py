@@ -10,7 +10,7 @@ the network. Without ``--stet-target`` the bundled reference sandbox is started 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,9 @@ from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection
 from stet_conformance.plugin.recorder import RunRecorder
-from stet_conformance.report.allure import label_scenario, record_step
+from stet_conformance.report.allure import label_scenario, mark_interrupted, record_step
 from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
-from stet_conformance.report.results import ResultsDir
+from stet_conformance.report.results import ResultsDir, check_outputs
 from stet_conformance.scenario.loader import load_file
 from stet_conformance.scenario.model import Scenario
 from stet_conformance.scenario.runner import (
@@ -86,18 +86,38 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_CLEANUP] = stack
     config.add_cleanup(stack.close)
     results = config.getoption("--stet-results")
+    if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
+        _check_outputs(config, Path(results) if results else None)
     if results:  # before the junitxml and allure plugins read their options
         layout = ResultsDir(Path(results))
-        if not getattr(config.option, "xmlpath", None):
-            config.option.xmlpath = str(layout.junit)
-        if not getattr(config.option, "allure_report_dir", None):
-            config.option.allure_report_dir = str(layout.allure)
-    if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
+        config.option.xmlpath = str(layout.junit)
+        config.option.allure_report_dir = str(layout.allure)
+    if not hasattr(config, "workerinput"):
         config.pluginmanager.register(RunRecorder(config, redactor), "stet-recorder")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     selection.select(config, items)
+
+
+def _check_outputs(config: pytest.Config, results: Path | None) -> None:
+    """Before any plugin writes: a fresh results directory, and no output outside it."""
+    junitxml = getattr(config.option, "xmlpath", None)
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    try:
+        check_outputs(results, junitxml, alluredir, "--stet-results")
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Ctrl-C in a test: its Allure result must not keep the 'passed' of its setup."""
+    try:
+        return (yield)
+    except KeyboardInterrupt:
+        mark_interrupted(item.config.pluginmanager.getplugin("allure_listener"))
+        raise
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from stet_conformance import __version__
-from stet_conformance.config.profile import load_profile
+from stet_conformance.config.profile import Profile, load_profile
+from stet_conformance.config.yamlload import load_yaml
 from stet_conformance.http.redact import REDACTED, Redactor
 from stet_conformance.report.allure import write_categories, write_environment
 from stet_conformance.report.coverage import (
@@ -28,14 +29,14 @@ from stet_conformance.report.coverage import (
     Coverage,
     parse_exchange_property,
 )
-from stet_conformance.report.results import ResultsDir
+from stet_conformance.report.results import ALLURE_RESULTS, ResultsDir
 
 _SECRET_TABLES = ("tokens", "refresh_tokens", "expired_tokens")
 
 
 def sanitized_profile(path: Path, redactor: Redactor) -> str:
     """The profile's YAML with every token replaced, for reports and evidence packs."""
-    data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data, _ = load_yaml(path, "target profile")  # YAML 1.2 booleans: `on:` stays a key
     for persona in (data.get("personas") or {}).values():
         for table in _SECRET_TABLES:
             for scope in persona.get(table) or {}:
@@ -59,10 +60,19 @@ class RunRecorder:
         self.redactor = redactor
         self.coverage = Coverage()
         self.files: set[str] = set()
+        self.running: set[str] = set()  # started and not finished: interrupted, if the run was
         self.plan: list[str] = []
         self.started = dt.datetime.now(dt.UTC)
         results = config.getoption("--stet-results")
         self.results = ResultsDir(Path(results)) if results else None
+
+    @pytest.hookimpl
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.running.add(nodeid)
+
+    @pytest.hookimpl
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.running.discard(nodeid)
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -132,18 +142,40 @@ class RunRecorder:
         self.results.scenarios.mkdir(exist_ok=True)
         for name in sorted(self.files):
             shutil.copy2(rootdir / name, self.results.scenarios / Path(name).name)
+        run = self._run_info(self.results, profile, exitstatus)
+        self.results.run.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+
+    def _run_info(
+        self, results: ResultsDir, profile: Profile | None, exitstatus: int
+    ) -> dict[str, Any]:
+        """run.json. ``evidence build`` seals only a run that finished, and only its own Allure
+        results (the directory was empty before the run, so every one there is this run's)."""
         outcomes = list(self.coverage.outcomes.values())
-        run = {
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        unfinished = sorted(nodeid.rsplit("::", 1)[-1] for nodeid in self.running)
+        return {
             "harness_version": __version__,
             "target": {"name": profile.name, "base_url": profile.base_url} if profile else None,
             "started": self.started.isoformat(timespec="seconds"),
             "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "exit_status": int(exitstatus),
+            "exit_status": cli_exit_status(exitstatus),
+            "interrupted": interrupted,
+            "interrupted_scenarios": unfinished if interrupted else [],
             "counts": {k: outcomes.count(k) for k in ("passed", "failed", "broken", "skipped")},
             "scenario_files": sorted(self.files),
+            "allure_results": sorted(p.name for p in results.allure.glob(ALLURE_RESULTS)),
             "python": platform.python_version(),
         }
-        self.results.run.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+
+
+def cli_exit_status(exitstatus: int) -> int:
+    """What ``stet-conformance run`` exits with after a pytest session (README, "Exit codes"):
+    0 passed, 1 failed, 130 interrupted, 2 for the rest (usage error, nothing selected)."""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return 130
+    return (
+        int(exitstatus) if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) else 2
+    )
 
 
 class OutcomeCollector:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import allure
+from allure_commons.model2 import Status, StatusDetails
 
 from stet_conformance.http.redact import Redactor
 from stet_conformance.scenario.model import Scenario
@@ -91,6 +93,22 @@ def record_step(result: StepResult, redactor: Redactor) -> None:
                 raise _StepFailed(redactor.text("\n".join(str(f) for f in result.failures)))
     except _StepFailed:
         pass
+
+
+INTERRUPTED = "interrupted (Ctrl-C) before it finished: no verdict"
+
+
+def mark_interrupted(listener: Any) -> None:
+    """Give the running test's Allure result the status 'unknown' and say it was interrupted.
+
+    On Ctrl-C pytest makes no report of the test's call, so allure-pytest would write the
+    'passed' its setup left. ``listener`` is allure-pytest's plugin (``None`` without Allure).
+    """
+    reporter = getattr(listener, "allure_logger", None)
+    test = reporter.get_test(None) if reporter is not None else None
+    if test is not None:
+        test.status = Status.UNKNOWN
+        test.statusDetails = StatusDetails(message=INTERRUPTED)
 
 
 def write_environment(directory: Path, properties: dict[str, str]) -> None:

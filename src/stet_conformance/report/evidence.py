@@ -163,6 +163,24 @@ def _run_info(root: Path) -> dict[str, Any]:
     return run if isinstance(run, dict) else {}
 
 
+def _check_one_finished_run(root: Path, run: dict[str, Any]) -> None:
+    """A pack vouches for one run that finished: not an interrupted one, not several mixed."""
+    if run.get("interrupted"):
+        raise UsageError(
+            f"{root}: the run was interrupted (run.json); an evidence pack seals a finished run "
+            "only: run it again with --results NEW_DIR"
+        )
+    listed = run.get("allure_results")
+    present = sorted(path.name for path in ResultsDir(root).allure.glob(layout.ALLURE_RESULTS))
+    if not isinstance(listed, list) or sorted(str(name) for name in listed) != present:
+        count = len(listed) if isinstance(listed, list) else "none"
+        raise UsageError(
+            f"{root}: allure/ holds {len(present)} test results and run.json lists {count}: "
+            "results of more than one run, or changed after it; an evidence pack seals exactly "
+            "one run: run it again with --results NEW_DIR"
+        )
+
+
 def build_manifest(
     files: dict[str, bytes], cert: x509.Certificate, run: dict[str, Any], created: datetime
 ) -> bytes:
@@ -205,12 +223,14 @@ def build_pack(results_dir: Path, profile_path: Path, output: Path) -> dict[str,
         for member, path in _results_files(root)
         if path.resolve() != output
     }
+    run = _run_info(root)
+    _check_one_finished_run(root, run)
     files[CERTIFICATE] = cert.public_bytes(serialization.Encoding.PEM)
     for what, needle in _secret_needles(profile):
         for member, data in files.items():
             if needle in data:
                 raise UsageError(f"{member}: contains {what}; refusing to seal it into a pack")
-    manifest = build_manifest(files, cert, _run_info(root), datetime.now(UTC))
+    manifest = build_manifest(files, cert, run, datetime.now(UTC))
     signature = sign(profile.signing_key, manifest)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")

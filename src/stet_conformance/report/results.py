@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from stet_conformance.errors import UsageError
+
 ALLURE_DIR = "allure"
+ALLURE_RESULTS = "*-result.json"  # one per test, in ALLURE_DIR; run.json lists them
 JUNIT_FILE = "junit.xml"
 COVERAGE_JSON = "coverage.json"
 COVERAGE_TEXT = "coverage.txt"
@@ -50,3 +53,38 @@ class ResultsDir:
     @property
     def scenarios(self) -> Path:
         return self.root / SCENARIOS_DIR
+
+
+def check_outputs(
+    results: Path | None, junitxml: str | None, alluredir: str | None, option: str
+) -> None:
+    """Refuse, before anything is written, outputs that would make an unusable results directory.
+
+    A results directory holds one run: a second run added to it showed as retries in the report,
+    was sealed into the same evidence pack, and run.json described only the last. Its JUnit XML
+    and Allure results must be inside it, or ``report`` and ``evidence build`` refuse it.
+    ``option`` is how the caller spells the results option (``--results``, ``--stet-results``).
+    """
+    if alluredir:
+        _check_directory(Path(alluredir), "--alluredir")
+    if results is None:
+        return
+    if junitxml or alluredir:
+        raise UsageError(
+            f"{option} DIR writes DIR/{JUNIT_FILE} and DIR/{ALLURE_DIR}/ itself; "
+            "leave out --junitxml and --alluredir"
+        )
+    _check_directory(results, option)
+    if results.is_dir() and any(results.iterdir()):
+        raise UsageError(
+            f"{option} {results}: the directory is not empty; a results directory holds exactly "
+            "one run, so give a new or empty one"
+        )
+
+
+def _check_directory(path: Path, option: str) -> None:
+    """``path`` is, or can be created as, a directory."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        which = "" if existing == path else f"{existing} "
+        raise UsageError(f"{option} {path}: {which}is a file, not a directory")
