@@ -156,3 +156,15 @@ def test_the_unattended_quota_is_budgeted_per_persona_endpoint_and_method(
     assert done.returncode == 0, done.stdout[-2000:]
     assert "1 skipped" in done.stdout
     assert "unattended budget exhausted for EDME GET /accounts/" in done.stdout
+
+
+def test_a_spent_fuzz_budget_skips_without_showing_tokens(sandbox: SandboxServer) -> None:
+    """A skip inside an explicit example prints the test's arguments: the fuzz fixture too."""
+    done = cli(
+        "run", "--target", str(sandbox.profile_path), "--mode", "regression", "-k", "fuzz",
+        "--", "--stet-fuzz-budget", "1", "-rs",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "request budget exhausted: 1 requests this run" in done.stdout
+    for secret in load_profile(sandbox.profile_path).secrets():
+        assert secret not in done.stdout

@@ -41,6 +41,10 @@ class FuzzSession:
     def __repr__(self) -> str:  # Hypothesis prints fixtures: never show the profile's tokens
         return f"<FuzzSession mode={self.mode} requests={self.budget.spent}>"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints a dataclass field by field, past ``__repr__``: this one as above."""
+        printer.text(repr(self))
+
     @property
     def profile(self) -> Profile:
         return self.run.profile
