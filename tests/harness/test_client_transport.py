@@ -1,4 +1,5 @@
-"""The client's retry policy, body cap and error wording (no network: an httpx MockTransport)."""
+"""The client's retry policy, body cap, error wording and live safety (budget per attempt, dry run,
+declared origins); no network: an httpx MockTransport."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stet_conformance.checks.schemas import default_store
+from stet_conformance.config.live import UndeclaredOrigin
 from stet_conformance.config.profile import Profile, RetryPolicy, load_profile
-from stet_conformance.errors import TargetError
+from stet_conformance.errors import ScenarioError, TargetError
+from stet_conformance.http.budget import BudgetExhausted, Charge, DryRun, RequestBudget
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.sandbox.server import SandboxServer
+from stet_conformance.scenario.loader import load_file
+from stet_conformance.scenario.model import Scenario
+from stet_conformance.scenario.runner import RunContext, ScenarioSkipped, run_scenario
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +139,95 @@ def test_each_retry_is_a_new_signed_request(profile: Profile) -> None:
     assert len(seen) == 3
     assert len({request_id for request_id, _ in seen}) == 3
     assert len({signature for _, signature in seen}) == 3
+
+
+# --- live safety: the one way onto the wire ----------------------------------------------------
+
+
+def test_every_attempt_is_paid_for_retries_included(profile: Profile) -> None:
+    """``budget.requests: 5`` with 5 retries on 503 puts 5 requests on the wire, not 25."""
+    budget = RequestBudget(per_run=5)
+    script = Script(503)
+    retrying = client(profile, script, retries=RetryPolicy(count=5, backoff=0.0))
+    with pytest.raises(BudgetExhausted, match="request budget exhausted: 5 requests"):
+        retrying.send("GET", "/stet/psd2/v1.4.2/accounts", charge=Charge(budget, "LEA"))
+    assert (script.calls, budget.spent) == (5, 5)
+    with pytest.raises(BudgetExhausted):
+        retrying.resend(httpx.Request("GET", profile.base_url + "/x"), Charge(budget, "LEA"))
+    assert script.calls == 5
+
+
+def test_a_dry_run_client_puts_nothing_on_the_wire(profile: Profile) -> None:
+    script = Script(200)
+    dry = StetClient(profile, Redactor(), transport=httpx.MockTransport(script), dry_run=True)
+    with pytest.raises(DryRun, match="dry run: nothing sent"):
+        dry.send("GET", "/stet/psd2/v1.4.2/accounts")
+    with pytest.raises(DryRun):
+        dry.resend(httpx.Request("GET", profile.base_url + "/x"))
+    with pytest.raises(DryRun):
+        dry.with_profile(profile).send("GET", "/x")  # the second TPP's client too
+    assert script.calls == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1:9/stet/psd2/v1.4.2/accounts",  # another port
+        "http://127.0.0.1/x",  # another scheme
+        "https://127.0.0.1:1@bank.invalid/x",  # userinfo hides the host
+    ],
+)
+def test_an_undeclared_origin_is_refused_before_sending(profile: Profile, url: str) -> None:
+    script = Script(200)
+    with pytest.raises(UndeclaredOrigin, match="not an origin the profile declares"):
+        client(profile, script).send("GET", url)
+    assert script.calls == 0
+
+
+def test_every_declared_origin_may_be_contacted(profile: Profile) -> None:
+    script = Script(200)
+    other = "https://127.0.0.2:9"
+    oauth = client(profile, script, token_url=f"{other}/token", revoke_url=None)
+    assert oauth.send("POST", f"{other}/token").status == 200
+    assert oauth.send("GET", profile.base_url + "/x").status == 200
+    with pytest.raises(UndeclaredOrigin):
+        oauth.send("GET", "https://127.0.0.3:9/x")
+    assert script.calls == 2
+
+
+def _scenario(tmp_path: Path, request: str) -> Scenario:
+    path = tmp_path / "x.yaml"
+    path.write_text(
+        f"- id: X-1\n  title: t\n  persona: LEA\n  request: {request}\n  expect: {{status: 200}}\n",
+        encoding="utf-8",
+    )
+    (scenario,) = load_file(path)
+    return scenario
+
+
+def test_a_scenario_skips_when_its_retries_spend_the_budget(
+    profile: Profile, tmp_path: Path
+) -> None:
+    script = Script(503)
+    retrying = client(profile, script, retries=RetryPolicy(count=5, backoff=0.0))
+    run = RunContext(retrying.profile, retrying, default_store(), RequestBudget(per_run=5))
+    scenario = _scenario(tmp_path, "{method: GET, path: /accounts}")
+    with pytest.raises(ScenarioSkipped, match="request budget exhausted: 5 requests this run"):
+        run_scenario(scenario, run)
+    assert script.calls == 5
+
+
+def test_a_scenario_url_on_an_undeclared_origin_is_a_usage_error(
+    profile: Profile, tmp_path: Path
+) -> None:
+    script = Script(200)
+    scenario = _scenario(tmp_path, "{method: GET, url: 'https://127.0.0.1:9/x'}")
+    run = RunContext(profile, client(profile, script), default_store())
+    with pytest.raises(ScenarioError) as info:
+        run_scenario(scenario, run)
+    assert str(info.value) == (
+        "step 'request' (line 4): refused to send to https://127.0.0.1:9: not an origin the "
+        "profile declares (base_url, oauth.token_url, oauth.authorize_url, oauth.revoke_url); "
+        "nothing was sent"
+    )
+    assert script.calls == 0

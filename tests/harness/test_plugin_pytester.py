@@ -189,3 +189,20 @@ def test_yaml_outside_a_scenarios_directory_is_ignored(
     (pytester.path / "other" / "x.yaml").write_text(SCENARIOS, encoding="utf-8")
     result = _run(pytester, sandbox.profile_path, "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_plain_pytest_applies_the_same_live_safety_rule(
+    pytester: pytest.Pytester, sandbox: SandboxServer
+) -> None:
+    """Without the CLI, a remote token endpoint is refused too, before any request."""
+    token_url = f"{sandbox.base_url}/stet/psd2/oauth/token"
+    text = sandbox.profile_path.read_text(encoding="utf-8")
+    profile = sandbox.directory / "remote-token-url.yaml"
+    profile.write_text(text.replace(token_url, "https://auth.bank.invalid/token"), "utf-8")
+    _scenarios(pytester, SCENARIOS)
+    result = _run(pytester, profile, "-k", "PASS")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(
+        ["*configuration error: *: oauth.token_url: https://auth.bank.invalid is not a loopback*"]
+    )
+    assert _run(pytester, profile, "-k", "PASS", "--stet-allow-live").ret == 0

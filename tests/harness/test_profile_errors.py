@@ -14,6 +14,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from stet_conformance.config.live import refuse_live
 from stet_conformance.config.profile import DEFAULT_API_PREFIX, RetryPolicy, load_profile
 from stet_conformance.errors import ConfigError, UsageError
 from stet_conformance.http.redact import Redactor
@@ -242,6 +243,29 @@ def test_http_base_url(broken: Broken) -> None:
 def test_base_url_with_a_path(broken: Broken) -> None:
     message = broken.error(broken.replace(":8443", ":8443/api"))
     assert message.startswith(broken.at(3) + "base_url: ")
+
+
+@pytest.mark.parametrize("userinfo", ["127.0.0.1:1@", "user:pa55word@"])
+def test_user_information_in_base_url_is_refused(broken: Broken, userinfo: str) -> None:
+    """``https://127.0.0.1:1@bank.invalid`` goes to bank.invalid: it must not pass as loopback."""
+    message = broken.error(
+        broken.replace("https://bank.example:8443", f"https://{userinfo}bank.invalid"), ConfigError
+    )
+    assert message.startswith(broken.at(3) + "base_url: user information before the host")
+    assert userinfo not in message  # the URL may hold a password: never repeated
+
+
+@pytest.mark.parametrize("setting", ["token_url", "authorize_url", "revoke_url"])
+def test_user_information_in_an_oauth_url_is_refused(broken: Broken, setting: str) -> None:
+    lines = [
+        *broken.lines(),
+        "oauth:",  # 15
+        "  client_id: PSDFR-ACPR-00000",  # 16
+        f"  {setting}: https://127.0.0.1:1@bank.invalid/oauth",  # 17
+    ]
+    message = broken.error(broken.write(lines), ConfigError)
+    assert message.startswith(broken.at(17) + f"oauth.{setting}: user information")
+    assert "bank.invalid" not in message
 
 
 def test_wrong_type(broken: Broken) -> None:
@@ -509,3 +533,51 @@ def test_home_relative_paths(
     (home / "qseal.key").write_bytes((broken.pki / "qseal.key").read_bytes())
     monkeypatch.setenv("HOME", str(home))
     load_profile(broken.replace(str(broken.pki / "qseal.key"), "~/qseal.key"))
+
+
+# --- live safety: every origin the profile declares ----------------------------------------------
+
+
+def _with_urls(broken: Broken, base_url: str, token_url: str | None = None) -> Path:
+    lines = [line.replace("https://bank.example:8443", base_url) for line in broken.lines()]
+    if token_url:
+        lines += [
+            "oauth:",
+            "  client_id: x",
+            "  check_client_id: false",
+            f"  token_url: {token_url}",
+        ]
+    return broken.write(lines)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://127.0.0.1:8443", "https://[::1]:8443", "https://localhost", "https://127.0.0.2"],
+)
+def test_loopback_targets_need_no_go_ahead(broken: Broken, base_url: str) -> None:
+    refuse_live(load_profile(_with_urls(broken, base_url)), allow_live=False)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["https://bank.invalid", "https://127.0.0.1.bank.invalid", "https://localhost.bank.invalid:1"],
+)
+def test_other_targets_need_allow_live(broken: Broken, base_url: str) -> None:
+    profile = load_profile(_with_urls(broken, base_url))
+    with pytest.raises(ConfigError, match=re.escape(f"base_url: {base_url} is not a loopback")):
+        refuse_live(profile, allow_live=False)
+    refuse_live(profile, allow_live=True)
+
+
+def test_a_remote_oauth_url_needs_allow_live_too(broken: Broken) -> None:
+    """The token endpoint receives refresh tokens and the QWAC: it is checked like base_url."""
+    path = _with_urls(broken, "https://127.0.0.1:8443", "https://auth.bank.invalid/oauth/token")
+    with pytest.raises(ConfigError) as info:
+        refuse_live(load_profile(path), allow_live=False)
+    assert str(info.value) == (
+        f"{path}: oauth.token_url: https://auth.bank.invalid is not a loopback address and the "
+        "profile is not marked 'environment: sandbox'; pass --allow-live to run against it "
+        "(requests count against real quotas)"
+    )
+    path.write_text(path.read_text(encoding="utf-8") + "environment: sandbox\n", encoding="utf-8")
+    refuse_live(load_profile(path), allow_live=False)

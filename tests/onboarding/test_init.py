@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from stet_conformance.cli import main
+from stet_conformance.config.live import refuse_live
 from stet_conformance.config.profile import load_profile
+from stet_conformance.errors import ConfigError
 from stet_conformance.onboarding.banks import BANKS
 from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.shared import cavage
@@ -52,7 +54,7 @@ def test_every_known_bank_gets_a_profile_that_loads(
         profile = load_profile(out)
         assert profile.base_url == f"https://www.{code}.sandbox.api.89C3.com"
         assert profile.environment == "sandbox"
-        assert profile.live_refusal() is None
+        refuse_live(profile, allow_live=False)  # a sandbox: no --allow-live needed
         assert profile.api_prefix == "/stet/psd2/v1.4.2"
         oauth = f"{profile.base_url}/stet/psd2/oauth"
         assert (profile.token_url, profile.authorize_url, profile.revoke_url) == (
@@ -76,8 +78,8 @@ def test_live_sets_the_live_gateway_and_environment(
     assert profile.base_url == "https://www.12579.live.api.89C3.com"
     assert profile.environment == "live"
     assert profile.name == "bpce-12579-live"
-    refusal = profile.live_refusal()
-    assert refusal is not None and "--allow-live" in refusal
+    with pytest.raises(ConfigError, match="the profile is live; pass --allow-live"):
+        refuse_live(profile, allow_live=False)
 
 
 def test_unknown_bank_code_is_refused_in_one_line(

@@ -18,6 +18,7 @@ import pytest
 from stet_conformance.cli import main
 from stet_conformance.config.profile import load_profile
 from stet_conformance.config.token_store import TokenStore
+from stet_conformance.http.budget import RequestBudget
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
@@ -137,9 +138,8 @@ def test_login_end_to_end_with_pkce_then_a_run_uses_the_store(copy: Path, edit: 
     assert accounts(copy, fresh.access_token) == 200
 
 
-def test_run_refreshes_an_expired_token_from_the_store(
-    copy: Path, edit: Edit, capfd: pytest.CaptureFixture[str]
-) -> None:
+def _stale_claire(copy: Path, edit: Edit, **settings: Any) -> None:
+    """A token store whose CLAIRE aisp access token is stale (its refresh token is valid)."""
     profile = load_profile(copy)
     refresh = profile.credentials["CLAIRE"].refresh_tokens.get("aisp") or ""
     now = dt.datetime.now(dt.UTC)
@@ -158,14 +158,34 @@ def test_run_refreshes_an_expired_token_from_the_store(
     def use_store(data: dict[str, Any]) -> None:
         data["token_store"] = "tokens.json"
         data["personas"]["CLAIRE"]["tokens"].pop("aisp")
+        data.update(settings)
 
     edit(copy, use_store)
     assert "aisp" not in load_profile(copy).credentials["CLAIRE"].tokens  # expired: not used
+
+
+def test_run_refreshes_an_expired_token_from_the_store(
+    copy: Path, edit: Edit, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _stale_claire(copy, edit)
     code = main(["run", "--target", str(copy), "-k", "ACC-1", "--", "-q"])
     out, err = capfd.readouterr()
     assert code == 0, out + err
     assert "refreshed CLAIRE/aisp" in err
     assert "1 passed" in out
+
+
+def test_a_token_refresh_is_paid_from_the_run_budget(
+    copy: Path, edit: Edit, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """``budget.requests: 1``: the refresh before the run is that one request."""
+    _stale_claire(copy, edit, budget={"requests": 1})
+    code = main(["run", "--target", str(copy), "-k", "ACC-1", "--", "-rs"])
+    out, err = capfd.readouterr()
+    assert code == 0, out + err
+    assert "refreshed CLAIRE/aisp" in err
+    assert "1 skipped" in out
+    assert "request budget exhausted: 1 requests this run" in out
 
 
 def test_a_redirect_with_the_wrong_state_is_refused(copy: Path) -> None:
@@ -284,3 +304,18 @@ def test_a_profile_without_authorize_url_is_exit_2(
     )
     assert code == 2
     assert "oauth.authorize_url is not set" in capsys.readouterr().err
+
+
+def test_no_token_refresh_is_sent_beyond_the_budget(copy: Path, edit: Edit) -> None:
+    _stale_claire(copy, edit)
+    budget = RequestBudget(per_run=1, hint="budget.requests")
+    budget.spend("LEA")
+    lines = refresh_store(load_profile(copy), budget)
+    assert lines == [
+        "token store: CLAIRE/aisp: refresh failed: request budget exhausted: 1 requests this run "
+        "(budget.requests)"
+    ]
+    token = TokenStore.load(copy.parent / "tokens.json").get(
+        load_profile(copy).base_url, "CLAIRE", "aisp"
+    )
+    assert token is not None and token.access_token == "stale"

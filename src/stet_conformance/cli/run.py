@@ -9,6 +9,7 @@ import json
 import re
 import shlex
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from stet_conformance.cli.common import (
     Commands,
     start_sandbox,
 )
+from stet_conformance.config.live import refuse_live
 from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.errors import UsageError
 from stet_conformance.report.results import check_outputs
@@ -104,7 +106,8 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     run.add_argument(
         "--dry-run",
         action="store_true",
-        help="list every request the selected scenarios would send, and send none",
+        help="list every request the selected scenarios would send, and send nothing: no "
+        "scenario request, no token refresh, no suite example (suites are skipped)",
     )
     run.add_argument(
         "--mode",
@@ -135,7 +138,10 @@ def is_test_path(arg: str) -> bool:
     return "::" in arg or (not arg.startswith("-") and Path(arg).exists())
 
 
-def pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list[str]:
+def pytest_args(
+    args: argparse.Namespace, target: Path, scenarios: Path, spent: Sequence[str] = ()
+) -> list[str]:
+    """pytest's command line; ``spent``: options charging requests sent before pytest."""
     mode = getattr(args, "mode", None)
     suites = suites_dir()
     # Node ids after -- replace the default folders, so `-- scenarios/x.yaml::BAL-2` runs BAL-2.
@@ -171,6 +177,7 @@ def pytest_args(args: argparse.Namespace, target: Path, scenarios: Path) -> list
         argv += ["--stet-allow-live"]
     if args.dry_run:
         argv += ["--stet-dry-run"]
+    argv += spent
     if args.junitxml:
         argv += ["--junitxml", args.junitxml]
     if args.alluredir:
@@ -195,6 +202,7 @@ def handle(args: argparse.Namespace) -> int:
     if len(targets) > 1:
         return handle_targets(args, targets, scenarios)
     args.target = targets[0] if targets else None
+    spent: list[str] = []  # the bundled sandbox: no token store to refresh
     with ExitStack() as stack:
         if args.target is None:
             target = start_sandbox(stack, args.fault, args.sandbox_dir)
@@ -203,8 +211,8 @@ def handle(args: argparse.Namespace) -> int:
             target = args.target.resolve()
             profile = _checked_profile(target, args)
             if not args.dry_run:
-                refresh_tokens(profile)
-        code = int(pytest.main(pytest_args(args, target, scenarios)))
+                spent = refresh_tokens(profile)
+        code = int(pytest.main(pytest_args(args, target, scenarios, spent)))
     return exit_code(code)
 
 
@@ -260,20 +268,25 @@ def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:
 def _checked_profile(target: Path, args: argparse.Namespace) -> Profile:
     """Load a profile (exit 2 when bad, before any request) and apply the live safety."""
     profile = load_profile(target)
-    refusal = profile.live_refusal()
-    if refusal and not args.allow_live:
-        raise UsageError(refusal)
+    refuse_live(profile, allow_live=args.allow_live)
     return profile
 
 
-def refresh_tokens(profile: Profile) -> None:
-    """Refresh the token store's access tokens that expire within 60 s, before pytest starts."""
-    if profile.token_store is None:
-        return
-    from stet_conformance.onboarding.oauth import refresh_store
+def refresh_tokens(profile: Profile) -> list[str]:
+    """Refresh the token store's access tokens that expire within 60 s, before pytest starts.
 
-    for line in refresh_store(profile):
+    Returns the pytest options that charge those requests to the run's budget.
+    """
+    if profile.token_store is None:
+        return []
+    from stet_conformance.onboarding.oauth import refresh_store
+    from stet_conformance.scenario.runner import budget_for
+
+    budget = budget_for(profile)
+    for line in refresh_store(profile, budget):
         print(f"stet-conformance: {line}", file=sys.stderr)
+    spent = budget.by_persona.elements() if budget is not None else ()
+    return [f"--stet-spent={persona}" for persona in spent]
 
 
 def exit_code(code: int) -> int:
@@ -329,10 +342,9 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
         if args.junitxml:
             junit = Path(args.junitxml)
             one.junitxml = str(junit.with_name(f"{junit.stem}-{name}{junit.suffix or '.xml'}"))
-        if not args.dry_run:
-            refresh_tokens(profile)
+        spent = [] if args.dry_run else refresh_tokens(profile)
         collector = OutcomeCollector()
-        code = int(pytest.main(pytest_args(one, target, scenarios), plugins=[collector]))
+        code = int(pytest.main(pytest_args(one, target, scenarios, spent), plugins=[collector]))
         codes.append(exit_code(code))
         columns[name] = collector.outcomes
         if code == pytest.ExitCode.INTERRUPTED:

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from stet_conformance.config.live import URL_SETTINGS, url_problem
 from stet_conformance.config.material import (
     check_ca_bundle,
     check_pair,
@@ -107,21 +108,6 @@ class Profile:
     rotates_refresh_token: bool = False  # oauth.rotates_refresh_token
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
 
-    @property
-    def loopback(self) -> bool:
-        host = self.base_url.split("//", 1)[-1].rsplit(":", 1)[0].strip("[]")
-        return host in ("127.0.0.1", "::1", "localhost")
-
-    def live_refusal(self) -> str | None:
-        """Why a run must not start without an explicit go-ahead, or ``None``."""
-        if self.loopback or self.environment == "sandbox":
-            return None
-        kind = "live" if self.environment == "live" else "not marked 'environment: sandbox'"
-        return (
-            f"{self.source}: {self.base_url} is not a loopback address and the profile is {kind}; "
-            "pass --allow-live to run against it (requests count against real quotas)"
-        )
-
     def secrets(self) -> set[str]:
         """Every secret value the profile holds, for redaction."""
         values: set[str] = set()
@@ -203,6 +189,16 @@ def _path(base: Path, value: str | None) -> Path | None:
     return path if path.is_absolute() else base / path
 
 
+def _check_urls(data: dict[str, Any], positions: Positions) -> None:
+    """Refuse a URL the harness would contact but cannot read safely (userinfo, unparsable)."""
+    for setting in URL_SETTINGS:
+        section, _, key = setting.rpartition(".")
+        url = (data.get(section) or {}).get(key) if section else data.get(key)
+        problem = url_problem(url) if isinstance(url, str) and url else None
+        if problem:
+            raise ConfigError(f"{_where(setting, positions)}: {problem}")
+
+
 def _where(setting: str, positions: Positions) -> str:
     return f"{positions.where(setting.split('.'))}: {setting}"
 
@@ -266,6 +262,7 @@ def load_profile(path: Path) -> Profile:
     # Interpolate first: a ${VAR} must satisfy the schema once it is replaced.
     data: dict[str, Any] = _interpolate(raw, (), positions)
     validate(data, _profile_schema(), positions)
+    _check_urls(data, positions)
     base = path.parent
     tls = data.get("tls", {})
     signing = data["signing"]

@@ -125,7 +125,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def fuzz_session(pytestconfig: pytest.Config, stet_run: Any) -> FuzzSession:
-    """The suites' shared state over the run's ``stet_run`` (same client, profile, redactor)."""
+    """The suites' shared state over the run's ``stet_run`` (same client, profile, redactor).
+
+    In a dry run the suites are skipped here, before Hypothesis draws an example; the client
+    would refuse to send anyway.
+    """
+    if stet_run.client.dry_run:
+        pytest.skip("dry run: nothing sent")
     if _SESSION not in pytestconfig.stash:
         # Nightly runs ~30x more examples: its default budget grows with it.
         mode = run_mode(pytestconfig)

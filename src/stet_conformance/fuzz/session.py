@@ -1,9 +1,10 @@
 """What a fuzz suite holds while it runs: the run's client, the budget, and the oracles' reporter.
 
-Every request goes through ``FuzzSession.send``, which spends from the budget first, always sends
-PSU-IP-Address unless the test is about its absence (the seed's unattended quota), and skips the
-rest of a test when the budget is spent, except while Hypothesis shrinks a failure, where it
-rejects the example so the failure found so far is still reported.
+Every request goes through ``FuzzSession.send``, which has the client spend from the budget before
+each attempt, always sends PSU-IP-Address unless the test is about its absence (the seed's
+unattended quota), and skips the rest of a test when the budget is spent (or in a dry run, where
+the client sends nothing), except while Hypothesis shrinks a failure, where it rejects the example
+so the failure found so far is still reported.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import reject
 
 from stet_conformance.config.profile import DEFAULT_PSU_IP, Profile
 from stet_conformance.fuzz import oracles
-from stet_conformance.http.budget import BudgetExhausted, RequestBudget
+from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, HeaderInput
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
@@ -39,6 +40,10 @@ class FuzzSession:
 
     def __repr__(self) -> str:  # Hypothesis prints fixtures: never show the profile's tokens
         return f"<FuzzSession mode={self.mode} requests={self.budget.spent}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints a dataclass field by field, past ``__repr__``: this one as above."""
+        printer.text(repr(self))
 
     @property
     def profile(self) -> Profile:
@@ -112,16 +117,21 @@ class FuzzSession:
             and not self.profile.psu_ip_address
         ):
             pairs.append(("PSU-IP-Address", DEFAULT_PSU_IP))
+        url = path if path.startswith("https://") or path.startswith("http://") else self.url(path)
         try:
-            self.budget.spend(persona, unattended=unattended)
-        except BudgetExhausted as exc:
+            return self.run.client.send(
+                method,
+                url,
+                params=params,
+                headers=pairs,
+                content=content,
+                options=options,
+                charge=Charge(self.budget, persona, unattended),
+            )
+        except BudgetExhausted as exc:  # a dry run too: nothing is sent
             if self.current in self.failing:
                 reject()  # shrinking: keep the failure found so far
             pytest.skip(str(exc))
-        url = path if path.startswith("https://") or path.startswith("http://") else self.url(path)
-        return self.run.client.send(
-            method, url, params=params, headers=pairs, content=content, options=options
-        )
 
     def check(self, exchange: Exchange, problems: list[str], note: str = "") -> None:
         """Fail the example (with the redacted exchange) when an oracle found problems."""

@@ -4,7 +4,8 @@ Banks' sandboxes meter calls (the seed: 4 calls a day per PSU, account and metho
 PSU-IP-Address). Scenarios and fuzzing spend from three purses: the whole run, each persona, and
 the unattended calls (no PSU-IP-Address) per persona or per persona, account and method. An empty
 purse raises ``BudgetExhausted``; scenarios and suites turn it into a skip with that reason, never
-a failure. ``hint`` tells the user which setting raises the limit.
+a failure. ``hint`` tells the user which setting raises the limit. The client spends a ``Charge``
+before each attempt on the wire, so retries count.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ DEFAULT_UNATTENDED_BUDGET = 4  # seed "Limits": 4 calls a day without PSU-IP-Add
 
 class BudgetExhausted(Exception):
     """No request left in some purse; the message says which and how to raise it."""
+
+
+class DryRun(BudgetExhausted):
+    """A dry run: its budget is no request at all, whatever runs."""
+
+    def __init__(self) -> None:
+        super().__init__("dry run: nothing sent")
 
 
 @dataclass
@@ -63,3 +71,18 @@ class RequestBudget:
 
     def remaining(self, persona: str) -> int:
         return max(0, min(self.per_run - self.spent, self.per_persona - self.by_persona[persona]))
+
+
+@dataclass(frozen=True)
+class Charge:
+    """Who pays for a request: the client spends it before every attempt on the wire."""
+
+    budget: RequestBudget
+    persona: str
+    unattended: bool = False
+    unattended_key: str | None = None
+
+    def spend(self) -> None:
+        self.budget.spend(
+            self.persona, unattended=self.unattended, unattended_key=self.unattended_key
+        )

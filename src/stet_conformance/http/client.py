@@ -18,8 +18,10 @@ from typing import Any
 
 import httpx
 
+from stet_conformance.config.live import UndeclaredOrigin, declared_origins, origin
 from stet_conformance.config.profile import Profile
 from stet_conformance.errors import ConfigError, TargetError
+from stet_conformance.http.budget import Charge, DryRun
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions, Signer, StetAuth
 from stet_conformance.http.tls import client_context, refused_server_certificate
@@ -85,14 +87,25 @@ def mtls_context(profile: Profile) -> ssl.SSLContext:
 
 
 class StetClient:
-    """The harness's HTTP client for one target profile."""
+    """The harness's HTTP client for one target profile.
+
+    Every request reaches the wire through ``_attempt``: only to an origin the profile declares,
+    never in a dry run, and paid for (a ``Charge``) before each attempt, retries included.
+    """
 
     def __init__(
-        self, profile: Profile, redactor: Redactor, transport: httpx.BaseTransport | None = None
+        self,
+        profile: Profile,
+        redactor: Redactor,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        dry_run: bool = False,
     ) -> None:
         """``transport`` replaces the network, for unit tests of the retry policy only."""
         self.profile = profile
         self.redactor = redactor
+        self.dry_run = dry_run
+        self._origins = declared_origins(profile)
         signer = Signer(profile.signing_key, profile.key_id, profile.signed_headers)
         self._http = httpx.Client(
             base_url=profile.base_url,
@@ -106,6 +119,10 @@ class StetClient:
     def close(self) -> None:
         self._http.close()
 
+    def with_profile(self, profile: Profile) -> StetClient:
+        """A client for another identity of the same target (a second TPP's QWAC), same mode."""
+        return StetClient(profile, self.redactor, dry_run=self.dry_run)
+
     def send(
         self,
         method: str,
@@ -115,12 +132,14 @@ class StetClient:
         headers: HeaderInput | None = None,
         content: bytes | None = None,
         options: RequestOptions | None = None,
+        charge: Charge | None = None,
     ) -> Exchange:
         """Send one request; retry only as the profile says, and never a non-idempotent one.
 
         ``headers`` may be (name, value) pairs: a name given twice is sent twice (the signer
         signs both values joined with ", ", as draft-cavage says). Each retry is a new request
         (fresh X-Request-ID and Signature), so a bank's replay protection does not refuse it.
+        ``charge`` pays for every attempt; ``BudgetExhausted`` stops the retries.
         """
         policy = self.profile.retries
         attempts = 1 + (policy.count if method.upper() in IDEMPOTENT else 0)
@@ -135,7 +154,7 @@ class StetClient:
                 extensions={"stet": options or RequestOptions()},
             )
             try:
-                exchange = self._send_once(request)
+                exchange = self._attempt(request, charge)
             except TransportError as exc:
                 if last or exc.kind not in policy.on:
                     raise
@@ -145,7 +164,7 @@ class StetClient:
             time.sleep(policy.backoff * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def resend(self, request: httpx.Request) -> Exchange:
+    def resend(self, request: httpx.Request, charge: Charge | None = None) -> Exchange:
         """Send an already-sent request again, byte for byte: a replay.
 
         Same method, URL, headers (Authorization, X-Request-ID, Digest, Signature, Date...) and
@@ -158,7 +177,17 @@ class StetClient:
             content=request.content,
             extensions={"stet": _AS_IS},
         )
-        return self._send_once(again)
+        return self._attempt(again, charge)
+
+    def _attempt(self, request: httpx.Request, charge: Charge | None) -> Exchange:
+        """The one way onto the wire: a declared origin, not a dry run, paid for, then sent."""
+        if origin(request.url) not in self._origins:
+            raise UndeclaredOrigin(request.url)
+        if self.dry_run:
+            raise DryRun()
+        if charge is not None:
+            charge.spend()
+        return self._send_once(request)
 
     def _send_once(self, request: httpx.Request) -> Exchange:
         base = self.profile.base_url

@@ -15,6 +15,7 @@ import httpx
 from stet_conformance.config.profile import Profile
 from stet_conformance.config.token_store import StoredToken, TokenStore, TokenStoreError
 from stet_conformance.errors import ConfigError, StetConformanceError
+from stet_conformance.http.budget import BudgetExhausted, RequestBudget
 from stet_conformance.http.client import mtls_context
 from stet_conformance.http.tls import refused_server_certificate
 
@@ -134,13 +135,15 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 def refresh_store(
     profile: Profile,
+    budget: RequestBudget | None = None,
     margin: dt.timedelta = REFRESH_MARGIN,
     now: dt.datetime | None = None,
 ) -> list[str]:
     """Refresh the profile's stored access tokens that expire within ``margin``; write back.
 
     Returns one line per token refreshed or that could not be; a failure does not stop the run
-    (the scenarios needing that token are then skipped).
+    (the scenarios needing that token are then skipped). Each refresh is a request of the run:
+    it is paid from ``budget`` first, and not sent when the budget is spent.
     """
     if profile.token_store is None or not profile.token_store.exists():
         return []
@@ -161,8 +164,10 @@ def refresh_store(
         for persona, scope, token in due:
             assert token.refresh_token is not None
             try:
+                if budget is not None:
+                    budget.spend(persona)
                 answer = client.refresh(token.refresh_token)
-            except OAuthError as exc:
+            except (OAuthError, BudgetExhausted) as exc:
                 lines.append(f"token store: {persona}/{scope}: refresh failed: {exc}")
                 continue
             fresh: StoredToken = token.refreshed(

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from stet_conformance.checks.schemas import default_store
+from stet_conformance.config.live import refuse_live
 from stet_conformance.config.profile import load_profile
 from stet_conformance.errors import ScenarioError, TargetError, UsageError
 from stet_conformance.http.client import StetClient
@@ -65,7 +66,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--stet-dry-run",
         action="store_true",
-        help="list the requests each scenario would send, send none",
+        help="list the requests each scenario would send; send nothing (suites are skipped)",
+    )
+    group.addoption(
+        "--stet-spent",
+        metavar="PERSONA",
+        action="append",
+        default=[],
+        help=argparse.SUPPRESS,  # ``stet-conformance run``: one per token refresh it sent
     )
     group.addoption(
         "--stet-fault",
@@ -253,15 +261,17 @@ def run_context(config: pytest.Config) -> RunContext:
     if target is None:
         target = str(_start_sandbox(stack, config.getoption("--stet-fault")))
     profile = load_profile(Path(target))
-    refusal = profile.live_refusal()
-    if refusal and not config.getoption("--stet-allow-live"):
-        raise UsageError(refusal)
+    refuse_live(profile, allow_live=config.getoption("--stet-allow-live"))
     redactor = config.stash[_REDACTOR]
     for secret in profile.secrets():
         redactor.add(secret)
-    client = StetClient(profile, redactor)
+    client = StetClient(profile, redactor, dry_run=config.getoption("--stet-dry-run"))
     stack.callback(client.close)
-    run = RunContext(profile, client, default_store(), budget_for(profile))
+    budget = budget_for(profile)
+    if budget is not None:
+        for persona in config.getoption("--stet-spent"):
+            budget.spend(persona)  # sent before pytest started (token refreshes)
+    run = RunContext(profile, client, default_store(), budget)
     config.stash[_RUN] = run
     return run
 

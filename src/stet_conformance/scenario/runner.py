@@ -19,9 +19,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from stet_conformance.checks import CheckContext, Failure, run_checks
 from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
 from stet_conformance.checks.schemas import SchemaStore
+from stet_conformance.config.live import UndeclaredOrigin
 from stet_conformance.config.profile import Override, Profile
 from stet_conformance.errors import ScenarioError
-from stet_conformance.http.budget import BudgetExhausted, RequestBudget
+from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
@@ -140,17 +141,29 @@ def _replay(step: Step, previous: Exchange | None, run: RunContext) -> Exchange:
     if previous is None:
         raise ScenarioError(f"{step.name}: replay: previous, but no request was sent before it")
     sent = previous.request
-    if run.budget is not None:
-        persona = step.persona or "-"
-        try:
-            run.budget.spend(
-                persona,
-                unattended="psu-ip-address" not in sent.headers,
-                unattended_key=f"{persona} {sent.method} {sent.url.path}",
-            )
-        except BudgetExhausted as exc:
-            raise ScenarioSkipped(str(exc)) from None
-    return run.client.resend(sent)
+    unattended = "psu-ip-address" not in sent.headers
+    charge = _charge(run, step, unattended, f"{sent.method} {sent.url.path}")
+    with _refusals(step):
+        return run.client.resend(sent, charge)
+
+
+def _charge(run: RunContext, step: Step, unattended: bool, endpoint: str) -> Charge | None:
+    """What a step's request costs: one request of its persona (unattended: per endpoint)."""
+    if run.budget is None:
+        return None
+    persona = step.persona or "-"
+    return Charge(run.budget, persona, unattended, f"{persona} {endpoint}")
+
+
+@contextmanager
+def _refusals(step: Step) -> Iterator[None]:
+    """What the client refused to send: a skip (budget, dry run) or a usage error (origin)."""
+    try:
+        yield
+    except BudgetExhausted as exc:
+        raise ScenarioSkipped(str(exc)) from None
+    except UndeclaredOrigin as exc:
+        raise ScenarioError(f"step {step.name!r} (line {step.line}): {exc}") from None
 
 
 def _send(
@@ -182,19 +195,10 @@ def _send(
         psu_ip_address=request.get("psu_ip_address", True),
     )
     query = {str(k): str(v) for k, v in (request.get("query") or {}).items()}
-    if run.budget is not None:
-        unattended = not (options.psu_ip_address and profile.psu_ip_address)
-        persona = step.persona or "-"
-        try:
-            run.budget.spend(
-                persona,
-                unattended=unattended,
-                unattended_key=f"{persona} {request['method']} {request.get('path', '')}",
-            )
-        except BudgetExhausted as exc:
-            raise ScenarioSkipped(str(exc)) from None
+    unattended = not (options.psu_ip_address and profile.psu_ip_address)
+    charge = _charge(run, step, unattended, f"{request['method']} {request.get('path', '')}")
     url = request.get("url") or profile.api_prefix + request["path"]
-    with ExitStack() as stack:
+    with ExitStack() as stack, _refusals(step):
         other = request.get("tpp", "own") == "other"
         client = stack.enter_context(_other_tpp_client(run)) if other else run.client
         return client.send(
@@ -204,6 +208,7 @@ def _send(
             headers=headers,
             content=content,
             options=options,
+            charge=charge,
         )
 
 
@@ -222,7 +227,7 @@ def _other_tpp_client(run: RunContext) -> Iterator[StetClient]:
         client_key=profile.other_client_key,
         client_key_password=profile.other_client_key_password,
     )
-    client = StetClient(other, run.client.redactor)
+    client = run.client.with_profile(other)
     try:
         yield client
     finally:
