@@ -27,6 +27,7 @@ from stet_conformance.config.material import (
     check_validity,
     loose_permissions,
 )
+from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.config.yamlload import PathKey, Positions, dotted, load_yaml, validate
 from stet_conformance.errors import ConfigError
 from stet_conformance.onboarding.store import TokenStoreError, credentials_from_store
@@ -37,13 +38,18 @@ DEFAULT_PSU_IP = "192.168.0.1"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-@dataclass(frozen=True)
-class PersonaCredentials:
+@dataclass(frozen=True, repr=False)
+class PersonaCredentials(SecretHolder):
     """Tokens per scope for one persona; a missing or empty entry means "not configured"."""
 
     tokens: dict[str, str] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)
     expired_tokens: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the scopes configured, never the tokens
+        tables = ("tokens", "refresh_tokens", "expired_tokens")
+        scopes = " ".join(f"{name}={sorted(getattr(self, name))}" for name in tables)
+        return f"<PersonaCredentials {scopes}>"
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,8 @@ class Override:
     expect: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Profile:
+@dataclass(frozen=True, repr=False)
+class Profile(SecretHolder):
     name: str
     source: Path
     base_url: str
@@ -105,6 +111,9 @@ class Profile:
     other_client_id: str | None = None  # that QWAC's organizationIdentifier
     rotates_refresh_token: bool = False  # oauth.rotates_refresh_token
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
+
+    def __repr__(self) -> str:  # tokens and passphrases stay out of tracebacks and examples
+        return f"<Profile {self.name!r} {self.base_url} ({self.source})>"
 
     @property
     def loopback(self) -> bool:

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import reject
 
 from stet_conformance.config.profile import DEFAULT_PSU_IP, Profile
+from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.fuzz import oracles
 from stet_conformance.http.budget import BudgetExhausted, RequestBudget
 from stet_conformance.http.client import Exchange, HeaderInput
@@ -27,8 +28,8 @@ from stet_conformance.http.signing import RequestOptions
 from stet_conformance.scenario.runner import RunContext
 
 
-@dataclass
-class FuzzSession:
+@dataclass(repr=False)
+class FuzzSession(SecretHolder):
     """One per test session; ``failing`` records tests that have already failed an example."""
 
     run: RunContext

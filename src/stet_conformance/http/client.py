@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from stet_conformance.config.profile import Profile
+from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.errors import ConfigError, TargetError
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions, Signer, StetAuth
@@ -33,7 +34,7 @@ _AS_IS = RequestOptions(sign=False, digest=False, request_id=False, psu_ip_addre
 
 
 @dataclass
-class Exchange:
+class Exchange(SecretHolder):
     """One request and its response."""
 
     request: httpx.Request
@@ -102,6 +103,9 @@ class StetClient:
             follow_redirects=False,
             transport=transport,
         )
+
+    def __repr__(self) -> str:  # its profile holds the tokens: name the target only
+        return f"<StetClient {self.profile.base_url}>"
 
     def close(self) -> None:
         self._http.close()

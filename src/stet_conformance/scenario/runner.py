@@ -20,6 +20,7 @@ from stet_conformance.checks import CheckContext, Failure, run_checks
 from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.config.profile import Override, Profile
+from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.errors import ScenarioError
 from stet_conformance.http.budget import BudgetExhausted, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
@@ -42,14 +43,17 @@ class StepResult:
     cleanup: bool = False
 
 
-@dataclass
-class RunContext:
+@dataclass(repr=False)
+class RunContext(SecretHolder):
     """Everything a run shares: the profile, one client, compiled schemas, the request budget."""
 
     profile: Profile
     client: StetClient
     schemas: SchemaStore
     budget: RequestBudget | None = None
+
+    def __repr__(self) -> str:  # suites get it as a fixture: Hypothesis prints it
+        return f"<RunContext {self.profile!r}>"
 
 
 LIVE_BUDGET = {"requests": 1000, "per_persona": 300, "unattended": 4}
