@@ -197,6 +197,8 @@ class StetClient:
             extensions=response.extensions,
         )
         complete.read()
+        # Before any check or failure message: a code or token handed out is a secret now.
+        self.redactor.learn(complete.status_code, complete.headers.multi_items(), raw)
         return Exchange(complete.request, complete, time.perf_counter() - started)
 
     def _read_capped(self, response: httpx.Response, deadline: float) -> bytes:
