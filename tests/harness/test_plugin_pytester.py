@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stet_conformance.config.profile import load_profile
 from stet_conformance.sandbox.server import SandboxServer
 
 pytest_plugins = ["pytester"]
@@ -206,3 +207,60 @@ def test_plain_pytest_applies_the_same_live_safety_rule(
         ["*configuration error: *: oauth.token_url: https://auth.bank.invalid is not a loopback*"]
     )
     assert _run(pytester, profile, "-k", "PASS", "--stet-allow-live").ret == 0
+
+
+LEAKY_SUITE = """
+import logging
+
+from hypothesis import given, note, settings, strategies as st
+
+
+def _token(stet_run):
+    return stet_run.profile.credentials["LEA"].tokens["aisp"]
+
+
+def test_message_and_captured_output(stet_run):
+    token = _token(stet_run)
+    print(f"stdout {token}")
+    logging.getLogger("bank").warning("log %s", token)
+    raise AssertionError(f"message {token}")
+
+
+@settings(database=None, max_examples=1, deadline=None)
+@given(x=st.just(1))
+def test_hypothesis_example_and_note(stet_run, x):
+    note(f"note {_token(stet_run)}")
+    assert x == 2
+"""
+
+
+def test_every_text_of_a_failing_test_goes_through_the_redactor(
+    pytester: pytest.Pytester, sandbox: SandboxServer
+) -> None:
+    """Message, traceback (arguments and locals), captured output, log, Hypothesis's example
+    and notes: in the terminal, JUnit and Allure results."""
+    pytester.makepyfile(test_leaky=LEAKY_SUITE)
+    result = _run(
+        pytester,
+        sandbox.profile_path,
+        "--tb=long",
+        "--showlocals",
+        "--junitxml=junit.xml",
+        "--alluredir=allure",
+    )
+    result.assert_outcomes(failed=2)
+    output = result.stdout.str() + result.stderr.str()
+    for shown in ("message [REDACTED]", "stdout [REDACTED]", "log [REDACTED]", "note [REDACTED]"):
+        assert shown in output
+    assert "stet_run=<RunContext <Profile 'reference-sandbox'" in output  # Hypothesis's example
+    files = [pytester.path / "junit.xml", *(pytester.path / "allure").iterdir()]
+    texts = {str(path): path.read_text(encoding="utf-8") for path in files}
+    assert any("message [REDACTED]" in text for text in texts.values())
+    secrets = load_profile(sandbox.profile_path).secrets()
+    leaks = [
+        (where, s[:8])
+        for where, text in [("output", output), *texts.items()]
+        for s in secrets
+        if s in text
+    ]
+    assert leaks == []

@@ -381,9 +381,9 @@ def test_encrypted_key_with_unset_password_variable(
     lines[8] = f"  key: {encrypted}"
     lines.insert(9, "  key_password_env: HARNESS_QSEAL_PASS")  # line 10
     message = broken.error(broken.write(lines), ConfigError)
+    # The setting, not its value: a passphrase pasted there looks like a variable name too.
     assert message == (
-        broken.at(10) + "signing.key_password_env: environment variable HARNESS_QSEAL_PASS "
-        "is not set"
+        broken.at(10) + "signing.key_password_env: the environment variable it names is not set"
     )
 
 
@@ -426,14 +426,56 @@ def test_client_cert_without_client_key(broken: Broken) -> None:
 def test_missing_client_cert_file(broken: Broken) -> None:
     missing = broken.directory / "gone.pem"
     message = broken.error(broken.replace(str(broken.pki / "qwac.pem"), str(missing)))
-    assert message == broken.at(6) + f"tls.client_cert: file not found: {missing}"
+    assert message == broken.at(6) + "tls.client_cert: " + _not_a_file(broken)
 
 
 def test_missing_signing_key_file_relative_to_the_profile(broken: Broken) -> None:
     message = broken.error(broken.replace(str(broken.pki / "qseal.key"), "keys/qseal.key"))
-    assert (
-        message == broken.at(9) + f"signing.key: file not found: {broken.directory}/keys/qseal.key"
+    assert message == broken.at(9) + "signing.key: " + _not_a_file(broken)
+
+
+def _not_a_file(broken: Broken) -> str:
+    return (
+        "file not found (the value is not a readable file path; a relative path is read from "
+        f"{broken.directory})"
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "setting", "line"),
+    [
+        ("qseal.key", "signing.key", 9),
+        ("ca.pem", "tls.ca_bundle", 5),
+        ("qwac.key", "tls.client_key", 7),
+        ("qseal.pem", "signing.certificate", 10),
+    ],
+)
+def test_a_token_pasted_as_a_path_is_not_echoed(
+    broken: Broken, path: str, setting: str, line: int
+) -> None:
+    message = broken.error(broken.replace(str(broken.pki / path), SECRET))
+    assert message == broken.at(line) + f"{setting}: " + _not_a_file(broken)
+
+
+@pytest.mark.parametrize("value", [PASSPHRASE, "Tr0ub4dor3xyzzy", "'${HARNESS_PASSPHRASE_VALUE}'"])
+@pytest.mark.parametrize(
+    ("after", "setting"),
+    [
+        ("  key_id:", "signing.key_password_env"),
+        ("  client_key:", "tls.client_key_password_env"),
+        ("  client_key:", "tls.other_client_key_password_env"),
+    ],
+)
+def test_a_passphrase_pasted_as_password_env_is_not_echoed(
+    broken: Broken, monkeypatch: pytest.MonkeyPatch, value: str, after: str, setting: str
+) -> None:
+    monkeypatch.setenv("HARNESS_PASSPHRASE_VALUE", PASSPHRASE)
+    lines = broken.lines()
+    index = next(i for i, line in enumerate(lines) if line.startswith(after)) + 1
+    lines.insert(index, f"  {setting.split('.')[1]}: {value}")
+    message = broken.error(broken.write(lines), ConfigError)
+    assert message.startswith(broken.at(index + 1) + f"{setting}: ")
+    assert "Tr0ub4dor3xyzzy" not in message
 
 
 def test_client_cert_not_pem(broken: Broken) -> None:

@@ -172,3 +172,33 @@ def test_exchange_repr_has_no_headers() -> None:
     assert TOKEN not in text
     assert "Bearer" not in text
     assert "rid-1" not in text
+
+
+def test_secrets_handed_out_by_a_response_are_learned() -> None:
+    redactor = Redactor()
+    redactor.learn(
+        302,
+        [
+            (
+                "Location",
+                "https://tpp.example/cb?state=s1&code=c0de%2Bvalue#access_token=frag-token",
+            ),
+            ("X-Other", "https://tpp.example/cb?code=not-learned"),
+        ],
+        b"",
+    )
+    redactor.learn(200, [], json.dumps({"access_token": TOKEN, "refresh_token": REFRESH}).encode())
+    text = f"c0de%2Bvalue c0de+value frag-token {TOKEN} {REFRESH} s1 not-learned"
+    assert redactor.text(text) == " ".join([REDACTED] * 5 + ["s1", "not-learned"])
+
+
+def test_only_credible_secrets_are_learned() -> None:
+    """Top-level fields of a 2xx JSON object, at least 8 characters long."""
+    redactor = Redactor()
+    redactor.learn(200, [], json.dumps({"data": {"code": "nested-value"}, "token": 123}).encode())
+    redactor.learn(200, [], b'[{"access_token": "in-a-list"}]')
+    redactor.learn(200, [], b'{"access_token": "not json')
+    redactor.learn(200, [], b'{"code": "1234567"}')
+    redactor.learn(400, [], b'{"code": "INVALID_REQUEST", "message": "bad"}')
+    text = "nested-value 123 in-a-list not json 1234567 INVALID_REQUEST"
+    assert redactor.text(text) == text

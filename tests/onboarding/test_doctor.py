@@ -227,3 +227,32 @@ def test_an_invalid_profile_fails_in_one_line(
     code, lines = doctor(capsys, "--target", str(bad))
     assert code == 1
     assert lines[0].startswith("FAIL  profile:") and "base_url" in lines[0]
+
+
+PASTED_TOKEN = "pasted-access-token-5e0f1b7c9a2d"
+PASTED_PASSPHRASE = "pasted-passphrase-c3a81e04"
+
+
+@pytest.mark.parametrize("command", ["doctor", "run"])
+def test_a_token_pasted_where_a_path_or_a_variable_name_belongs_is_not_echoed(
+    copy: Path, capsys: pytest.CaptureFixture[str], edit: Edit, command: str
+) -> None:
+    def paste(data: dict[str, Any]) -> None:
+        data["signing"]["key"] = PASTED_TOKEN
+        data["tls"]["ca_bundle"] = PASTED_TOKEN + "-ca"
+        data["tls"]["client_key_password_env"] = PASTED_PASSPHRASE
+
+    edit(copy, paste)
+    code = main([command, "--target", str(copy)])
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert code == (1 if command == "doctor" else 2)
+    assert "signing.key" in output
+    assert PASTED_TOKEN not in output
+    assert PASTED_PASSPHRASE not in output
+    if command == "doctor":
+        lines = output.splitlines()
+        assert "file not found (the value is not a readable file path" in line(
+            lines, "file tls.ca_bundle"
+        )
+        assert "not an environment variable name" in line(lines, "tls.client_key")

@@ -2,9 +2,13 @@
 
 The profile carries the sandbox's real tokens (literal and through ``${VAR}``), a planted token
 the bank does not know (so scenarios fail and their exchanges are recorded), and both private
-keys encrypted with passphrases read from the environment. Every byte is searched: the files of
-the results directory, the Allure history, the HTML report *including its base64-embedded data*,
-the evidence zip as stored and every member inflated, and everything the commands printed.
+keys encrypted with passphrases read from the environment. Its overrides fail the steps that
+capture an authorization code and a fallback token, and a check that quotes a token response's
+tokens; a sandbox fault fails a property-based suite (Hypothesis prints its arguments). Every
+secret the sandbox hands out during the run is remembered and searched for too. Every byte is
+searched: the files of the results directory, the Allure history, the HTML report *including
+its base64-embedded data*, the evidence zip as stored and every member inflated, and everything
+the commands printed.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +35,52 @@ PLANTED_TOKEN = "planted-pisp-token-3e7d1c9b55aa"
 QWAC_PASSPHRASE = "planted-qwac-passphrase-8c41f2"
 QSEAL_PASSPHRASE = "planted-qseal-passphrase-5b07e9"
 _EMBEDDED = re.compile(rb'd\("([^"]+)","([A-Za-z0-9+/=]*)"\)')
+SUITE_FAULT = "ipv6-psu-ip-500"  # fails test_psu_ip_address_of_any_shape_never_crashes
+FAILING_SUITE = "test_psu_ip_address_of_any_shape_never_crashes"
+# The steps that read a code, a fallback token and a token response, made to fail.
+OVERRIDES = {
+    "OAU-CODE-FLOW": {
+        "reason": "planted: the code's step fails",
+        "step": 1,
+        "expect": {"status": 200},
+    },
+    "FBK-1": {
+        "reason": "planted: the fallback token's step fails",
+        "step": 1,
+        "expect": {"status": 200},
+    },
+    "OAU-REFRESH": {
+        "reason": "planted: a check quotes the token response's tokens",
+        "step": "exchange the code",
+        "expect": {  # the override itself is attached to the step in Allure
+            "data": [
+                {"path": "access_token", "equals": "planted"},
+                {"path": "refresh_token", "equals": PLANTED_TOKEN},
+            ]
+        },
+    },
+}
+
+
+class _Remembering(dict[str, Any]):
+    """A sandbox state table that remembers every key it was given (issued secrets)."""
+
+    def __init__(self, table: dict[str, Any], issued: set[str]) -> None:
+        super().__init__(table)
+        self.issued = issued
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.issued.add(key)
+        super().__setitem__(key, value)
+
+
+def _remember_issued(server: SandboxServer) -> set[str]:
+    """Every code, fallback token, access and refresh token the sandbox issues from now on."""
+    issued: set[str] = set()
+    state = server.state
+    for name in ("codes", "fallback", "access", "refresh"):
+        setattr(state, name, _Remembering(getattr(state, name), issued))
+    return issued
 
 
 def _encrypt_key(source: Path, target: Path, passphrase: str) -> None:
@@ -63,7 +114,8 @@ def expand(name: str, blob: bytes) -> Iterator[tuple[str, bytes]]:
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("planted")
-    with SandboxServer(root / "sandbox") as server:
+    with SandboxServer(root / "sandbox", [SUITE_FAULT]) as server:
+        issued = _remember_issued(server)
         directory = Path(server.profile_path).parent
         profile: dict[str, Any] = yaml.safe_load(Path(server.profile_path).read_text())
         tokens = [
@@ -89,12 +141,22 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             client_key="pki/qwac-enc.key", client_key_password_env="QWAC_PASSPHRASE"
         )
         profile["signing"].update(key="pki/qseal-enc.key", key_password_env="QSEAL_PASSPHRASE")
+        profile["overrides"] = OVERRIDES
         planted_profile = directory / "planted.yaml"
         planted_profile.write_text(yaml.safe_dump(profile, sort_keys=False))
 
         results = root / "nightly" / "run"
         outputs = []
-        done = cli("run", "--target", str(planted_profile), "--results", str(results), env=env)
+        done = cli(
+            "run",
+            "--target",
+            str(planted_profile),
+            "--results",
+            str(results),
+            "--mode",
+            "regression",
+            env=env,
+        )
         outputs.append(done.stdout + done.stderr)
         assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
         try:
@@ -121,8 +183,10 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         assert done.returncode == 0, done.stdout
         outputs.append(done.stdout + done.stderr)
 
+        assert len(issued) > 10  # codes, fallback tokens, access and refresh tokens
         secrets = {
             *tokens,
+            *issued,
             PLANTED_TOKEN,
             QWAC_PASSPHRASE,
             QSEAL_PASSPHRASE,
@@ -137,6 +201,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             "history": results.parent / "allure-history.jsonl",
             "pack": pack,
             "secrets": secrets,
+            "issued": issued,
             "outputs": outputs,
         }
 
@@ -159,6 +224,19 @@ def test_the_planted_token_was_really_sent_and_recorded(planted: dict[str, Any])
     assert "TRX-3" in junit and "<failure" in junit
     attachments = [p.read_text() for p in (planted["results"] / "allure").glob("*-attachment.*")]
     assert any("authorization: [REDACTED]" in a for a in attachments)
+
+
+def test_the_capturing_steps_and_a_suite_really_failed(planted: dict[str, Any]) -> None:
+    """Not vacuous: the code, the fallback token and the token response were shown redacted,
+    and Hypothesis printed a failing example with its arguments."""
+    cases = ET.parse(planted["results"] / "junit.xml").getroot().iter("testcase")
+    failed = {case.get("name") for case in cases if case.find("failure") is not None}
+    assert {*OVERRIDES, FAILING_SUITE} <= failed
+    output = planted["outputs"][0]
+    assert "Failing explicit example: test_psu_ip_address_of_any_shape_never_crashes(" in output
+    for shown in ("?code=[REDACTED]", "?token=[REDACTED]", "access_token equals: #0: '[REDACTED]'"):
+        assert shown in output
+    assert any(len(secret) > 100 for secret in planted["issued"])  # a fallback JWT
 
 
 def test_no_secret_in_any_file_of_the_results_report_or_pack(planted: dict[str, Any]) -> None:

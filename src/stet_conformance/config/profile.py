@@ -29,6 +29,7 @@ from stet_conformance.config.material import (
     check_validity,
     loose_permissions,
 )
+from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.config.token_store import TokenStoreError, credentials_from_store
 from stet_conformance.config.yamlload import PathKey, Positions, dotted, load_yaml, validate
 from stet_conformance.errors import ConfigError
@@ -37,15 +38,21 @@ from stet_conformance.shared.resources import fixtures_dir, schemas_dir
 DEFAULT_API_PREFIX = "/stet/psd2/v1.4.2"
 DEFAULT_PSU_IP = "192.168.0.1"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@dataclass(frozen=True)
-class PersonaCredentials:
+@dataclass(frozen=True, repr=False)
+class PersonaCredentials(SecretHolder):
     """Tokens per scope for one persona; a missing or empty entry means "not configured"."""
 
     tokens: dict[str, str] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)
     expired_tokens: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the scopes configured, never the tokens
+        tables = ("tokens", "refresh_tokens", "expired_tokens")
+        scopes = " ".join(f"{name}={sorted(getattr(self, name))}" for name in tables)
+        return f"<PersonaCredentials {scopes}>"
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,8 @@ class Override:
     expect: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Profile:
+@dataclass(frozen=True, repr=False)
+class Profile(SecretHolder):
     name: str
     source: Path
     base_url: str
@@ -107,6 +114,9 @@ class Profile:
     other_client_id: str | None = None  # that QWAC's organizationIdentifier
     rotates_refresh_token: bool = False  # oauth.rotates_refresh_token
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
+
+    def __repr__(self) -> str:  # tokens and passphrases stay out of tracebacks and examples
+        return f"<Profile {self.name!r} {self.base_url} ({self.source})>"
 
     def secrets(self) -> set[str]:
         """Every secret value the profile holds, for redaction."""
@@ -171,13 +181,20 @@ def _interpolate(value: Any, path: PathKey, positions: Positions) -> Any:
     return _VAR.sub(replace, value)
 
 
+def not_a_file(base: Path) -> str:
+    """Why a path setting is refused, without its value: a token pasted there is not echoed."""
+    return (
+        "file not found (the value is not a readable file path; a relative path is read from "
+        f"{base})"
+    )
+
+
 def _file(base: Path, value: str | None, setting: str, positions: Positions) -> Path | None:
     path = _path(base, value)
     if path is None:
         return None
     if not path.is_file():
-        where = positions.where(setting.split("."))
-        raise ConfigError(f"{where}: {setting}: file not found: {path}")
+        raise ConfigError(f"{_where(setting, positions)}: {not_a_file(base)}")
     return path
 
 
@@ -203,15 +220,29 @@ def _where(setting: str, positions: Positions) -> str:
     return f"{positions.where(setting.split('.'))}: {setting}"
 
 
-def _password(env_name: str | None, setting: str, positions: Positions) -> str | None:
+def env_password(env_name: str | None) -> str | None:
+    """The passphrase a ``*_password_env`` setting names; ``ValueError`` says why not.
+
+    The messages never quote the setting's value: it may be the passphrase itself, pasted
+    where its variable's name belongs.
+    """
     if not env_name:
         return None
-    if env_name not in os.environ:
-        raise ConfigError(
-            f"{positions.where(setting.split('.'))}: {setting}: "
-            f"environment variable {env_name} is not set"
+    if not _ENV_NAME.fullmatch(env_name):
+        raise ValueError(
+            "not an environment variable name (give the name of the variable that holds the "
+            "passphrase, not the passphrase)"
         )
+    if env_name not in os.environ:
+        raise ValueError("the environment variable it names is not set")
     return os.environ[env_name]
+
+
+def _password(env_name: str | None, setting: str, positions: Positions) -> str | None:
+    try:
+        return env_password(env_name)
+    except ValueError as exc:
+        raise ConfigError(f"{_where(setting, positions)}: {exc}") from None
 
 
 def load_private_key(path: Path, password: str | None, setting: str) -> rsa.RSAPrivateKey:

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import reject
 
 from stet_conformance.config.profile import DEFAULT_PSU_IP, Profile
+from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.fuzz import oracles
 from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, HeaderInput
@@ -28,8 +29,8 @@ from stet_conformance.http.signing import RequestOptions
 from stet_conformance.scenario.runner import RunContext
 
 
-@dataclass
-class FuzzSession:
+@dataclass(repr=False)
+class FuzzSession(SecretHolder):
     """One per test session; ``failing`` records tests that have already failed an example."""
 
     run: RunContext
@@ -40,10 +41,6 @@ class FuzzSession:
 
     def __repr__(self) -> str:  # Hypothesis prints fixtures: never show the profile's tokens
         return f"<FuzzSession mode={self.mode} requests={self.budget.spent}>"
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        """Hypothesis prints a dataclass field by field, past ``__repr__``: this one as above."""
-        printer.text(repr(self))
 
     @property
     def profile(self) -> Profile:

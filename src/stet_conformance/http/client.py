@@ -20,6 +20,7 @@ import httpx
 
 from stet_conformance.config.live import UndeclaredOrigin, declared_origins, origin
 from stet_conformance.config.profile import Profile
+from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.errors import ConfigError, TargetError
 from stet_conformance.http.budget import Charge, DryRun
 from stet_conformance.http.redact import Redactor
@@ -35,7 +36,7 @@ _AS_IS = RequestOptions(sign=False, digest=False, request_id=False, psu_ip_addre
 
 
 @dataclass
-class Exchange:
+class Exchange(SecretHolder):
     """One request and its response."""
 
     request: httpx.Request
@@ -115,6 +116,9 @@ class StetClient:
             follow_redirects=False,
             transport=transport,
         )
+
+    def __repr__(self) -> str:  # its profile holds the tokens: name the target only
+        return f"<StetClient {self.profile.base_url}>"
 
     def close(self) -> None:
         self._http.close()
@@ -222,6 +226,8 @@ class StetClient:
             extensions=response.extensions,
         )
         complete.read()
+        # Before any check or failure message: a code or token handed out is a secret now.
+        self.redactor.learn(complete.status_code, complete.headers.multi_items(), raw)
         return Exchange(complete.request, complete, time.perf_counter() - started)
 
     def _read_capped(self, response: httpx.Response, deadline: float) -> bytes:

@@ -1,8 +1,9 @@
 """Removing secrets from everything the harness shows: failures, logs, reports.
 
 Header values of ``SECRET_HEADERS`` and JSON/form fields of ``SECRET_FIELDS`` are replaced by
-``REDACTED``; so is any occurrence of a known secret value (the profile's tokens) anywhere in a
-text, which catches tokens echoed back in error messages or URLs.
+``REDACTED``; so is any occurrence of a known secret value anywhere in a text (the profile's
+tokens and passphrases, and what responses hand out: codes, tokens), which catches tokens echoed
+back in error messages or URLs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_plus, urlsplit
 
 REDACTED = "[REDACTED]"
 SECRET_HEADERS = frozenset(
@@ -30,6 +32,8 @@ SECRET_FIELDS = frozenset(
     }
 )
 _FORM_FIELD = re.compile(r"(?P<name>[A-Za-z_]+)=(?P<value>[^&\s]*)")
+MIN_LEARNED = 8  # shortest value learned from a response as a secret
+_BODY_MARKERS = tuple(f'"{name}"'.encode() for name in sorted(SECRET_FIELDS))
 
 
 class Redactor:
@@ -43,6 +47,26 @@ class Redactor:
         if len(secret) >= 4 and secret not in self._secrets:
             self._secrets.append(secret)
             self._secrets.sort(key=len, reverse=True)
+
+    def learn(self, status: int, headers: Iterable[tuple[str, str]], content: bytes) -> None:
+        """Remember the secrets a response hands out, so they are scrubbed wherever they show
+        up later, whatever the verdict: the secret parameters of a ``Location`` URL (a code,
+        the fallback JWT) and the top-level secret fields of a 2xx JSON body (a token
+        response). Values shorter than ``MIN_LEARNED`` are not credible secrets (an error
+        ``code`` of a bank's own error body, say) and would blank out ordinary text."""
+        found: list[str] = []
+        for name, value in headers:
+            if name.lower() == "location":
+                parts = urlsplit(value)
+                for pair in re.split("[&;]", f"{parts.query}&{parts.fragment}"):
+                    key, _, raw = pair.partition("=")
+                    if unquote_plus(key).lower() in SECRET_FIELDS:
+                        found += [raw, unquote_plus(raw)]
+        if 200 <= status < 300:
+            found += _body_secrets(content)
+        for secret in found:
+            if len(secret) >= MIN_LEARNED:
+                self.add(secret)
 
     def text(self, value: str) -> str:
         for secret in self._secrets:
@@ -68,6 +92,19 @@ class Redactor:
         if "x-www-form-urlencoded" in content_type:
             text = _FORM_FIELD.sub(_scrub_form_field, text)
         return self.text(text)
+
+
+def _body_secrets(content: bytes) -> list[str]:
+    """The string values of a JSON object body's top-level secret fields."""
+    if not any(marker in content for marker in _BODY_MARKERS):
+        return []  # most bodies have no secret field: they are not parsed twice
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    return [v for k, v in data.items() if str(k).lower() in SECRET_FIELDS and isinstance(v, str)]
 
 
 def _scrub(data: Any) -> Any:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.shared import cavage
 
 SIGNED_BY_DEFAULT = (
@@ -57,8 +58,8 @@ class Signer:
         return params.to_header()
 
 
-@dataclass(frozen=True)
-class RequestOptions:
+@dataclass(frozen=True, repr=False)
+class RequestOptions(SecretHolder):
     """Per-request switches, passed through ``httpx.Request.extensions['stet']``."""
 
     token: str | None = None
@@ -66,6 +67,11 @@ class RequestOptions:
     digest: bool = True
     request_id: bool = True
     psu_ip_address: bool = True
+
+    def __repr__(self) -> str:  # whether a token is sent, never which one
+        switches = ("sign", "digest", "request_id", "psu_ip_address")
+        shown = " ".join(f"{name}={getattr(self, name)}" for name in switches)
+        return f"<RequestOptions token={'set' if self.token else None} {shown}>"
 
 
 @dataclass

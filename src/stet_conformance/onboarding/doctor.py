@@ -29,9 +29,11 @@ from stet_conformance.config.profile import (
     _VAR,
     _interpolate,
     _profile_schema,
+    env_password,
     load_certificate,
     load_private_key,
     load_profile,
+    not_a_file,
 )
 from stet_conformance.config.token_store import (
     REFRESH_LIFETIME,
@@ -151,7 +153,7 @@ def _files(doc: Doctor, data: dict[str, Any]) -> dict[str, Path]:
             found[setting] = path
             doc.add("ok", f"file {setting}", str(path))
         else:
-            doc.add("FAIL", f"file {setting}", f"not found: {path}")
+            doc.add("FAIL", f"file {setting}", not_a_file(doc.path.parent))
     if "tls.client_cert" not in found and not (data.get("tls") or {}).get("client_cert"):
         doc.add("warn", "file tls.client_cert", "no QWAC configured: the bank will refuse mTLS")
     return found
@@ -172,9 +174,10 @@ def _validity(doc: Doctor, name: str, cert: x509.Certificate) -> None:
 def _load_key(
     doc: Doctor, setting: str, path: Path, password_env: str | None
 ) -> rsa.RSAPrivateKey | None:
-    password = os.environ.get(password_env) if password_env else None
-    if password_env and password is None:
-        doc.add("FAIL", setting, f"environment variable {password_env} is not set")
+    try:
+        password = env_password(password_env)
+    except ValueError as exc:
+        doc.add("FAIL", setting, f"{setting}_password_env: {exc}")
         return None
     try:
         return load_private_key(path, password, setting)
@@ -340,7 +343,7 @@ def _store(
     refreshable: set[tuple[str, str]],
 ) -> None:
     if not path.exists():
-        doc.add("warn", "token store", f"{path} does not exist yet: run stet-conformance login")
+        doc.add("warn", "token store", "the file does not exist yet: run stet-conformance login")
         return
     try:
         store = TokenStore.load(path)

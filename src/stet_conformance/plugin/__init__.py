@@ -25,6 +25,7 @@ from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection
 from stet_conformance.plugin.recorder import RunRecorder
+from stet_conformance.plugin.redaction import ReportRedactor
 from stet_conformance.report.allure import label_scenario, mark_interrupted, record_step
 from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
 from stet_conformance.report.results import ResultsDir, check_outputs
@@ -90,6 +91,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     redactor = Redactor()
     config.stash[_REDACTOR] = redactor
+    config.pluginmanager.register(ReportRedactor(redactor), "stet-report-redactor")
     stack = ExitStack()
     config.stash[_CLEANUP] = stack
     config.add_cleanup(stack.close)
@@ -215,16 +217,16 @@ class ScenarioItem(pytest.Item):
         return listen
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        redactor = self.config.stash[_REDACTOR]
+        """The scenario, its YAML line and the failure (``ReportRedactor`` redacts the report)."""
         head = f"{self.scenario.id} {self.scenario.title}  ({self.scenario.location})"
         error = excinfo.value
         if isinstance(error, (ScenarioFailed, TargetBroken)):
-            return redactor.text(f"{head}\n{error}")
+            return f"{head}\n{error}"
         if isinstance(error, TargetError):
-            return redactor.text(f"{head}\ntarget broken: {error}")
+            return f"{head}\ntarget broken: {error}"
         if isinstance(error, UsageError):
-            return redactor.text(f"{head}\nconfiguration error: {error}")
-        return redactor.text(str(super().repr_failure(excinfo)))
+            return f"{head}\nconfiguration error: {error}"
+        return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.line - 1, f"{self.scenario.id}: {self.scenario.title}"

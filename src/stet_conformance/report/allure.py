@@ -83,12 +83,11 @@ def record_step(result: StepResult, redactor: Redactor) -> None:
             allure.attach(request_text, "request", allure.attachment_type.TEXT)
             allure.attach(response_text, "response", allure.attachment_type.TEXT)
             if result.override is not None:
-                allure.attach(
+                override = (
                     f"Expectation overridden by the target profile: {result.override.reason}\n"
-                    f"{json.dumps(result.override.expect, indent=2)}",
-                    "override",
-                    allure.attachment_type.TEXT,
+                    f"{json.dumps(result.override.expect, indent=2)}"
                 )
+                allure.attach(redactor.text(override), "override", allure.attachment_type.TEXT)
             if result.failures:
                 raise _StepFailed(redactor.text("\n".join(str(f) for f in result.failures)))
     except _StepFailed:

@@ -21,6 +21,7 @@ from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.config.live import UndeclaredOrigin
 from stet_conformance.config.profile import Override, Profile
+from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.errors import ScenarioError
 from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
@@ -43,14 +44,17 @@ class StepResult:
     cleanup: bool = False
 
 
-@dataclass
-class RunContext:
+@dataclass(repr=False)
+class RunContext(SecretHolder):
     """Everything a run shares: the profile, one client, compiled schemas, the request budget."""
 
     profile: Profile
     client: StetClient
     schemas: SchemaStore
     budget: RequestBudget | None = None
+
+    def __repr__(self) -> str:  # suites get it as a fixture: Hypothesis prints it
+        return f"<RunContext {self.profile!r}>"
 
 
 LIVE_BUDGET = {"requests": 1000, "per_persona": 300, "unattended": 4}
@@ -248,9 +252,21 @@ def _capture_one(exchange: Exchange, path: str) -> list[Any]:
     return parse_qs(urlsplit(value).query).get(param, [])[:1]
 
 
-def _capture(
-    step: Step, exchange: Exchange, saved: dict[str, Any], redactor: Redactor | None = None
-) -> list[Failure]:
+def _register_secrets(step: Step, exchange: Exchange, redactor: Redactor) -> None:
+    """Captures named like secrets are redacted as soon as the response is read, before any
+    check: a failing step prints its exchange (a code or a JWT in ``Location``) too."""
+    for name, path in step.save.items():
+        if not any(s in name.lower() for s in _SECRET_NAMES):
+            continue
+        try:
+            values = _capture_one(exchange, path)
+        except (ValueError, PathSyntaxError):
+            continue  # the capture itself reports it, if the checks pass
+        if values:
+            redactor.add(str(values[0]))
+
+
+def _capture(step: Step, exchange: Exchange, saved: dict[str, Any]) -> list[Failure]:
     failures = []
     for name, path in step.save.items():
         try:
@@ -262,8 +278,6 @@ def _capture(
             failures.append(Failure("save", f"cannot save {name!r}: nothing at {path}"))
         else:
             saved[name] = values[0]
-            if redactor is not None and any(s in name.lower() for s in _SECRET_NAMES):
-                redactor.add(str(values[0]))  # captured tokens and codes never show in output
     return failures
 
 
@@ -291,9 +305,10 @@ def _run_step(
     if applies and override is not None:
         expect = {**expect, **render(override.expect, context)}
     exchange = _send(step, request, run, previous)
+    _register_secrets(step, exchange, run.client.redactor)
     failures = run_checks(CheckContext(exchange, expect, run.schemas))
     if not failures:
-        failures = _capture(step, exchange, saved, run.client.redactor)
+        failures = _capture(step, exchange, saved)
     return StepResult(step, exchange, failures, override if applies else None)
 
 
