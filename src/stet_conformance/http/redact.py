@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from stet_conformance.http.jsonbody import loads
+
 REDACTED = "[REDACTED]"
 SECRET_HEADERS = frozenset(
     {"authorization", "signature", "cookie", "set-cookie", "proxy-authorization"}
@@ -60,7 +62,7 @@ class Redactor:
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
         if "json" in content_type or text.lstrip().startswith(("{", "[")):
             try:
-                data = json.loads(text)
+                data = loads(text)  # too deep is not JSON here: shown as text
             except ValueError:
                 pass
             else:
