@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -82,8 +83,9 @@ Answer = Callable[[socket.socket, threading.Event], None]
 
 
 class HostileServers:
-    """Plain-HTTP servers on 127.0.0.1 that answer every request with ``answer`` (one thread each).
+    """Servers on 127.0.0.1 that answer every request with ``answer`` (one thread each).
 
+    Plain HTTP, or HTTPS with the sandbox's server certificate when given its ``pki`` directory.
     An answer stops when the client hangs up or the test ends (``stop`` is set).
     """
 
@@ -91,14 +93,20 @@ class HostileServers:
         self.stop = threading.Event()
         self._listeners: list[socket.socket] = []
 
-    def start(self, answer: Answer) -> str:
+    def start(self, answer: Answer, pki: Path | None = None) -> str:
         """The base URL of a new server answering with ``answer``."""
         listener = socket.create_server(("127.0.0.1", 0))
         self._listeners.append(listener)
-        threading.Thread(target=self._serve, args=(listener, answer), daemon=True).start()
-        return f"http://127.0.0.1:{listener.getsockname()[1]}"
+        tls = None
+        if pki is not None:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(pki / "server.pem", pki / "server.key")
+        args = (listener, answer, tls)
+        threading.Thread(target=self._serve, args=args, daemon=True).start()
+        scheme = "http" if tls is None else "https"
+        return f"{scheme}://127.0.0.1:{listener.getsockname()[1]}"
 
-    def drip_headers(self, seconds: float = 6.0) -> str:
+    def drip_headers(self, seconds: float = 6.0, pki: Path | None = None) -> str:
         """A server sending its status line and headers one byte every 0.1 s, for ``seconds``."""
 
         def answer(conn: socket.socket, stop: threading.Event) -> None:
@@ -110,7 +118,7 @@ class HostileServers:
                 conn.sendall(bytes([byte]))
                 time.sleep(0.1)
 
-        return self.start(answer)
+        return self.start(answer, pki)
 
     def big_body(self, size: int) -> str:
         """A server answering 200 with a body of ``size`` spaces, sent 64 KiB at a time."""
@@ -132,21 +140,25 @@ class HostileServers:
         for listener in self._listeners:
             listener.close()
 
-    def _serve(self, listener: socket.socket, answer: Answer) -> None:
+    def _serve(self, listener: socket.socket, answer: Answer, tls: ssl.SSLContext | None) -> None:
         while not self.stop.is_set():
             try:
                 conn, _ = listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._handle, args=(conn, answer), daemon=True).start()
+            args = (conn, answer, tls)
+            threading.Thread(target=self._handle, args=args, daemon=True).start()
 
-    def _handle(self, conn: socket.socket, answer: Answer) -> None:
-        with conn:
-            try:
-                _read_request(conn)
-                answer(conn, self.stop)
-            except OSError:
-                pass  # the client hung up, as it should
+    def _handle(self, conn: socket.socket, answer: Answer, tls: ssl.SSLContext | None) -> None:
+        try:
+            if tls is not None:
+                conn = tls.wrap_socket(conn, server_side=True)
+            _read_request(conn)
+            answer(conn, self.stop)
+        except OSError:
+            pass  # the client hung up, as it should
+        finally:
+            conn.close()
 
 
 def _read_request(conn: socket.socket) -> None:
