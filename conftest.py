@@ -1,9 +1,14 @@
-"""Fixtures shared by the harness's own tests (tests/): a running reference sandbox, and
-certificates made to order (expired, without organizationIdentifier, for another key)."""
+"""Fixtures shared by the harness's own tests (tests/): a running reference sandbox,
+certificates made to order (expired, without organizationIdentifier, for another key), and
+hostile loopback servers (dripping headers, huge bodies)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import ssl
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -70,3 +75,118 @@ def cert_writer() -> Callable[..., x509.Certificate]:
 @pytest.fixture
 def key_loader() -> Callable[[Path], rsa.RSAPrivateKey]:
     return load_key
+
+
+# --- hostile loopback servers -------------------------------------------------------------------
+
+Answer = Callable[[socket.socket, threading.Event], None]
+
+
+class HostileServers:
+    """Servers on 127.0.0.1 that answer every request with ``answer`` (one thread each).
+
+    Plain HTTP, or HTTPS with the sandbox's server certificate when given its ``pki`` directory.
+    An answer stops when the client hangs up or the test ends (``stop`` is set).
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._listeners: list[socket.socket] = []
+
+    def start(self, answer: Answer, pki: Path | None = None) -> str:
+        """The base URL of a new server answering with ``answer``."""
+        listener = socket.create_server(("127.0.0.1", 0))
+        self._listeners.append(listener)
+        tls = None
+        if pki is not None:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(pki / "server.pem", pki / "server.key")
+        args = (listener, answer, tls)
+        threading.Thread(target=self._serve, args=args, daemon=True).start()
+        scheme = "http" if tls is None else "https"
+        return f"{scheme}://127.0.0.1:{listener.getsockname()[1]}"
+
+    def drip_headers(self, seconds: float = 6.0, pki: Path | None = None) -> str:
+        """A server sending its status line and headers one byte every 0.1 s, for ``seconds``."""
+
+        def answer(conn: socket.socket, stop: threading.Event) -> None:
+            ends = time.monotonic() + seconds
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"a" * 10_000
+            for byte in head:
+                if stop.is_set() or time.monotonic() > ends:
+                    return
+                conn.sendall(bytes([byte]))
+                time.sleep(0.1)
+
+        return self.start(answer, pki)
+
+    def big_body(self, size: int) -> str:
+        """A server answering 200 with a body of ``size`` spaces, sent 64 KiB at a time."""
+
+        def answer(conn: socket.socket, stop: threading.Event) -> None:
+            head = (
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n"
+            )
+            conn.sendall(head.encode() + b"\r\n")
+            for start in range(0, size, 65536):
+                if stop.is_set():
+                    return
+                conn.sendall(b" " * min(65536, size - start))
+
+        return self.start(answer)
+
+    def close(self) -> None:
+        self.stop.set()
+        for listener in self._listeners:
+            listener.close()
+
+    def _serve(self, listener: socket.socket, answer: Answer, tls: ssl.SSLContext | None) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            args = (conn, answer, tls)
+            threading.Thread(target=self._handle, args=args, daemon=True).start()
+
+    def _handle(self, conn: socket.socket, answer: Answer, tls: ssl.SSLContext | None) -> None:
+        try:
+            if tls is not None:
+                conn = tls.wrap_socket(conn, server_side=True)
+            _read_request(conn)
+            answer(conn, self.stop)
+        except OSError:
+            pass  # the client hung up, as it should
+        finally:
+            conn.close()
+
+
+def _read_request(conn: socket.socket) -> None:
+    """Read one request (head and Content-Length body), so closing does not reset the client."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = conn.recv(65536)
+        if not more:
+            return
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":")[1])
+            for line in head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        more = conn.recv(65536)
+        if not more:
+            return
+        body += more
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServers]:
+    servers = HostileServers()
+    yield servers
+    servers.close()

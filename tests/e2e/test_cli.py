@@ -153,6 +153,19 @@ def test_bad_scenario_file_exits_2_naming_file_and_line(tmp_path: Path) -> None:
     assert "unknown key" in done.stderr
 
 
+def test_yaml_alias_bombs_exit_2_naming_file_and_line(tmp_path: Path) -> None:
+    laughs = ["- l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"] + [
+        f"- l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 5)
+    ]
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "bomb.yaml").write_text("\n".join(laughs) + "\n")
+    done = cli("run", "--scenarios", str(scenarios))
+    assert done.returncode == 2
+    assert f"{scenarios / 'bomb.yaml'}:5: YAML aliases expand this scenario file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_unreachable_target_is_a_broken_run_not_a_crash(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:

@@ -1,11 +1,21 @@
-"""The client's retry policy, body cap, error wording and live safety (budget per attempt, dry run,
-declared origins); no network: an httpx MockTransport."""
+"""The client's retry policy, body cap, deadline, decoding, error wording and live safety (budget
+per attempt, dry run, declared origins).
+
+Mostly without network (an httpx MockTransport); the deadline tests use hostile loopback servers.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import textwrap
+import time
+import tracemalloc
+import zlib
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -21,6 +31,9 @@ from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.scenario.loader import load_file
 from stet_conformance.scenario.model import Scenario
 from stet_conformance.scenario.runner import RunContext, ScenarioSkipped, run_scenario
+
+if TYPE_CHECKING:
+    from conftest import HostileServers
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +244,154 @@ def test_a_scenario_url_on_an_undeclared_origin_is_a_usage_error(
         "nothing was sent"
     )
     assert script.calls == 0
+
+
+# --- bounded in time and memory, whatever the target sends ---------------------------------------
+
+
+def test_headers_dripped_byte_by_byte_end_at_the_total_timeout(
+    profile: Profile, hostile: HostileServers
+) -> None:
+    """Each header byte arrives well within timeouts.read; timeouts.total still ends it."""
+    slow = dataclasses.replace(
+        profile, base_url=hostile.drip_headers(), total_timeout=1.0, read_timeout=30.0
+    )
+    client = StetClient(slow, Redactor())
+    started = time.monotonic()
+    with pytest.raises(TargetError, match=re.escape("took longer than 1 s to send the response")):
+        client.send("GET", "/x")
+    assert time.monotonic() - started < 3
+    client.close()
+
+
+def test_a_gigabyte_body_ends_at_the_total_timeout_or_the_cap(
+    profile: Profile, hostile: HostileServers
+) -> None:
+    url = hostile.big_body(10**9)
+    slow = dataclasses.replace(profile, base_url=url, total_timeout=1.0, read_timeout=30.0)
+    with pytest.raises(TargetError, match=r"took longer than 1 s|larger than \d+ bytes"):
+        StetClient(slow, Redactor()).send("GET", "/x")
+
+
+def gzipped(pieces: Iterable[bytes], wbits: int = 31) -> bytes:
+    """``pieces`` compressed as they come (gzip by default), never held whole."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return b"".join(packer.compress(piece) for piece in pieces) + packer.flush()
+
+
+def streamed(headers: dict[str, str], raw: bytes) -> httpx.MockTransport:
+    """A transport answering 200 with ``raw`` as the undecoded wire bytes."""
+    return httpx.MockTransport(
+        lambda request: httpx.Response(200, headers=headers, stream=httpx.ByteStream(raw))
+    )
+
+
+def test_a_stacked_gzip_bomb_is_refused_before_it_grows(profile: Profile) -> None:
+    """``Content-Encoding: gzip, gzip``: 64 MiB of zeros in a few hundred bytes; cap 1 MiB."""
+    inner = gzipped(b"\0" * 2**20 for _ in range(64))
+    bomb = gzipped([inner])
+    assert len(bomb) < 2000
+    capped = dataclasses.replace(profile, max_body_bytes=2**20)
+    client = StetClient(
+        capped, Redactor(), transport=streamed({"content-encoding": "gzip, gzip"}, bomb)
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(TargetError, match="larger than 1048576 bytes"):
+            client.send("GET", "/x")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20  # the cap and a few 64 KiB pieces, not 64 MiB
+
+
+BODY = json.dumps({"balances": [{"name": "x" * 50, "amount": str(n)} for n in range(2000)]})
+
+
+@pytest.mark.parametrize(
+    ("encoding", "wire"),
+    [
+        ("gzip", gzipped([BODY.encode()])),
+        ("deflate", gzipped([BODY.encode()], zlib.MAX_WBITS)),  # zlib stream
+        ("deflate", gzipped([BODY.encode()], -zlib.MAX_WBITS)),  # raw deflate, as some send it
+        ("gzip, deflate", gzipped([gzipped([BODY.encode()])], zlib.MAX_WBITS)),
+        ("identity", BODY.encode()),
+        ("br", BODY.encode()),  # not asked for: left as it is, as httpx does
+    ],
+)
+def test_encoded_bodies_are_decoded(profile: Profile, encoding: str, wire: bytes) -> None:
+    client = StetClient(
+        profile, Redactor(), transport=streamed({"content-encoding": encoding}, wire)
+    )
+    exchange = client.send("GET", "/x")
+    assert exchange.response.content == BODY.encode()
+    assert "content-encoding" not in exchange.response.headers
+
+
+def test_a_corrupt_gzip_body_is_a_broken_target(profile: Profile) -> None:
+    wire = b"this is not gzip"
+    client = StetClient(profile, Redactor(), transport=streamed({"content-encoding": "gzip"}, wire))
+    with pytest.raises(TargetError, match="sent a gzip body that does not decode"):
+        client.send("GET", "/x")
+
+
+def test_the_harness_asks_only_for_the_encodings_it_decodes(profile: Profile) -> None:
+    seen: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["accept-encoding"])
+        return httpx.Response(204)
+
+    StetClient(profile, Redactor(), transport=httpx.MockTransport(record)).send("GET", "/x")
+    assert seen == ["gzip, deflate"]
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize("depth", [101, 5000, 100_000])
+def test_json_nested_too_deep_is_a_broken_target(profile: Profile, depth: int) -> None:
+    def deep(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, content=nested(depth), headers={"content-type": "application/json"}
+        )
+
+    exchange = StetClient(profile, Redactor(), transport=httpx.MockTransport(deep)).send(
+        "GET", "/x"
+    )
+    with pytest.raises(TargetError, match="GET /x answered JSON nested deeper than 100 levels"):
+        _ = exchange.body
+    assert "[[[[" in exchange.render(Redactor())  # shown as text, without a RecursionError
+
+
+def test_json_as_deep_as_allowed_is_parsed(profile: Profile) -> None:
+    def deep(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=nested(100))
+
+    exchange = StetClient(profile, Redactor(), transport=httpx.MockTransport(deep)).send(
+        "GET", "/x"
+    )
+    assert isinstance(exchange.body, list)
+
+
+def test_a_too_deep_body_ends_the_scenario_as_broken_not_failed(
+    profile: Profile, tmp_path: Path
+) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            - id: DEEP-1
+              title: Accounts
+              persona: LEA
+              request: {method: GET, path: /accounts}
+              expect: {status: 200, schema: accounts}
+            """
+        ),
+        encoding="utf-8",
+    )
+    deep = httpx.MockTransport(lambda request: httpx.Response(200, content=nested(100_000)))
+    run = RunContext(profile, StetClient(profile, Redactor(), transport=deep), default_store())
+    with pytest.raises(TargetError, match="nested deeper than 100 levels"):
+        run_scenario(load_file(path)[0], run)

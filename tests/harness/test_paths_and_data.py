@@ -119,6 +119,11 @@ def test_matches_is_a_full_match_on_strings_only() -> None:
     _bad({"v": 123}, matches=r"[0-9]+")
 
 
+def test_a_bad_pattern_known_only_at_run_time_fails_the_check() -> None:
+    """A templated ``matches:`` or a profile override's: no re.error traceback."""
+    _bad({"v": "x"}, "matches: /(unclosed/ is not a regular expression", matches="(unclosed")
+
+
 def test_numeric_order_uses_decimals_not_text() -> None:
     _ok({"v": "10.00"}, gt="9.5")  # text comparison would say "10.00" < "9.5"
     _ok({"v": "-150.00"}, lt=0)

@@ -201,6 +201,15 @@ def test_invalid_yaml_names_the_line(broken: Broken) -> None:
     assert message.startswith(f"{broken.path}:5: invalid YAML:")
 
 
+def test_yaml_aliases_are_refused_in_a_profile(broken: Broken) -> None:
+    """A profile needs no aliases; refusing them all rules out an alias bomb."""
+    lines = broken.lines()
+    lines[12] = "  LEA: &lea"
+    lines.append("  CLAIRE: *lea")  # line 15
+    message = broken.error(broken.write(lines))
+    assert message == f"{broken.path}:15: YAML aliases (*name) are not allowed in a target profile"
+
+
 def test_tab_indentation_names_the_line(broken: Broken) -> None:
     lines = broken.lines()
     lines[9] = "\tcertificate: x"  # line 10

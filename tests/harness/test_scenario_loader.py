@@ -516,3 +516,99 @@ def test_duplicate_ids_in_one_file(tmp_path: Path) -> None:
 def test_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
     path = tmp_path / "gone.yaml"
     assert error(path) == f"scenario file not found: {path}"
+
+
+# --- bounded at load time: alias bombs, bad patterns, function arguments ------------------------
+
+
+def alias_levels(levels: int) -> str:
+    """A YAML "billion laughs": line k + 1 holds nine aliases of the list on line k."""
+    lines = ["- l0: &l0 [" + ", ".join(["lol"] * 9) + "]"]
+    for level in range(1, levels):
+        lines.append(f"- l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_the_alias_that_crosses_the_budget(tmp_path: Path) -> None:
+    """Five levels (66,430 values) stand for the nine of the report (387 million): the aliases
+    of line 5 would add more than 10,000 values, and nothing is expanded to find out."""
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_levels(5), encoding="utf-8")
+    assert error(path) == (
+        f"{path}:5: YAML aliases expand this scenario file by more than 10000 values "
+        "(an alias bomb?); write the values out"
+    )
+
+
+def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "- &loop\n  - *loop\n")
+    assert error(path) == f"{path}:2: a YAML alias inside its own anchor (endless data)"
+
+
+def test_aliases_within_the_budget_are_fine(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        - id: X-1
+          title: t
+          request: {method: GET, path: /a, headers: &headers {Accept: application/json}}
+          expect: {status: 200}
+        - id: X-2
+          title: t
+          request: {method: GET, path: /b, headers: *headers}
+          expect: {status: 200}
+        """,
+    )
+    assert load_file(path)[1].steps[0].request["headers"] == {"Accept": "application/json"}
+
+
+def test_a_bad_matches_pattern_is_refused_at_load_time(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        - id: X-1
+          title: t
+          request: {method: GET, path: /a}
+          expect:
+            status: 200
+            data:
+              - {path: a, equals: 1}
+              - {path: b, matches: "[0-9"}
+        """,
+    )
+    assert error(path).startswith(f"{path}:8: matches: not a regular expression (")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("repeat('a', 100000000000)", "count must be >= 0 and the result at most 1000000"),
+        ("repeat('a', 1e11)", "bad function arguments"),
+        ("repeat('a')", "missing a required argument: 'count'"),
+        ("repeat(3, 3)", "text must be quoted text"),
+        ("date(99999999999)", "days must be between -36600 and 36600"),
+        ("datetime(-99999999999, 'Z')", "days must be between -36600 and 36600"),
+        ("date('yesterday')", "days must be a whole number"),
+        ("uuid(1)", "too many positional arguments"),
+    ],
+)
+def test_bad_function_arguments_are_refused_at_load_time(
+    tmp_path: Path, call: str, message: str
+) -> None:
+    path = write(
+        tmp_path,
+        f"""
+        - id: X-1
+          title: t
+          steps:
+            - request: {{method: GET, path: /a}}
+              expect: {{status: 200}}
+            - request:
+                method: POST
+                path: /a
+                json: {{name: "{{{{ {call} }}}}"}}
+              expect: {{status: 201}}
+        """,
+    )
+    text = error(path)
+    assert text.startswith(f"{path}:6: {call}: ") and message in text

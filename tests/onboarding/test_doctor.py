@@ -6,9 +6,10 @@ import base64
 import datetime as dt
 import json
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -19,6 +20,9 @@ from stet_conformance.cli import main
 from stet_conformance.config.token_store import StoredToken, TokenStore
 from stet_conformance.onboarding.doctor import diagnose, jwt_expiry
 from stet_conformance.shared import cavage
+
+if TYPE_CHECKING:
+    from conftest import HostileServers
 
 Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]
 CertWriter = Callable[..., x509.Certificate]
@@ -209,6 +213,18 @@ def test_connect_failures_are_one_line_each(
     connect = next(c for c in checks if c.name == "connect")
     assert connect.status == "FAIL", connect
     assert "certificate" in connect.detail
+
+
+def test_connect_to_a_server_dripping_its_headers_ends_at_the_total_timeout(
+    copy: Path, edit: Edit, hostile: HostileServers
+) -> None:
+    url = hostile.drip_headers(pki=copy.parent / "pki")
+    edit(copy, lambda d: d.update(base_url=url, timeouts={"connect": 5, "read": 30, "total": 1}))
+    started = time.monotonic()
+    connect = next(c for c in diagnose(copy, connect=True) if c.name == "connect")
+    assert time.monotonic() - started < 3
+    assert connect.status == "FAIL"
+    assert connect.detail == f"{url} took longer than 1 s to send the response (timeouts.total)"
 
 
 def test_a_missing_profile_is_a_usage_error(

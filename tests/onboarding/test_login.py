@@ -3,13 +3,16 @@ and runs that take their tokens from the store (refreshed before expiry)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -25,6 +28,9 @@ from stet_conformance.http.signing import RequestOptions
 from stet_conformance.http.tls import client_context
 from stet_conformance.onboarding.login import pkce_pair
 from stet_conformance.onboarding.oauth import OAuthClient, OAuthError, refresh_store
+
+if TYPE_CHECKING:
+    from conftest import HostileServers
 
 Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]
 
@@ -319,3 +325,38 @@ def test_no_token_refresh_is_sent_beyond_the_budget(copy: Path, edit: Edit) -> N
         load_profile(copy).base_url, "CLAIRE", "aisp"
     )
     assert token is not None and token.access_token == "stale"
+
+
+def test_a_token_endpoint_dripping_its_headers_ends_at_the_total_timeout(
+    sandbox_profile: Path, hostile: HostileServers
+) -> None:
+    """A refresh at start-up must not hang the run before any test."""
+    profile = dataclasses.replace(
+        load_profile(sandbox_profile),
+        token_url=hostile.drip_headers() + "/token",
+        total_timeout=1.0,
+        read_timeout=30.0,
+    )
+    started = time.monotonic()
+    with OAuthClient(profile) as oauth, pytest.raises(OAuthError) as info:
+        oauth.refresh("a-refresh-token")
+    assert time.monotonic() - started < 3
+    assert re.search(
+        r"/token took longer than 1 s to send the response \(timeouts.total\)$", str(info.value)
+    )
+
+
+def test_a_huge_token_response_is_refused_at_the_body_cap(
+    sandbox_profile: Path, hostile: HostileServers
+) -> None:
+    profile = dataclasses.replace(
+        load_profile(sandbox_profile),
+        token_url=hostile.big_body(8 * 2**20) + "/token",
+        max_body_bytes=2**20,
+    )
+    with OAuthClient(profile) as oauth, pytest.raises(OAuthError) as info:
+        oauth.exchange_code("a-code", "http://127.0.0.1:9/callback", None)
+    assert str(info.value).endswith(
+        "/token sent a body larger than 1048576 bytes (limits.max_body_bytes); "
+        "the rest was not read"
+    )

@@ -82,6 +82,15 @@ def _sign(value: Any, wanted: str) -> str | None:
     return None if got == wanted else f"{value!r} is {got}, expected {wanted}"
 
 
+def _matches(value: Any, pattern: str) -> str | None:
+    """A pattern from a template or a profile override is only known here: a bad one fails."""
+    try:
+        found = isinstance(value, str) and re.fullmatch(pattern, value)
+    except re.error as exc:
+        return f"matches: /{pattern}/ is not a regular expression ({exc})"
+    return None if found else f"{value!r} does not match /{pattern}/"
+
+
 def _empty(value: Any, _: Any) -> str | None:
     return None if value is MISSING or value in (None, "", [], {}) else f"{value!r} is not empty"
 
@@ -101,9 +110,7 @@ PER_VALUE: dict[str, Callable[[Any, Any], str | None]] = {
     "equals": lambda v, w: None if v == w else f"{v!r} != {w!r}",
     "not_equals": lambda v, w: None if v != w else f"{v!r} == {w!r}",
     "in": lambda v, w: None if v in w else f"{v!r} is not one of {w!r}",
-    "matches": lambda v, w: (
-        None if isinstance(v, str) and re.fullmatch(w, v) else f"{v!r} does not match /{w}/"
-    ),
+    "matches": _matches,
     "gte": _order(lambda a, b: a >= b, ">="),
     "gt": _order(lambda a, b: a > b, ">"),
     "lte": _order(lambda a, b: a <= b, "<="),

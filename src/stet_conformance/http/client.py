@@ -1,14 +1,13 @@
 """One keep-alive, mutual-TLS, signing httpx client per run, and the record of each exchange.
 
-Transport failures become ``TargetError`` with a sentence a QA engineer can act on (refused
-connection, untrusted server certificate, refused client certificate, timeout); they never carry
-a secret. ``Exchange`` keeps the raw response for the checks and renders a redacted copy for
-humans.
+Each exchange is bounded in time and memory (``bounded.send_bounded``); transport failures become
+``TargetError`` with a sentence a QA engineer can act on (refused connection, untrusted server
+certificate, refused client certificate, timeout); they never carry a secret. ``Exchange`` keeps
+the raw response for the checks and renders a redacted copy for humans.
 """
 
 from __future__ import annotations
 
-import json
 import ssl
 import time
 from collections.abc import Mapping, Sequence
@@ -22,10 +21,12 @@ from stet_conformance.config.live import UndeclaredOrigin, declared_origins, ori
 from stet_conformance.config.profile import Profile
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.errors import ConfigError, TargetError
+from stet_conformance.http.bounded import Bounds, TransportError, bounded_client, send_bounded
 from stet_conformance.http.budget import Charge, DryRun
+from stet_conformance.http.jsonbody import JSONTooDeep, loads
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions, Signer, StetAuth
-from stet_conformance.http.tls import client_context, refused_server_certificate
+from stet_conformance.http.tls import client_context
 
 MAX_BODY_SHOWN = 4000
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -49,10 +50,17 @@ class Exchange(SecretHolder):
 
     @cached_property
     def body(self) -> Any:
-        """The response body as JSON, or ``None`` when it is empty; ``ValueError`` if not JSON."""
+        """The response body as JSON, or ``None`` when it is empty; ``ValueError`` if not JSON.
+
+        A body nested too deep for the checks is a broken target (``TargetError``).
+        """
         if not self.response.content:
             return None
-        return json.loads(self.response.content)
+        try:
+            return loads(self.response.content)
+        except JSONTooDeep as exc:
+            where = f"{self.request.method} {self.request.url.path}"
+            raise TargetError(f"{where} answered {exc}") from None
 
     def render_parts(self, redactor: Redactor) -> tuple[str, str]:
         """The request and the response as text, with secrets removed."""
@@ -108,12 +116,11 @@ class StetClient:
         self.dry_run = dry_run
         self._origins = declared_origins(profile)
         signer = Signer(profile.signing_key, profile.key_id, profile.signed_headers)
-        self._http = httpx.Client(
+        self._http = bounded_client(
+            mtls_context(profile),
+            profile,
             base_url=profile.base_url,
-            verify=mtls_context(profile),
             auth=StetAuth(signer, profile.psu_ip_address),
-            timeout=httpx.Timeout(profile.read_timeout, connect=profile.connect_timeout),
-            follow_redirects=False,
             transport=transport,
         )
 
@@ -194,85 +201,8 @@ class StetClient:
         return self._send_once(request)
 
     def _send_once(self, request: httpx.Request) -> Exchange:
-        base = self.profile.base_url
         started = time.perf_counter()
-        deadline = started + self.profile.total_timeout
-        try:
-            response = self._http.send(request, stream=True)
-            try:
-                raw = self._read_capped(response, deadline)
-            finally:
-                response.close()
-        except httpx.TimeoutException as exc:
-            raise TransportError("timeout", f"timeout talking to {base}: {_kind(exc)}") from None
-        except httpx.ConnectError as exc:
-            raise TransportError("connect", _connect_message(base, exc)) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise TransportError(
-                "reset",
-                f"{base} closed the connection before the response was complete ({_kind(exc)}); "
-                "if this happens on the first request, the server probably refused the TLS "
-                "client certificate (QWAC)",
-            ) from None
-        except httpx.HTTPError as exc:
-            raise TransportError("http", f"HTTP error with {base}: {_kind(exc)}") from None
-        # The body is decoded already: drop Content-Encoding so it is not decoded twice.
-        headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
-        complete = httpx.Response(
-            response.status_code,
-            headers=headers,
-            content=raw,
-            request=response.request,  # the auth flow mutated it: keep the one actually sent
-            extensions=response.extensions,
-        )
-        complete.read()
+        response = send_bounded(self._http, request, Bounds.of(self.profile, self.profile.base_url))
         # Before any check or failure message: a code or token handed out is a secret now.
-        self.redactor.learn(complete.status_code, complete.headers.multi_items(), raw)
-        return Exchange(complete.request, complete, time.perf_counter() - started)
-
-    def _read_capped(self, response: httpx.Response, deadline: float) -> bytes:
-        """The decoded body, refused beyond ``max_body_bytes`` or past the total timeout.
-
-        The cap applies after decompression, so a compressed bomb is refused too.
-        """
-        limit = self.profile.max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise TransportError(
-                    "too-large",
-                    f"{self.profile.base_url} sent a body larger than {limit} bytes "
-                    "(limits.max_body_bytes); the rest was not read",
-                )
-            if time.perf_counter() > deadline:
-                raise TransportError(
-                    "timeout",
-                    f"{self.profile.base_url} took longer than {self.profile.total_timeout:g} s "
-                    "to send the response (timeouts.total)",
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-
-class TransportError(TargetError):
-    """A failure below HTTP semantics; ``kind`` is what a retry policy can name."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-def _kind(exc: Exception) -> str:
-    return type(exc).__name__
-
-
-def _connect_message(base_url: str, exc: httpx.ConnectError) -> str:
-    text = str(exc)
-    refused = refused_server_certificate(text, base_url, "base_url")
-    if refused:
-        return refused
-    if "certificate" in text.lower() or "alert" in text.lower():
-        return f"TLS handshake with {base_url} failed: {text[:200]}"
-    return f"cannot connect to {base_url}: {text[:200]}"
+        self.redactor.learn(response.status_code, response.headers.multi_items(), response.content)
+        return Exchange(response.request, response, time.perf_counter() - started)

@@ -43,7 +43,8 @@ from stet_conformance.config.token_store import (
 )
 from stet_conformance.config.yamlload import dotted, load_yaml, validate
 from stet_conformance.errors import UsageError
-from stet_conformance.http.tls import client_context, refused_server_certificate
+from stet_conformance.http.bounded import BoundedTransport, Bounds, TransportError, send_bounded
+from stet_conformance.http.tls import client_context
 from stet_conformance.shared import cavage
 from stet_conformance.shared.certs import organization_identifier
 
@@ -393,24 +394,17 @@ def _connect(doc: Doctor, data: dict[str, Any], files: dict[str, Path], has_qwac
         return
     timeouts = data.get("timeouts") or {}
     timeout = httpx.Timeout(float(timeouts.get("read", 30)), connect=timeouts.get("connect", 10))
+    limit = (data.get("limits") or {}).get("max_body_bytes", 10 * 1024 * 1024)
+    bounds = Bounds(base_url, float(timeouts.get("total", 60)), int(limit))
+    transport = BoundedTransport(context)
     try:
-        with httpx.Client(verify=context, timeout=timeout, follow_redirects=False) as client:
-            response = client.get(base_url + prefix)
-    except httpx.ConnectError as exc:
-        text = str(exc)
-        refused = refused_server_certificate(text, base_url, "base_url")
-        if refused:
-            doc.add("FAIL", "connect", refused)
-        elif "alert" in text.lower() or "certificate" in text.lower():
-            doc.add("FAIL", "connect", f"TLS handshake refused: {text[:160]}")
-        else:
-            doc.add("FAIL", "connect", f"cannot connect to {base_url}: {text[:160]}")
-        return
-    except (httpx.RemoteProtocolError, httpx.ReadError):
-        doc.add("FAIL", "connect", f"{base_url} closed the connection: client certificate refused")
-        return
-    except httpx.TimeoutException:
-        doc.add("FAIL", "connect", f"timeout connecting to {base_url}")
+        with httpx.Client(
+            verify=context, timeout=timeout, follow_redirects=False, transport=transport
+        ) as client:
+            request = client.build_request("GET", base_url + prefix)
+            response = send_bounded(client, request, bounds)
+    except TransportError as exc:
+        doc.add("FAIL", "connect", str(exc))
         return
     if not has_qwac:
         doc.add("warn", "connect", f"TLS ok without a QWAC (HTTP {response.status_code})")

@@ -15,9 +15,10 @@ import httpx
 from stet_conformance.config.profile import Profile
 from stet_conformance.config.token_store import StoredToken, TokenStore, TokenStoreError
 from stet_conformance.errors import ConfigError, StetConformanceError
+from stet_conformance.http.bounded import Bounds, TransportError, bounded_client, send_bounded
 from stet_conformance.http.budget import BudgetExhausted, RequestBudget
 from stet_conformance.http.client import mtls_context
-from stet_conformance.http.tls import refused_server_certificate
+from stet_conformance.http.jsonbody import loads
 
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 
@@ -50,11 +51,8 @@ class OAuthClient:
         self.profile = profile
         self.token_url = require(profile.token_url, "oauth.token_url", profile)
         self.client_id = require(profile.client_id, "oauth.client_id", profile)
-        self._http = httpx.Client(
-            verify=mtls_context(profile),
-            timeout=httpx.Timeout(profile.read_timeout, connect=profile.connect_timeout),
-            follow_redirects=False,
-        )
+        self._http = bounded_client(mtls_context(profile), profile)
+        self._bounds = Bounds.of(profile, self.token_url, "oauth.token_url")
 
     def __enter__(self) -> OAuthClient:
         return self
@@ -89,23 +87,14 @@ class OAuthClient:
         )
 
     def _post(self, form: dict[str, str]) -> TokenResponse:
+        """One bounded exchange with the token endpoint (the run's limits and timeouts)."""
+        request = self._http.build_request(
+            "POST", self.token_url, data=form, headers={"X-Request-ID": str(uuid.uuid4())}
+        )
         try:
-            response = self._http.post(
-                self.token_url, data=form, headers={"X-Request-ID": str(uuid.uuid4())}
-            )
-        except httpx.ConnectError as exc:
-            text = str(exc)
-            refused = refused_server_certificate(text, self.token_url, "oauth.token_url")
-            if refused:
-                raise OAuthError(refused) from None
-            raise OAuthError(f"cannot connect to {self.token_url}: {text[:200]}") from None
-        except (httpx.RemoteProtocolError, httpx.ReadError):
-            raise OAuthError(
-                f"{self.token_url} closed the connection; the bank probably refused the TLS "
-                "client certificate (QWAC)"
-            ) from None
-        except httpx.HTTPError as exc:
-            raise OAuthError(f"{self.token_url}: {type(exc).__name__}") from None
+            response = send_bounded(self._http, request, self._bounds)
+        except TransportError as exc:
+            raise OAuthError(str(exc)) from None
         body = _json(response)
         if response.status_code != 200:
             error = str(body.get("error") or "no error code")
@@ -127,7 +116,7 @@ class OAuthClient:
 
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = loads(response.content)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

@@ -1,13 +1,16 @@
 """Reading scenario files: JSON Schema validation and static checks, errors with file:line.
 
 Static checks beyond the schema: a ``schema:`` name must exist in ``schemas/stet/``, a
-``{{ saved.X }}`` must be saved by an earlier step, functions must exist, ``replay: previous``
-needs an earlier step. Duplicate ids across files are caught by ``load_all``.
+``{{ saved.X }}`` must be saved by an earlier step, functions must exist and take their
+arguments (within bounds), ``matches:`` must be a regular expression, ``replay: previous`` needs
+an earlier step, YAML aliases may not expand a file past ``ALIAS_BUDGET`` values. Duplicate ids
+across files are caught by ``load_all``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -16,8 +19,11 @@ from typing import Any
 from stet_conformance.config.yamlload import Positions, load_yaml, validate
 from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.scenario.model import Scenario, Step
-from stet_conformance.scenario.templating import CALL, FUNCTIONS, expressions
+from stet_conformance.scenario.templating import CALL, FUNCTIONS, call, expressions
 from stet_conformance.shared.resources import schemas_dir
+
+# Values YAML aliases may add to a scenario file: plenty for shared headers, far from a bomb.
+ALIAS_BUDGET = 10_000
 
 
 @cache
@@ -54,9 +60,9 @@ def _check_step(step: Step, saved: set[str], path: tuple[str | int, ...], pos: P
             f"{where}: unknown schema {schema!r} (known: {', '.join(sorted(known_schemas()))})"
         )
     for expression in expressions([step.request, step.expect]):
-        call = CALL.fullmatch(expression)
-        if call is not None and call.group(1) not in FUNCTIONS:
-            raise ScenarioError(f"{pos.where(path)}: unknown function {call.group(1)}()")
+        found = CALL.fullmatch(expression)
+        if found is not None:
+            _check_call(found.group(1), found.group(2), pos.where(path))
         if expression.startswith("saved."):
             name = expression.split(".")[1]
             if name not in saved:
@@ -64,11 +70,35 @@ def _check_step(step: Step, saved: set[str], path: tuple[str | int, ...], pos: P
                     f"{pos.where(path)}: {{{{ {expression} }}}} is used before any step saves "
                     f"{name!r}"
                 )
+    _check_patterns(step, path, pos)
+
+
+def _check_call(name: str, arguments: str, where: str) -> None:
+    """A function call with a bad name, argument or bound fails here, not after a request."""
+    if name not in FUNCTIONS:
+        raise ScenarioError(f"{where}: unknown function {name}()")
+    try:
+        call(name, arguments)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+def _check_patterns(step: Step, path: tuple[str | int, ...], pos: Positions) -> None:
+    """Every literal ``matches:`` of the step's data assertions is a regular expression."""
+    for index, assertion in enumerate(step.expect.get("data") or []):
+        pattern = assertion.get("matches")
+        if not isinstance(pattern, str) or "{{" in pattern:
+            continue
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            where = pos.where([*path, "expect", "data", index, "matches"])
+            raise ScenarioError(f"{where}: matches: not a regular expression ({exc})") from None
 
 
 def load_file(path: Path) -> list[Scenario]:
     try:
-        data, positions = load_yaml(path, "scenario file")
+        data, positions = load_yaml(path, "scenario file", alias_budget=ALIAS_BUDGET)
     except UsageError as exc:
         raise ScenarioError(str(exc)) from None
     if data is None:

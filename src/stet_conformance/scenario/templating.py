@@ -8,10 +8,11 @@ exactly one expression keeps its type; expressions inside a longer string are fo
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, get_type_hints
 
 from stet_conformance.errors import ScenarioError
 
@@ -21,11 +22,17 @@ CALL = re.compile(r"([a-z_]+)\((.*)\)")
 _ARG = re.compile(r"\s*(-?\d+|\"[^\"]*\"|'[^']*')\s*(?:,|$)")
 
 
+MAX_DAYS = 36_600  # date offsets: a century either way
+MAX_REPEAT = 1_000_000  # characters repeat() may produce
+
+
 def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
 def _date(days: int = 0) -> str:
+    if abs(days) > MAX_DAYS:
+        raise ScenarioError(f"days must be between -{MAX_DAYS} and {MAX_DAYS}")
     return (_today() + dt.timedelta(days=days)).isoformat()
 
 
@@ -34,15 +41,22 @@ def _datetime(days: int = 0, offset: str = "Z") -> str:
 
 
 def _repeat(text: str, count: int) -> str:
+    if count < 0 or len(text) * count > MAX_REPEAT:
+        raise ScenarioError(f"count must be >= 0 and the result at most {MAX_REPEAT} characters")
     return text * count
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
 
 
 FUNCTIONS: dict[str, Callable[..., str]] = {
     "date": _date,
     "datetime": _datetime,
-    "uuid": lambda: str(uuid.uuid4()),
+    "uuid": _uuid,
     "repeat": _repeat,
 }
+_TYPE_NAMES = {int: "a whole number", str: "quoted text"}
 
 
 class UnknownVariable(KeyError):
@@ -61,28 +75,50 @@ def lookup(context: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def _parse_args(text: str) -> list[Any]:
+def _parse_args(name: str, text: str) -> list[Any]:
     args: list[Any] = []
     pos = 0
     while pos < len(text):
         match = _ARG.match(text, pos)
         if match is None:
-            raise ScenarioError(f"bad function arguments: ({text})")
+            raise ScenarioError(
+                f"{name}({text}): bad function arguments (whole numbers and quoted text only)"
+            )
         token = match.group(1)
         args.append(int(token) if token.lstrip("-").isdigit() else token[1:-1])
         pos = match.end()
     return args
 
 
+def call(name: str, arguments: str) -> str:
+    """``name(arguments)``; a wrong name, argument or bound is a ``ScenarioError``.
+
+    The arguments are literals, so the loader calls this once per expression to refuse a bad
+    one at load time, before any request is sent.
+    """
+    function = FUNCTIONS.get(name)
+    if function is None:
+        raise ScenarioError(f"unknown function {name}() (known: {', '.join(sorted(FUNCTIONS))})")
+    args = _parse_args(name, arguments)
+    try:
+        bound = inspect.signature(function).bind(*args)
+    except TypeError as exc:
+        raise ScenarioError(f"{name}({arguments}): {exc}") from None
+    hints = get_type_hints(function)
+    for parameter, value in bound.arguments.items():
+        if not isinstance(value, hints[parameter]):
+            wanted = _TYPE_NAMES[hints[parameter]]
+            raise ScenarioError(f"{name}({arguments}): {parameter} must be {wanted}")
+    try:
+        return function(*args)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{name}({arguments}): {exc}") from None
+
+
 def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
-    call = CALL.fullmatch(expression)
-    if call is not None:
-        function = FUNCTIONS.get(call.group(1))
-        if function is None:
-            raise ScenarioError(
-                f"unknown function {call.group(1)}() (known: {', '.join(sorted(FUNCTIONS))})"
-            )
-        return function(*_parse_args(call.group(2)))
+    found = CALL.fullmatch(expression)
+    if found is not None:
+        return call(found.group(1), found.group(2))
     return lookup(context, expression)
 
 
