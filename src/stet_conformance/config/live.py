@@ -11,14 +11,31 @@ passed ``--allow-live``.
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 import httpx
 
 from stet_conformance.errors import ConfigError
 
-if TYPE_CHECKING:
-    from stet_conformance.config.profile import Profile
+
+class Profile(Protocol):
+    """What live safety reads of a target profile (``config.profile.Profile`` has it all); a
+    protocol, so that profile.py can use this module without an import circle."""
+
+    @property
+    def source(self) -> Path: ...
+    @property
+    def environment(self) -> str | None: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def token_url(self) -> str | None: ...
+    @property
+    def authorize_url(self) -> str | None: ...
+    @property
+    def revoke_url(self) -> str | None: ...
+
 
 # The settings whose URLs the harness contacts, as the profile names them.
 URL_SETTINGS = ("base_url", "oauth.token_url", "oauth.authorize_url", "oauth.revoke_url")
