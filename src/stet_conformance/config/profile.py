@@ -105,6 +105,7 @@ class Profile:
     other_client_id: str | None = None  # that QWAC's organizationIdentifier
     rotates_refresh_token: bool = False  # oauth.rotates_refresh_token
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
+    sandbox_reset_path: str | None = None  # the bundled sandbox's reset, called at each run's start
 
     @property
     def loopback(self) -> bool:
@@ -393,6 +394,7 @@ def load_profile(path: Path) -> Profile:
         other_client_id=other_client_id,
         rotates_refresh_token=bool(oauth.get("rotates_refresh_token", False)),
         replay_protection=bool(data.get("replay_protection", False)),
+        sandbox_reset_path=(data.get("sandbox") or {}).get("reset_path"),
     )
 
 

@@ -24,6 +24,7 @@ from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection
 from stet_conformance.plugin.recorder import RunRecorder
+from stet_conformance.plugin.reset import reset_target
 from stet_conformance.report.allure import label_scenario, record_step
 from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
 from stet_conformance.report.results import ResultsDir
@@ -242,6 +243,7 @@ def run_context(config: pytest.Config) -> RunContext:
     client = StetClient(profile, redactor)
     stack.callback(client.close)
     run = RunContext(profile, client, default_store(), budget_for(profile))
+    reset_target(config, run)  # the bundled sandbox: each run starts from its start state
     config.stash[_RUN] = run
     return run
 
