@@ -71,6 +71,7 @@ def test_sandbox_profile_loads(sandbox: SandboxServer) -> None:
     # persona fixture data and variables come from fixtures/personas.yaml
     assert profile.personas["LEA"]["accounts"][0]["iban"] == "FR7612579000920400430518020"
     assert profile.variables["unknown_account"] == "CPT30014684067"
+    assert profile.sandbox_reset_path == "/sandbox/reset"
 
 
 def test_profile_extras_are_parsed(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,6 +187,7 @@ def test_the_unbroken_template_loads(broken: Broken) -> None:
     profile = load_profile(broken.write(broken.lines()))
     assert profile.credentials["LEA"].tokens == {"aisp": SECRET}
     assert profile.base_url == "https://bank.example:8443"
+    assert profile.sandbox_reset_path is None  # a bank's profile: nothing to reset
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -518,6 +520,13 @@ def test_override_with_empty_reason(broken: Broken) -> None:
     lines = [*broken.lines(), "overrides:", "  BAL-1: {reason: '', skip: true}"]
     message = broken.error(broken.write(lines))
     assert message.startswith(broken.at(16) + "overrides.BAL-1.reason: ")
+
+
+def test_a_reset_path_is_a_path_at_base_url(broken: Broken) -> None:
+    line = "sandbox: {reset_path: https://elsewhere.example/reset}"
+    message = broken.error(broken.write([*broken.lines(), line]))
+    assert message.startswith(broken.at(15) + "sandbox.reset_path: ")
+    assert message.endswith("does not have the expected form (pattern ^/)")
 
 
 def test_oauth_without_client_id(broken: Broken) -> None:

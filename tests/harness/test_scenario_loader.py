@@ -124,6 +124,67 @@ def test_defaults_without_persona(tmp_path: Path) -> None:
     assert (scenario.steps[0].persona, scenario.steps[0].scope) == (None, "aisp")
 
 
+def test_skip_when_on_a_one_step_scenario_and_on_a_step(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        - id: PIS-X
+          title: t
+          persona: LEA
+          request: {method: POST, path: /p/1/o-confirmation, json: {}}
+          skip_when: {status: 409, reason: "renew vars.payment_requests.LEA.0.resource_id"}
+          expect: {status: 200}
+        - id: PIS-Y
+          title: t
+          persona: LEA
+          steps:
+            - request: {method: POST, path: /p/2/o-confirmation, json: {}}
+              skip_when: {status: [409, 410], reason: renew it}
+              expect: {status: 200}
+            - request: {method: POST, path: /p/2/o-confirmation, json: {}}
+              expect: {status: 409}
+        """,
+    )
+    one, two = load_file(path)
+    assert one.steps[0].skip_when == {
+        "status": 409,
+        "reason": "renew vars.payment_requests.LEA.0.resource_id",
+    }
+    assert two.steps[0].skip_when == {"status": [409, 410], "reason": "renew it"}
+    assert two.steps[1].skip_when is None
+
+
+def test_skip_when_is_refused_in_cleanup(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        - id: X-1
+          title: t
+          request: {method: GET, path: /a}
+          expect: {status: 200}
+          cleanup:
+            - request: {method: GET, path: /a}
+              skip_when: {status: 409, reason: r}
+              expect: {status: 200}
+        """,
+    )
+    assert error(path) == f"{path}:7: skip_when is not allowed in cleanup steps"
+
+
+def test_skip_when_needs_a_reason(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        - id: X-1
+          title: t
+          request: {method: GET, path: /a}
+          skip_when: {status: 409}
+          expect: {status: 200}
+        """,
+    )
+    assert error(path).startswith(f"{path}:4: [0].skip_when: missing key: 'reason'")
+
+
 def test_empty_file_has_no_scenarios(tmp_path: Path) -> None:
     assert load_file(write(tmp_path, "# nothing yet\n")) == []
 

@@ -157,6 +157,43 @@ def test_confirmation_faults_answer_a_second_time(fresh: Fresh, fault: str, stat
         assert api.call("POST", path, scope="pisp", json={}).status_code == status
 
 
+def test_reset_restores_the_start_state_once_per_run(fresh: Fresh) -> None:
+    confirm = "/payment-requests/PR-LEA-0001/o-confirmation"
+    lea_balances = "/accounts/125790009204004305180/balances"
+    georges_balances = "/accounts/125790009208003344120/balances"
+    revoke = dict(balances=[], transactions=[], psuIdentity=False, trustedBeneficiaries=False)
+    with fresh(()) as api:
+        reset_path = api.profile["sandbox"]["reset_path"]
+        assert reset_path == "/sandbox/reset"
+
+        def reset(run: str) -> int:
+            return api.client.post(reset_path, json={"run": run}).status_code
+
+        def use_up() -> None:  # revoke LEA's consent, spend GEORGES's unattended calls
+            assert api.call("PUT", "/consents", json=revoke).status_code == 201
+            for _ in range(4):
+                api.get(georges_balances, persona="GEORGES", psu_ip_address=False)
+
+        def observe() -> tuple[int, int, int]:  # confirms PR-LEA-0001 if it can
+            return (
+                api.call("POST", confirm, scope="pisp", json={}).status_code,
+                api.get(lea_balances).status_code,
+                api.get(georges_balances, persona="GEORGES", psu_ip_address=False).status_code,
+            )
+
+        assert api.call("POST", confirm, scope="pisp", json={}).status_code == 200
+        use_up()
+        assert reset("run-1") == 204
+        assert observe() == (200, 200, 200)  # all as the sandbox started
+        use_up()
+        assert reset("run-1") == 204  # another worker of the same run: nothing undone
+        assert observe() == (409, 403, 429)
+        assert reset("run-2") == 204
+        assert observe() == (200, 200, 200)
+        assert api.client.post(reset_path, json={"id": "x"}).status_code == 400
+        assert api.client.get(reset_path).status_code == 405
+
+
 def test_rotation_fault_revokes_the_previous_refresh_token(fresh: Fresh) -> None:
     with fresh(["refresh-token-rotated"]) as api:
         issued = issue(api)

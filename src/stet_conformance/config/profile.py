@@ -114,6 +114,7 @@ class Profile(SecretHolder):
     other_client_id: str | None = None  # that QWAC's organizationIdentifier
     rotates_refresh_token: bool = False  # oauth.rotates_refresh_token
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
+    sandbox_reset_path: str | None = None  # the bundled sandbox's reset, called at each run's start
 
     def __repr__(self) -> str:  # tokens and passphrases stay out of tracebacks and examples
         return f"<Profile {self.name!r} {self.base_url} ({self.source})>"
@@ -425,6 +426,7 @@ def load_profile(path: Path) -> Profile:
         other_client_id=other_client_id,
         rotates_refresh_token=bool(oauth.get("rotates_refresh_token", False)),
         replay_protection=bool(data.get("replay_protection", False)),
+        sandbox_reset_path=(data.get("sandbox") or {}).get("reset_path"),
     )
 
 

@@ -26,6 +26,7 @@ from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection
 from stet_conformance.plugin.recorder import RunRecorder
 from stet_conformance.plugin.redaction import ReportRedactor
+from stet_conformance.plugin.reset import reset_target
 from stet_conformance.report.allure import label_scenario, mark_interrupted, record_step
 from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
 from stet_conformance.report.results import ResultsDir, check_outputs
@@ -274,6 +275,7 @@ def run_context(config: pytest.Config) -> RunContext:
         for persona in config.getoption("--stet-spent"):
             budget.spend(persona)  # sent before pytest started (token refreshes)
     run = RunContext(profile, client, default_store(), budget)
+    reset_target(config, run)  # the bundled sandbox: each run starts from its start state
     config.stash[_RUN] = run
     return run
 

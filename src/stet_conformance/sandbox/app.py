@@ -5,10 +5,15 @@ X-Request-ID, Signature/Digest, bearer token, method (405), scope (403), resourc
 the daily rate limit (429). ``X-Request-ID`` is echoed byte for byte on every response.
 A header sent twice is read as its first value (X-Request-ID, PSU-IP-Address) and signed as both
 values joined with ", " (draft-cavage); the request is answered normally.
+
+``POST /sandbox/reset`` is not the bank's: the harness calls it once at the start of a run (the
+sandbox's profile declares it as ``sandbox.reset_path``), so every run against a long-running
+sandbox starts from the state it started with. It needs only the client certificate.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from urllib.parse import unquote
@@ -26,6 +31,7 @@ from stet_conformance.sandbox.responses import BASE, ApiError, error_response, h
 from stet_conformance.sandbox.state import SandboxState
 from stet_conformance.shared import cavage
 
+RESET_PATH = "/sandbox/reset"
 _METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 _ACCOUNT_PATH = re.compile(re.escape(BASE) + r"/accounts/([^/]+)/(balances|transactions)")
 _CONFIRMATION_PATH = re.compile(
@@ -100,6 +106,8 @@ async def _handle(
         return Response(qseal_pem, media_type="application/x-pem-file")
     if request.url.path == fallback.LOGIN_PATH and request.method == "GET":
         return fallback.login_page(dict(request.query_params), state, tpp)
+    if raw_path == RESET_PATH:
+        return await _reset(request, state)
     route = _route(raw_path)
     if route is None:
         raise ApiError(404, "no such resource")
@@ -135,6 +143,20 @@ async def _handle(
             return hal_response({"beneficiaries": [], "_links": links}, state.faults)
         raise ApiError(501, "trusted beneficiaries are not available at this bank")
     return handlers[kind]()
+
+
+async def _reset(request: Request, state: SandboxState) -> Response:
+    """``POST /sandbox/reset`` with ``{"run": "<id>"}``: 204 (whether or not the id was new)."""
+    if request.method != "POST":
+        raise ApiError(405, "method not allowed", headers={"Allow": "POST"})
+    try:
+        run_id = json.loads(await request.body())["run"]
+    except (ValueError, TypeError, KeyError):
+        run_id = None
+    if not isinstance(run_id, str) or not run_id:
+        raise ApiError(400, 'a JSON object {"run": "<the run\'s id>"} is required')
+    state.reset(run_id)
+    return Response(status_code=204)
 
 
 def _token_tpp(request: Request, tpp: str, state: SandboxState) -> str:

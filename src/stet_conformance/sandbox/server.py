@@ -2,7 +2,8 @@
 
 uvicorn does not expose the TLS peer certificate to the application, so ``TlsH11Protocol`` puts
 it into ``scope["extensions"]["tls"]``. The server writes a target profile for itself (0600:
-it holds bearer tokens) so the harness can be pointed at it directly.
+it holds bearer tokens) so the harness can be pointed at it directly; its ``sandbox.reset_path``
+lets the harness start every run against a long-running sandbox from the same state.
 
 Bank variants are options of the server, not faults: ``replay_protection=True`` is a bank that
 refuses a replayed signed request (the same keyId and Signature value within 5 minutes) with 400;
@@ -31,7 +32,7 @@ from cryptography import x509
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from stet_conformance.sandbox.app import build_app
+from stet_conformance.sandbox.app import RESET_PATH, build_app
 from stet_conformance.sandbox.chaos import CHAOS_FAULTS, TRANSPORT_KEY, with_chaos
 from stet_conformance.sandbox.faults import parse_faults, variant_options
 from stet_conformance.sandbox.personas import load_bank
@@ -89,6 +90,8 @@ def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
         f"oauth: {{token_url: {oauth}/token, authorize_url: {oauth}/authorize, "
         f"revoke_url: {oauth}/revoke, rotates_refresh_token: false, client_id: {TPP_ID}}}",
         f"replay_protection: {'true' if state.replay_protection else 'false'}",
+        "# Sandbox only: the harness restores the sandbox's start state here at each run's start.",
+        f"sandbox: {{reset_path: {RESET_PATH}}}",
         "personas:",
     ]
     for name, issued in state.preissued.items():

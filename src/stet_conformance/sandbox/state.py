@@ -1,5 +1,5 @@
-"""The sandbox's mutable state: tokens, authorisation codes, consents, rate-limit counters and,
-for the replay-protection variant, the signatures seen in the last 5 minutes.
+"""The sandbox's mutable state: tokens, authorisation codes, consents, rate-limit counters, saved
+payment requests and, for the replay-protection variant, the signatures seen in the last 5 minutes.
 
 Only the server's event-loop thread touches it, so no locking is needed.
 """
@@ -106,6 +106,7 @@ class SandboxState:
         self.preissued: dict[str, PersonaTokens] = {}
         self.payments: dict[str, PaymentRequest] = load_payment_requests()
         self.fallback: dict[str, tuple[str, dt.datetime]] = {}  # login token -> (tpp, expiry)
+        self.run_id: str | None = None  # the harness run the last reset was for
         for key in bank.personas:
             issued = PersonaTokens()
             for scope in SCOPE_ORDER:
@@ -118,6 +119,20 @@ class SandboxState:
             expired.expires_at = self.clock() - TOKEN_LIFETIME
             issued.expired_tokens["aisp"] = expired.value
             self.preissued[key] = issued
+
+    def reset(self, run_id: str) -> None:
+        """Restore what runs change (payment requests, consents, daily quotas), once per run.
+
+        A long-running sandbox serves run after run; the harness calls this at the start of each
+        one (``POST /sandbox/reset``). The workers of one run send the same id, so a second
+        worker cannot undo the first one's confirmations. The tokens stay: the profile holds them.
+        """
+        if run_id == self.run_id:
+            return
+        self.run_id = run_id
+        self.payments = load_payment_requests()
+        self.consents.clear()
+        self.calls.clear()
 
     def issue_access(
         self, persona: str, scopes: frozenset[str], tpp: str, refresh: str | None = None

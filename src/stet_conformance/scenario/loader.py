@@ -3,8 +3,8 @@
 Static checks beyond the schema: a ``schema:`` name must exist in ``schemas/stet/``, a
 ``{{ saved.X }}`` must be saved by an earlier step, functions must exist and take their
 arguments (within bounds), ``matches:`` must be a regular expression, ``replay: previous`` needs
-an earlier step, YAML aliases may not expand a file past ``ALIAS_BUDGET`` values. Duplicate ids
-across files are caught by ``load_all``.
+an earlier step, ``skip_when`` is not for cleanup steps, YAML aliases may not expand a file past
+``ALIAS_BUDGET`` values. Duplicate ids across files are caught by ``load_all``.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def _step(raw: dict[str, Any], name: str, path: tuple[str | int, ...], pos: Posi
         expect=raw["expect"],
         save=dict(raw.get("save") or {}),
         when=tuple((raw.get("when") or {}).items()),
+        skip_when=raw.get("skip_when"),
     )
 
 
@@ -96,6 +97,17 @@ def _check_patterns(step: Step, path: tuple[str | int, ...], pos: Positions) -> 
             raise ScenarioError(f"{where}: matches: not a regular expression ({exc})") from None
 
 
+def _check_cleanup(
+    cleanup: tuple[Step, ...], paths: list[tuple[str | int, ...]], pos: Positions
+) -> None:
+    """Cleanup always runs to the end: it cannot skip the scenario it restores after."""
+    for step, path in zip(cleanup, paths, strict=True):
+        if step.skip_when is not None:
+            raise ScenarioError(
+                f"{pos.where([*path, 'skip_when'])}: skip_when is not allowed in cleanup steps"
+            )
+
+
 def load_file(path: Path) -> list[Scenario]:
     try:
         data, positions = load_yaml(path, "scenario file", alias_budget=ALIAS_BUDGET)
@@ -124,6 +136,7 @@ def load_file(path: Path) -> list[Scenario]:
             for i, s in enumerate(raw.get("cleanup") or [])
         )
         step_paths += [(*base, "cleanup", i) for i in range(len(cleanup))]
+        _check_cleanup(cleanup, step_paths[len(steps) :], positions)
         if steps[0].request.get("replay") is not None:
             where = positions.where([*step_paths[0], "request", "replay"])
             raise ScenarioError(f"{where}: replay: previous needs an earlier step to replay")
@@ -163,6 +176,7 @@ def _inherit(step: Step, defaults: dict[str, Any]) -> Step:
         expect=step.expect,
         save=step.save,
         when=step.when,
+        skip_when=step.skip_when,
     )
 
 

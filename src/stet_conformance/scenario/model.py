@@ -19,6 +19,8 @@ class Step:
     expect: dict[str, Any]
     save: dict[str, str] = field(default_factory=dict)
     when: tuple[tuple[str, Any], ...] = ()  # the step runs only when these variables match
+    # {status, reason}: this answer means an earlier run used the target's state up (skip).
+    skip_when: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Running one scenario against a target: render, send, check, capture, clean up.
 
 The runner knows nothing about pytest: it returns ``StepResult`` records and raises
-``ScenarioSkipped`` when the profile lacks what the scenario needs (a persona's token), so the
-same engine can back the pytest plugin, the self-test and future reporters.
+``ScenarioSkipped`` when the profile lacks what the scenario needs (a persona's token, or state an
+earlier run used up: ``skip_when``), so the same engine can back the pytest plugin, the self-test
+and future reporters.
 """
 
 from __future__ import annotations
@@ -379,6 +380,23 @@ def _check_when(scenario: Scenario, profile: Profile) -> None:
         raise ScenarioSkipped(reason)
 
 
+def _used_up(result: StepResult, profile: Profile) -> str | None:
+    """Why the scenario is skipped after this step (``skip_when``), or ``None``.
+
+    At a bank, an answer such as 409 to a first confirmation means an earlier run consumed the
+    payment request; the harness cannot renew it, so the scenario is skipped with the values to
+    renew. A target the harness resets at each run's start (``sandbox.reset_path``: the bundled
+    sandbox) has fresh state, so there the answer is checked as usual and a wrong 409 fails.
+    """
+    rule, exchange = result.step.skip_when, result.exchange
+    if rule is None or exchange is None or profile.sandbox_reset_path is not None:
+        return None
+    statuses = rule["status"] if isinstance(rule["status"], list) else [rule["status"]]
+    if exchange.status not in statuses:
+        return None
+    return f"step {result.step.name!r} answered {exchange.status}: {rule['reason']}"
+
+
 def run_scenario(
     scenario: Scenario, run: RunContext, listener: Listener | None = None
 ) -> list[StepResult]:
@@ -403,6 +421,9 @@ def run_scenario(
             results.append(result)
             if listener:
                 listener(result)
+            reason = _used_up(result, run.profile)
+            if reason is not None:
+                raise ScenarioSkipped(reason)
             if result.failures:
                 break
     finally:
