@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from stet_conformance.cli.common import EXIT_FAILED, EXIT_OK, Commands
-from stet_conformance.report.evidence import build_pack, verify_pack
 
 
 def register(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -60,6 +59,8 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
 def handle_build(args: argparse.Namespace) -> int:
     results: Path = args.results.resolve()
     output = args.output or results.with_name(results.name + "-evidence.zip")
+    from stet_conformance.report.evidence import build_pack
+
     manifest = build_pack(results, args.target, output)
     signer = manifest["signer"]
     print(
@@ -71,6 +72,8 @@ def handle_build(args: argparse.Namespace) -> int:
 
 
 def handle_verify(args: argparse.Namespace) -> int:
+    from stet_conformance.report.evidence import verify_pack
+
     result = verify_pack(args.pack, args.cert)
     if result.ok:
         print(
