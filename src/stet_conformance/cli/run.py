@@ -188,6 +188,8 @@ def pytest_args(
 def handle(args: argparse.Namespace) -> int:
     import pytest
 
+    from stet_conformance.plugin.target import GivenProfile
+
     scenarios = (args.scenarios or scenarios_dir()).resolve()
     if not scenarios.is_dir():
         raise UsageError(f"--scenarios: not a directory: {scenarios}")
@@ -203,6 +205,7 @@ def handle(args: argparse.Namespace) -> int:
         return handle_targets(args, targets, scenarios)
     args.target = targets[0] if targets else None
     spent: list[str] = []  # the bundled sandbox: no token store to refresh
+    given: list[object] = []  # the profile, loaded here once, for the plugin
     with ExitStack() as stack:
         if args.target is None:
             target = start_sandbox(stack, args.fault, args.sandbox_dir)
@@ -211,8 +214,9 @@ def handle(args: argparse.Namespace) -> int:
             target = args.target.resolve()
             profile = _checked_profile(target, args)
             if not args.dry_run:
-                spent = refresh_tokens(profile)
-        code = int(pytest.main(pytest_args(args, target, scenarios, spent)))
+                profile, spent = refresh_tokens(profile)
+            given = [GivenProfile(profile)]
+        code = int(pytest.main(pytest_args(args, target, scenarios, spent), plugins=given))
     return exit_code(code)
 
 
@@ -272,21 +276,23 @@ def _checked_profile(target: Path, args: argparse.Namespace) -> Profile:
     return profile
 
 
-def refresh_tokens(profile: Profile) -> list[str]:
+def refresh_tokens(profile: Profile) -> tuple[Profile, list[str]]:
     """Refresh the token store's access tokens that expire within 60 s, before pytest starts.
 
-    Returns the pytest options that charge those requests to the run's budget.
+    Returns the profile with the fresh tokens, and the pytest options that charge those
+    requests to the run's budget.
     """
     if profile.token_store is None:
-        return []
+        return profile, []
     from stet_conformance.onboarding.oauth import refresh_store
     from stet_conformance.scenario.runner import budget_for
 
     budget = budget_for(profile)
-    for line in refresh_store(profile, budget):
+    profile, lines = refresh_store(profile, budget)
+    for line in lines:
         print(f"stet-conformance: {line}", file=sys.stderr)
     spent = budget.by_persona.elements() if budget is not None else ()
-    return [f"--stet-spent={persona}" for persona in spent]
+    return profile, [f"--stet-spent={persona}" for persona in spent]
 
 
 def exit_code(code: int) -> int:
@@ -318,6 +324,7 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
     import pytest
 
     from stet_conformance.plugin.recorder import OutcomeCollector
+    from stet_conformance.plugin.target import GivenProfile
 
     _bundled_sandbox_options_unused(args)
     loaded: list[tuple[str, Path, Profile]] = []
@@ -342,9 +349,12 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
         if args.junitxml:
             junit = Path(args.junitxml)
             one.junitxml = str(junit.with_name(f"{junit.stem}-{name}{junit.suffix or '.xml'}"))
-        spent = [] if args.dry_run else refresh_tokens(profile)
+        spent: list[str] = []
+        if not args.dry_run:
+            profile, spent = refresh_tokens(profile)
         collector = OutcomeCollector()
-        code = int(pytest.main(pytest_args(one, target, scenarios, spent), plugins=[collector]))
+        plugins = [collector, GivenProfile(profile)]
+        code = int(pytest.main(pytest_args(one, target, scenarios, spent), plugins=plugins))
         codes.append(exit_code(code))
         columns[name] = collector.outcomes
         if code == pytest.ExitCode.INTERRUPTED:
