@@ -42,6 +42,17 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="run the scenarios against a target (default: the bundled sandbox)",
         description="Run the YAML scenarios as pytest items. Extra pytest options go after --.",
     )
+    _target_options(run)
+    _selection_options(run)
+    _output_options(run)
+    _mode_options(run)
+    run.add_argument(
+        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="more pytest options, after --"
+    )
+    run.set_defaults(handler=handle)
+
+
+def _target_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--target",
         metavar="PROFILE",
@@ -57,6 +68,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         default=None,
         help="scenario directory (default: the project's scenarios/)",
     )
+
+
+def _selection_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--id",
         metavar="ID",
@@ -77,6 +91,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     run.add_argument("-m", metavar="MARK", help="only scenarios with these tags, e.g. 'seed'")
     run.add_argument("-n", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
+
+
+def _output_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--results",
         metavar="DIR",
@@ -85,6 +102,10 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     run.add_argument("--junitxml", metavar="PATH", help="write a JUnit XML report")
     run.add_argument("--alluredir", metavar="DIR", help="write Allure results")
+
+
+def _mode_options(run: argparse.ArgumentParser) -> None:
+    """How the run behaves: the bundled sandbox's faults, live safety, dry run, fuzzing."""
     run.add_argument(
         "--fault",
         metavar="NAME",
@@ -116,10 +137,6 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="also run the property-based suites (suites/) in this fuzzing mode: certification "
         "(reproducible), nightly (random, example database) or regression (fast)",
     )
-    run.add_argument(
-        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="more pytest options, after --"
-    )
-    run.set_defaults(handler=handle)
 
 
 QUIET_PYTEST = (
