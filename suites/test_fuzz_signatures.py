@@ -98,10 +98,10 @@ def test_wrong_algorithm(fuzz: FuzzSession, path: str, algorithm: str) -> None:
 def test_unknown_or_malformed_key_id(fuzz: FuzzSession, path: str, data: st.DataObject) -> None:
     request = mutations.build(fuzz, PERSONA, "GET", _path(fuzz, path))
     if data.draw(st.booleans(), label="malformed"):
-        header = data.draw(malformed_signature_headers(fuzz.profile.key_id), label="header")
+        header = data.draw(malformed_signature_headers(fuzz.profile.signing.key_id), label="header")
         request.headers["Signature"] = header
     else:
-        key_id = data.draw(key_ids(fuzz.profile.key_id), label="keyId")
+        key_id = data.draw(key_ids(fuzz.profile.signing.key_id), label="keyId")
         request.headers["Signature"] = mutations.replace_param(
             request.headers["Signature"], "keyId", key_id
         )

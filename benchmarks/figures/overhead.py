@@ -21,7 +21,7 @@ def bench_overhead(profile: Profile, sizes: Sizes) -> tuple[Figure, float]:
     url = accounts_url(profile)
     headers = presigned_headers(profile)
     raw = raw_client(profile)
-    harness = StetClient(profile, Redactor())
+    harness = StetClient.for_profile(profile, Redactor())
     store = default_store()
     options = RequestOptions(token=token(profile))
 

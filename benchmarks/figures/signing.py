@@ -15,8 +15,8 @@ from stet_conformance.shared import cavage
 
 
 def bench_signing(profile: Profile, sizes: Sizes) -> list[Figure]:
-    key = profile.signing_key
-    signer = Signer(key, profile.key_id, profile.signed_headers)
+    key = profile.signing.key
+    signer = Signer(key, profile.signing.key_id, profile.signing.headers)
     headers = {
         "Authorization": f"Bearer {token(profile)}",
         "X-Request-ID": "3f1c2a9e-5b7d-4e21-9c4a-7d0e8f6b1a23",

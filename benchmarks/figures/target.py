@@ -71,14 +71,14 @@ def presigned_headers(profile: Profile) -> dict[str, str]:
     }
     if profile.psu_ip_address:
         headers["PSU-IP-Address"] = profile.psu_ip_address
-    signer = Signer(profile.signing_key, profile.key_id, profile.signed_headers)
+    signer = Signer(profile.signing.key, profile.signing.key_id, profile.signing.headers)
     request = httpx.Request("GET", profile.base_url + accounts_url(profile), headers=headers)
     headers["Signature"] = signer.signature_header(request)
     return headers
 
 
 def raw_client(profile: Profile) -> httpx.Client:
-    context = client_context(
-        profile.ca_bundle, profile.client_cert, profile.client_key, profile.client_key_password
-    )
+    tls = profile.tls
+    key_password = tls.client_key_password
+    context = client_context(tls.ca_bundle, tls.client_cert, tls.client_key, key_password)
     return httpx.Client(base_url=profile.base_url, verify=context)

@@ -15,17 +15,18 @@ import tracemalloc
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.live import UndeclaredOrigin
-from stet_conformance.config.profile import Profile, RetryPolicy, load_profile
+from stet_conformance.config.profile import Profile, load_profile
+from stet_conformance.config.settings import RetryPolicy
 from stet_conformance.errors import ScenarioError, TargetError
 from stet_conformance.http.budget import BudgetExhausted, Charge, DryRun, RequestBudget
-from stet_conformance.http.client import StetClient
+from stet_conformance.http.client import ClientSettings, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.scenario.loader import load_file
@@ -56,9 +57,20 @@ class Script:
         return httpx.Response(outcome, json={"status": outcome, "message": "x"})
 
 
-def client(profile: Profile, script: Script, **changes: object) -> StetClient:
-    changed = dataclasses.replace(profile, **changes)  # type: ignore[arg-type]
-    return StetClient(changed, Redactor(), transport=httpx.MockTransport(script))
+def settings(profile: Profile, base_url: str | None = None, **limits: Any) -> ClientSettings:
+    """The client settings of ``profile``, with other limits or another base URL."""
+    changed = dataclasses.replace(
+        profile,
+        base_url=base_url or profile.base_url,
+        limits=dataclasses.replace(profile.limits, **limits),
+    )
+    return ClientSettings.of(changed)
+
+
+def client(profile: Profile, script: Script, **limits: Any) -> StetClient:
+    return StetClient(
+        settings(profile, **limits), Redactor(), transport=httpx.MockTransport(script)
+    )
 
 
 FAST = RetryPolicy(count=2, backoff=0.0)
@@ -127,10 +139,10 @@ def test_bodies_beyond_the_cap_are_refused(profile: Profile) -> None:
     def big(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"x" * 5000)
 
-    small = dataclasses.replace(profile, max_body_bytes=4096)
+    small = settings(profile, max_body_bytes=4096)
     with pytest.raises(TargetError, match="larger than 4096 bytes"):
         StetClient(small, Redactor(), transport=httpx.MockTransport(big)).send("GET", "/x")
-    roomy = dataclasses.replace(profile, max_body_bytes=8192)
+    roomy = settings(profile, max_body_bytes=8192)
     exchange = StetClient(roomy, Redactor(), transport=httpx.MockTransport(big)).send("GET", "/x")
     assert len(exchange.response.content) == 5000
 
@@ -144,7 +156,7 @@ def test_each_retry_is_a_new_signed_request(profile: Profile) -> None:
         return httpx.Response(503 if len(seen) < 3 else 200, json={"status": 503, "message": "x"})
 
     exchange = StetClient(
-        dataclasses.replace(profile, retries=FAST),
+        settings(profile, retries=FAST),
         Redactor(),
         transport=httpx.MockTransport(record),
     ).send("GET", "/stet/psd2/v1.4.2/accounts")
@@ -172,13 +184,16 @@ def test_every_attempt_is_paid_for_retries_included(profile: Profile) -> None:
 
 def test_a_dry_run_client_puts_nothing_on_the_wire(profile: Profile) -> None:
     script = Script(200)
-    dry = StetClient(profile, Redactor(), transport=httpx.MockTransport(script), dry_run=True)
+    dry = StetClient(
+        settings(profile), Redactor(), transport=httpx.MockTransport(script), dry_run=True
+    )
     with pytest.raises(DryRun, match="dry run: nothing sent"):
         dry.send("GET", "/stet/psd2/v1.4.2/accounts")
     with pytest.raises(DryRun):
         dry.resend(httpx.Request("GET", profile.base_url + "/x"))
+    assert profile.other_tpp is not None
     with pytest.raises(DryRun):
-        dry.with_profile(profile).send("GET", "/x")  # the second TPP's client too
+        dry.with_tls(profile.other_tpp.tls).send("GET", "/x")  # the second TPP's client too
     assert script.calls == 0
 
 
@@ -200,7 +215,9 @@ def test_an_undeclared_origin_is_refused_before_sending(profile: Profile, url: s
 def test_every_declared_origin_may_be_contacted(profile: Profile) -> None:
     script = Script(200)
     other = "https://127.0.0.2:9"
-    oauth = client(profile, script, token_url=f"{other}/token", revoke_url=None)
+    urls = dataclasses.replace(profile.oauth, token_url=f"{other}/token", revoke_url=None)
+    declared = ClientSettings.of(dataclasses.replace(profile, oauth=urls))
+    oauth = StetClient(declared, Redactor(), transport=httpx.MockTransport(script))
     assert oauth.send("POST", f"{other}/token").status == 200
     assert oauth.send("GET", profile.base_url + "/x").status == 200
     with pytest.raises(UndeclaredOrigin):
@@ -223,7 +240,7 @@ def test_a_scenario_skips_when_its_retries_spend_the_budget(
 ) -> None:
     script = Script(503)
     retrying = client(profile, script, retries=RetryPolicy(count=5, backoff=0.0))
-    run = RunContext(retrying.profile, retrying, default_store(), RequestBudget(per_run=5))
+    run = RunContext(profile, retrying, default_store(), RequestBudget(per_run=5))
     scenario = _scenario(tmp_path, "{method: GET, path: /accounts}")
     with pytest.raises(ScenarioSkipped, match="request budget exhausted: 5 requests this run"):
         run_scenario(scenario, run)
@@ -253,9 +270,7 @@ def test_headers_dripped_byte_by_byte_end_at_the_total_timeout(
     profile: Profile, hostile: HostileServers
 ) -> None:
     """Each header byte arrives well within timeouts.read; timeouts.total still ends it."""
-    slow = dataclasses.replace(
-        profile, base_url=hostile.drip_headers(), total_timeout=1.0, read_timeout=30.0
-    )
+    slow = settings(profile, hostile.drip_headers(), total_timeout=1.0, read_timeout=30.0)
     client = StetClient(slow, Redactor())
     started = time.monotonic()
     with pytest.raises(TargetError, match=re.escape("took longer than 1 s to send the response")):
@@ -268,7 +283,7 @@ def test_a_gigabyte_body_ends_at_the_total_timeout_or_the_cap(
     profile: Profile, hostile: HostileServers
 ) -> None:
     url = hostile.big_body(10**9)
-    slow = dataclasses.replace(profile, base_url=url, total_timeout=1.0, read_timeout=30.0)
+    slow = settings(profile, url, total_timeout=1.0, read_timeout=30.0)
     with pytest.raises(TargetError, match=r"took longer than 1 s|larger than \d+ bytes"):
         StetClient(slow, Redactor()).send("GET", "/x")
 
@@ -291,7 +306,7 @@ def test_a_stacked_gzip_bomb_is_refused_before_it_grows(profile: Profile) -> Non
     inner = gzipped(b"\0" * 2**20 for _ in range(64))
     bomb = gzipped([inner])
     assert len(bomb) < 2000
-    capped = dataclasses.replace(profile, max_body_bytes=2**20)
+    capped = settings(profile, max_body_bytes=2**20)
     client = StetClient(
         capped, Redactor(), transport=streamed({"content-encoding": "gzip, gzip"}, bomb)
     )
@@ -321,7 +336,7 @@ BODY = json.dumps({"balances": [{"name": "x" * 50, "amount": str(n)} for n in ra
 )
 def test_encoded_bodies_are_decoded(profile: Profile, encoding: str, wire: bytes) -> None:
     client = StetClient(
-        profile, Redactor(), transport=streamed({"content-encoding": encoding}, wire)
+        settings(profile), Redactor(), transport=streamed({"content-encoding": encoding}, wire)
     )
     exchange = client.send("GET", "/x")
     assert exchange.response.content == BODY.encode()
@@ -330,7 +345,9 @@ def test_encoded_bodies_are_decoded(profile: Profile, encoding: str, wire: bytes
 
 def test_a_corrupt_gzip_body_is_a_broken_target(profile: Profile) -> None:
     wire = b"this is not gzip"
-    client = StetClient(profile, Redactor(), transport=streamed({"content-encoding": "gzip"}, wire))
+    client = StetClient(
+        settings(profile), Redactor(), transport=streamed({"content-encoding": "gzip"}, wire)
+    )
     with pytest.raises(TargetError, match="sent a gzip body that does not decode"):
         client.send("GET", "/x")
 
@@ -342,7 +359,9 @@ def test_the_harness_asks_only_for_the_encodings_it_decodes(profile: Profile) ->
         seen.append(request.headers["accept-encoding"])
         return httpx.Response(204)
 
-    StetClient(profile, Redactor(), transport=httpx.MockTransport(record)).send("GET", "/x")
+    StetClient(settings(profile), Redactor(), transport=httpx.MockTransport(record)).send(
+        "GET", "/x"
+    )
     assert seen == ["gzip, deflate"]
 
 
@@ -357,7 +376,7 @@ def test_json_nested_too_deep_is_a_broken_target(profile: Profile, depth: int) -
             200, content=nested(depth), headers={"content-type": "application/json"}
         )
 
-    exchange = StetClient(profile, Redactor(), transport=httpx.MockTransport(deep)).send(
+    exchange = StetClient(settings(profile), Redactor(), transport=httpx.MockTransport(deep)).send(
         "GET", "/x"
     )
     with pytest.raises(TargetError, match="GET /x answered JSON nested deeper than 100 levels"):
@@ -369,7 +388,7 @@ def test_json_as_deep_as_allowed_is_parsed(profile: Profile) -> None:
     def deep(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=nested(100))
 
-    exchange = StetClient(profile, Redactor(), transport=httpx.MockTransport(deep)).send(
+    exchange = StetClient(settings(profile), Redactor(), transport=httpx.MockTransport(deep)).send(
         "GET", "/x"
     )
     assert isinstance(exchange.body, list)
@@ -392,6 +411,8 @@ def test_a_too_deep_body_ends_the_scenario_as_broken_not_failed(
         encoding="utf-8",
     )
     deep = httpx.MockTransport(lambda request: httpx.Response(200, content=nested(100_000)))
-    run = RunContext(profile, StetClient(profile, Redactor(), transport=deep), default_store())
+    run = RunContext(
+        profile, StetClient(settings(profile), Redactor(), transport=deep), default_store()
+    )
     with pytest.raises(TargetError, match="nested deeper than 100 levels"):
         run_scenario(load_file(path)[0], run)

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from stet_conformance.config.live import refuse_live
-from stet_conformance.config.profile import DEFAULT_API_PREFIX, RetryPolicy, load_profile
+from stet_conformance.config.profile import DEFAULT_API_PREFIX, load_profile
+from stet_conformance.config.settings import RetryPolicy
 from stet_conformance.errors import ConfigError, UsageError
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin.recorder import sanitized_profile
@@ -49,16 +50,20 @@ def test_sandbox_profile_loads(sandbox: SandboxServer) -> None:
     assert profile.base_url == sandbox.base_url
     assert profile.api_prefix == DEFAULT_API_PREFIX
     assert profile.psu_ip_address == "192.168.0.1"
-    assert profile.ca_bundle == pki / "ca.pem"
-    assert profile.client_cert == pki / "qwac.pem"
-    assert profile.client_key == pki / "qwac.key"
-    assert profile.client_key_password is None
-    assert profile.signing_certificate is not None
-    assert profile.key_id == raw["signing"]["key_id"]
-    assert profile.signed_headers is None
-    assert profile.client_id == raw["oauth"]["client_id"]
-    assert profile.token_url == raw["oauth"]["token_url"]
-    assert (profile.connect_timeout, profile.read_timeout, profile.total_timeout) == (5, 5, 10)
+    assert profile.tls.ca_bundle == pki / "ca.pem"
+    assert profile.tls.client_cert == pki / "qwac.pem"
+    assert profile.tls.client_key == pki / "qwac.key"
+    assert profile.tls.client_key_password is None
+    assert profile.other_tpp is not None
+    assert profile.other_tpp.tls.client_cert == pki / "qwac-other.pem"
+    assert profile.other_tpp.tls.ca_bundle == pki / "ca.pem"
+    assert profile.signing.certificate is not None
+    assert profile.signing.key_id == raw["signing"]["key_id"]
+    assert profile.signing.headers is None
+    assert profile.oauth.client_id == raw["oauth"]["client_id"]
+    assert profile.oauth.token_url == raw["oauth"]["token_url"]
+    limits = profile.limits
+    assert (limits.connect_timeout, limits.read_timeout, limits.total_timeout) == (5, 5, 10)
     assert profile.overrides == {}
     for name, entry in raw["personas"].items():
         creds = profile.credentials[name]
@@ -98,7 +103,7 @@ def test_profile_extras_are_parsed(sandbox: SandboxServer, monkeypatch: pytest.M
     profile = load_profile(path)
     assert profile.api_prefix == "/psd2"
     assert profile.psu_ip_address is None
-    assert (profile.connect_timeout, profile.read_timeout) == (2.0, 7.5)
+    assert (profile.limits.connect_timeout, profile.limits.read_timeout) == (2.0, 7.5)
     assert profile.variables["unknown_account"] == "NOPE1"
     assert profile.variables["extra"] == 3
     assert profile.credentials["LEA"].tokens == {"aisp": SECRET}
@@ -106,7 +111,7 @@ def test_profile_extras_are_parsed(sandbox: SandboxServer, monkeypatch: pytest.M
     assert profile.personas["LEA"]["accounts"] == [{"iban": "FR00"}]  # lists are replaced
     assert profile.personas["LEA"]["segment"] == "PART"  # other keys are kept
     assert profile.personas["CLAIRE"]["name"] == "CLAIRE SANDBOXC"
-    assert profile.signed_headers == ("(request-target)", "digest")
+    assert profile.signing.headers == ("(request-target)", "digest")
     bal = profile.overrides["BAL-1"]
     assert (bal.reason, bal.skip, bal.step, bal.expect) == (
         "bank rounds balances",
@@ -411,7 +416,7 @@ def test_encrypted_key_with_wrong_and_right_passphrase(
     assert "passphrase is wrong" in message
     assert "wrong-" not in message
     monkeypatch.setenv("HARNESS_QSEAL_PASS", PASSPHRASE)
-    assert load_profile(path).key_id == "https://bank.example/certs/qseal_1"
+    assert load_profile(path).signing.key_id == "https://bank.example/certs/qseal_1"
 
 
 def test_signing_key_is_ec_not_rsa(broken: Broken) -> None:
@@ -564,10 +569,10 @@ def test_the_readme_retries_example_loads_and_survives_sanitizing(broken: Broken
     example = next(line for line in readme if line.startswith("retries: {"))
     expected = RetryPolicy(2, frozenset({"timeout", "connect", "503"}), 0.5)
     path = broken.write([*broken.lines(), example])
-    assert load_profile(path).retries == expected
+    assert load_profile(path).limits.retries == expected
     sanitized = broken.directory / "sanitized.yaml"  # what a results directory keeps
     sanitized.write_text(sanitized_profile(path, Redactor()), encoding="utf-8")
-    assert load_profile(sanitized).retries == expected
+    assert load_profile(sanitized).limits.retries == expected
 
 
 def test_key_errors_name_the_profile_line(broken: Broken) -> None:

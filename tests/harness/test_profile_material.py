@@ -82,7 +82,7 @@ def test_a_client_id_that_is_not_the_qwac_organization_identifier(copy: Path) ->
         "client_id: PSDFR-X}", "client_id: PSDFR-X, check_client_id: false}"
     )
     copy.write_text(text)
-    assert load_profile(copy).client_id == "PSDFR-X"
+    assert load_profile(copy).oauth.client_id == "PSDFR-X"
 
 
 def test_private_keys_readable_by_others_give_a_warning(copy: Path) -> None:

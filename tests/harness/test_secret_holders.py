@@ -20,56 +20,89 @@ import pytest
 from hypothesis.vendor.pretty import pretty
 
 from stet_conformance.checks.schemas import default_store
-from stet_conformance.config.profile import load_profile
+from stet_conformance.config.profile import Profile, load_profile, read_document
 from stet_conformance.fuzz.session import FuzzSession
 from stet_conformance.http.budget import RequestBudget
-from stet_conformance.http.client import StetClient
+from stet_conformance.http.client import ClientSettings, StetClient
 from stet_conformance.http.redact import REDACTED, Redactor
 from stet_conformance.http.signing import RequestOptions
+from stet_conformance.plugin.target import GivenProfile
 from stet_conformance.scenario.loader import load_file
 from stet_conformance.scenario.runner import RunContext, StepResult, run_scenario
 
 PASSPHRASES = {
-    "client_key_password": "planted-qwac-passphrase-4b1e0c",
-    "signing_key_password": "planted-qseal-passphrase-9d27aa",
-    "other_client_key_password": "planted-other-passphrase-31f6d8",
+    "tls": "planted-qwac-passphrase-4b1e0c",
+    "signing": "planted-qseal-passphrase-9d27aa",
+    "other": "planted-other-passphrase-31f6d8",
 }
+
+
+def with_passphrases(profile: Profile) -> Profile:
+    """``profile`` with a passphrase for each key, as a bank's profile has."""
+    other = profile.other_tpp
+    assert other is not None
+    replace = dataclasses.replace
+    return replace(
+        profile,
+        tls=replace(profile.tls, client_key_password=PASSPHRASES["tls"]),
+        signing=replace(profile.signing, key_password=PASSPHRASES["signing"]),
+        other_tpp=replace(other, tls=replace(other.tls, client_key_password=PASSPHRASES["other"])),
+    )
 
 
 @pytest.fixture
 def run(sandbox_profile: Path) -> Iterator[RunContext]:
     """The run context of the sandbox's profile, with passphrases as a bank's profile has."""
-    profile = load_profile(sandbox_profile)
-    redactor = Redactor(profile.secrets())
-    client = StetClient(profile, redactor)
-    with_passphrases = dataclasses.replace(profile, **PASSPHRASES)
+    profile = with_passphrases(load_profile(sandbox_profile))
+    client = StetClient.for_profile(profile, Redactor(profile.secrets()))
     try:
-        yield RunContext(with_passphrases, client, default_store())
+        yield RunContext(profile, client, default_store())
     finally:
         client.close()
 
 
-def _holders(run: RunContext) -> dict[str, object]:
-    token = run.profile.credentials["LEA"].tokens["aisp"]
+def _holders(run: RunContext, sandbox_profile: Path) -> dict[str, object]:
+    profile = run.profile
+    token = profile.credentials["LEA"].tokens["aisp"]
+    assert profile.other_tpp is not None
     return {
-        "profile": run.profile,
-        "credentials": run.profile.credentials["LEA"],
+        "profile": profile,
+        "profile document": read_document(sandbox_profile),
+        "tls settings": profile.tls,
+        "signing settings": profile.signing,
+        "second TPP": profile.other_tpp,
+        "credentials": profile.credentials["LEA"],
         "run context": run,
         "fuzz session": FuzzSession(run, RequestBudget(10, 10, 4), "regression"),
+        "client settings": ClientSettings.of(profile),
         "client": run.client,
+        "given profile": GivenProfile(profile),
         "request options": RequestOptions(token=token),
     }
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["profile", "credentials", "run context", "fuzz session", "client", "request options"],
-)
-def test_secret_holders_print_no_secret(run: RunContext, name: str) -> None:
+HOLDERS = [
+    "profile",
+    "profile document",
+    "tls settings",
+    "signing settings",
+    "second TPP",
+    "credentials",
+    "run context",
+    "fuzz session",
+    "client settings",
+    "client",
+    "given profile",
+    "request options",
+]
+
+
+@pytest.mark.parametrize("name", HOLDERS)
+def test_secret_holders_print_no_secret(run: RunContext, sandbox_profile: Path, name: str) -> None:
     secrets = run.profile.secrets()
     assert set(PASSPHRASES.values()) <= secrets
     assert len(secrets) > 30
-    holder = _holders(run)[name]
+    holder = _holders(run, sandbox_profile)[name]
     for text in (repr(holder), pretty(holder)):  # pytest tracebacks, Hypothesis examples
         assert [s[:10] for s in secrets if s in text] == []
         assert "\n" not in text
@@ -80,6 +113,10 @@ def test_reprs_still_say_what_they_are(run: RunContext) -> None:
     assert "aisp" in repr(run.profile.credentials["LEA"])  # which scopes, not which tokens
     assert repr(run.client).startswith(f"<StetClient {run.profile.base_url}")
     assert "sign=True" in repr(RequestOptions(token="x" * 20))
+    profile = run.profile
+    assert str(profile.tls.client_cert) in repr(profile.tls)
+    assert profile.signing.key_id in repr(profile.signing)
+    assert profile.other_tpp is not None and profile.other_tpp.client_id in repr(profile.other_tpp)
 
 
 AUTHORIZE = """

@@ -111,8 +111,9 @@ def tls_listener(pem: Pem) -> Iterator[int]:
 
 
 def refusal(profile: Profile, base_url: str, ca_bundle: Path) -> str:
-    changed = dataclasses.replace(profile, base_url=base_url, ca_bundle=ca_bundle)
-    client = StetClient(changed, Redactor())
+    tls = dataclasses.replace(profile.tls, ca_bundle=ca_bundle)
+    changed = dataclasses.replace(profile, base_url=base_url, tls=tls)
+    client = StetClient.for_profile(changed, Redactor())
     try:
         with pytest.raises(TargetError) as info:
             client.send("GET", "/accounts")

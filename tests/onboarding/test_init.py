@@ -57,14 +57,15 @@ def test_every_known_bank_gets_a_profile_that_loads(
         refuse_live(profile, allow_live=False)  # a sandbox: no --allow-live needed
         assert profile.api_prefix == "/stet/psd2/v1.4.2"
         oauth = f"{profile.base_url}/stet/psd2/oauth"
-        assert (profile.token_url, profile.authorize_url, profile.revoke_url) == (
+        urls = profile.oauth
+        assert (urls.token_url, urls.authorize_url, urls.revoke_url) == (
             f"{oauth}/token",
             f"{oauth}/authorize",
             f"{oauth}/revoke",
         )
         assert profile.token_store == tmp_path / "tokens.json"
         assert profile.credentials["LEA"].tokens == {"aisp": "lea-token-from-env"}
-        assert profile.ca_bundle is None
+        assert profile.tls.ca_bundle is None
     assert "wrote" in capsys.readouterr().out
 
 
@@ -103,7 +104,7 @@ def test_unknown_bank_code_with_base_url(
     assert main(["init", "--bank", "99999", "--base-url", url, "-o", str(out)]) == 0
     profile = load_profile(out)
     assert profile.base_url == url
-    assert profile.token_url == f"{url}/stet/psd2/oauth/token"
+    assert profile.oauth.token_url == f"{url}/stet/psd2/oauth/token"
     assert (
         main(["init", "--bank", "99999", "--base-url", "http://x", "-o", str(out), "--force"]) == 2
     )

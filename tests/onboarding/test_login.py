@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from stet_conformance.cli import main
-from stet_conformance.config.profile import load_profile
+from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.config.token_store import TokenStore
 from stet_conformance.http.budget import RequestBudget
 from stet_conformance.http.client import StetClient
@@ -77,9 +77,18 @@ def printed_url(process: subprocess.Popen[str]) -> str:
     raise AssertionError("login printed no authorize URL")
 
 
+def with_token_url(profile: Profile, token_url: str, **limits: Any) -> Profile:
+    """``profile`` with another token endpoint and other limits."""
+    return dataclasses.replace(
+        profile,
+        oauth=dataclasses.replace(profile.oauth, token_url=token_url),
+        limits=dataclasses.replace(profile.limits, **limits),
+    )
+
+
 def accounts(profile_path: Path, token: str) -> int:
     profile = load_profile(profile_path)
-    client = StetClient(profile, Redactor(profile.secrets()))
+    client = StetClient.for_profile(profile, Redactor(profile.secrets()))
     try:
         return client.send(
             "GET", f"{profile.api_prefix}/accounts", options=RequestOptions(token=token)
@@ -134,13 +143,16 @@ def test_login_end_to_end_with_pkce_then_a_run_uses_the_store(copy: Path, edit: 
     soon = token.refreshed(token.access_token, None, 30, dt.datetime.now(dt.UTC))
     saved.put(loaded.base_url, "LEA", "aisp", soon)
     saved.save()
-    lines = refresh_store(load_profile(copy))
+    refreshed, lines = refresh_store(load_profile(copy))
     assert lines == [lines[0]] and "refreshed LEA/aisp" in lines[0]
     fresh = TokenStore.load(store).get(loaded.base_url, "LEA", "aisp")
     assert fresh is not None and fresh.access_token != token.access_token
     assert fresh.authorized_at == token.authorized_at  # a refresh is not a new SCA
+    # The profile refresh_store returns is the one a load would give now: a run needs no reload.
+    assert refreshed.credentials["LEA"].tokens["aisp"] == fresh.access_token
+    assert refreshed.credentials == load_profile(copy).credentials
     assert fresh.expires_at is not None and fresh.expires_at > soon.expires_at  # type: ignore[operator]
-    assert refresh_store(load_profile(copy)) == []  # nothing due any more
+    assert refresh_store(load_profile(copy))[1] == []  # nothing due any more
     assert accounts(copy, fresh.access_token) == 200
 
 
@@ -179,6 +191,7 @@ def test_run_refreshes_an_expired_token_from_the_store(
     assert code == 0, out + err
     assert "refreshed CLAIRE/aisp" in err
     assert "1 passed" in out
+    assert "access token expired" not in out  # the profile warning went with the refresh
 
 
 def test_a_token_refresh_is_paid_from_the_run_budget(
@@ -222,10 +235,10 @@ def test_the_sandbox_enforces_pkce(copy: Path) -> None:
     redirect = "http://127.0.0.1:9/callback"
     with browser(copy) as client:
         answer = client.get(
-            str(profile.authorize_url),
+            str(profile.oauth.authorize_url),
             params={
                 "response_type": "code",
-                "client_id": str(profile.client_id),
+                "client_id": str(profile.oauth.client_id),
                 "redirect_uri": redirect,
                 "scope": "aisp",
                 "psu": "LEA",
@@ -235,10 +248,10 @@ def test_the_sandbox_enforces_pkce(copy: Path) -> None:
         )
         code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
         plain = client.get(
-            str(profile.authorize_url),
+            str(profile.oauth.authorize_url),
             params={
                 "response_type": "code",
-                "client_id": str(profile.client_id),
+                "client_id": str(profile.oauth.client_id),
                 "redirect_uri": redirect,
                 "scope": "aisp",
                 "psu": "LEA",
@@ -252,10 +265,10 @@ def test_the_sandbox_enforces_pkce(copy: Path) -> None:
     # The failed attempt consumed the code (single use); a new one with the right verifier works.
     with browser(copy) as client:
         answer = client.get(
-            str(profile.authorize_url),
+            str(profile.oauth.authorize_url),
             params={
                 "response_type": "code",
-                "client_id": str(profile.client_id),
+                "client_id": str(profile.oauth.client_id),
                 "redirect_uri": redirect,
                 "scope": "aisp",
                 "psu": "LEA",
@@ -316,7 +329,7 @@ def test_no_token_refresh_is_sent_beyond_the_budget(copy: Path, edit: Edit) -> N
     _stale_claire(copy, edit)
     budget = RequestBudget(per_run=1, hint="budget.requests")
     budget.spend("LEA")
-    lines = refresh_store(load_profile(copy), budget)
+    _, lines = refresh_store(load_profile(copy), budget)
     assert lines == [
         "token store: CLAIRE/aisp: refresh failed: request budget exhausted: 1 requests this run "
         "(budget.requests)"
@@ -331,9 +344,9 @@ def test_a_token_endpoint_dripping_its_headers_ends_at_the_total_timeout(
     sandbox_profile: Path, hostile: HostileServers
 ) -> None:
     """A refresh at start-up must not hang the run before any test."""
-    profile = dataclasses.replace(
+    profile = with_token_url(
         load_profile(sandbox_profile),
-        token_url=hostile.drip_headers() + "/token",
+        hostile.drip_headers() + "/token",
         total_timeout=1.0,
         read_timeout=30.0,
     )
@@ -349,10 +362,8 @@ def test_a_token_endpoint_dripping_its_headers_ends_at_the_total_timeout(
 def test_a_huge_token_response_is_refused_at_the_body_cap(
     sandbox_profile: Path, hostile: HostileServers
 ) -> None:
-    profile = dataclasses.replace(
-        load_profile(sandbox_profile),
-        token_url=hostile.big_body(8 * 2**20) + "/token",
-        max_body_bytes=2**20,
+    profile = with_token_url(
+        load_profile(sandbox_profile), hostile.big_body(8 * 2**20) + "/token", max_body_bytes=2**20
     )
     with OAuthClient(profile) as oauth, pytest.raises(OAuthError) as info:
         oauth.exchange_code("a-code", "http://127.0.0.1:9/callback", None)

@@ -42,6 +42,17 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="run the scenarios against a target (default: the bundled sandbox)",
         description="Run the YAML scenarios as pytest items. Extra pytest options go after --.",
     )
+    _target_options(run)
+    _selection_options(run)
+    _output_options(run)
+    _mode_options(run)
+    run.add_argument(
+        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="more pytest options, after --"
+    )
+    run.set_defaults(handler=handle)
+
+
+def _target_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--target",
         metavar="PROFILE",
@@ -57,6 +68,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         default=None,
         help="scenario directory (default: the project's scenarios/)",
     )
+
+
+def _selection_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--id",
         metavar="ID",
@@ -77,6 +91,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     run.add_argument("-m", metavar="MARK", help="only scenarios with these tags, e.g. 'seed'")
     run.add_argument("-n", metavar="N", help="parallel workers (pytest-xdist), e.g. 2 or auto")
+
+
+def _output_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--results",
         metavar="DIR",
@@ -85,6 +102,10 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     run.add_argument("--junitxml", metavar="PATH", help="write a JUnit XML report")
     run.add_argument("--alluredir", metavar="DIR", help="write Allure results")
+
+
+def _mode_options(run: argparse.ArgumentParser) -> None:
+    """How the run behaves: the bundled sandbox's faults, live safety, dry run, fuzzing."""
     run.add_argument(
         "--fault",
         metavar="NAME",
@@ -116,10 +137,6 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="also run the property-based suites (suites/) in this fuzzing mode: certification "
         "(reproducible), nightly (random, example database) or regression (fast)",
     )
-    run.add_argument(
-        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="more pytest options, after --"
-    )
-    run.set_defaults(handler=handle)
 
 
 QUIET_PYTEST = (
@@ -188,6 +205,8 @@ def pytest_args(
 def handle(args: argparse.Namespace) -> int:
     import pytest
 
+    from stet_conformance.plugin.target import GivenProfile
+
     scenarios = (args.scenarios or scenarios_dir()).resolve()
     if not scenarios.is_dir():
         raise UsageError(f"--scenarios: not a directory: {scenarios}")
@@ -203,6 +222,7 @@ def handle(args: argparse.Namespace) -> int:
         return handle_targets(args, targets, scenarios)
     args.target = targets[0] if targets else None
     spent: list[str] = []  # the bundled sandbox: no token store to refresh
+    given: list[object] = []  # the profile, loaded here once, for the plugin
     with ExitStack() as stack:
         if args.target is None:
             target = start_sandbox(stack, args.fault, args.sandbox_dir)
@@ -211,8 +231,9 @@ def handle(args: argparse.Namespace) -> int:
             target = args.target.resolve()
             profile = _checked_profile(target, args)
             if not args.dry_run:
-                spent = refresh_tokens(profile)
-        code = int(pytest.main(pytest_args(args, target, scenarios, spent)))
+                profile, spent = refresh_tokens(profile)
+            given = [GivenProfile(profile)]
+        code = int(pytest.main(pytest_args(args, target, scenarios, spent), plugins=given))
     return exit_code(code)
 
 
@@ -272,21 +293,23 @@ def _checked_profile(target: Path, args: argparse.Namespace) -> Profile:
     return profile
 
 
-def refresh_tokens(profile: Profile) -> list[str]:
+def refresh_tokens(profile: Profile) -> tuple[Profile, list[str]]:
     """Refresh the token store's access tokens that expire within 60 s, before pytest starts.
 
-    Returns the pytest options that charge those requests to the run's budget.
+    Returns the profile with the fresh tokens, and the pytest options that charge those
+    requests to the run's budget.
     """
     if profile.token_store is None:
-        return []
+        return profile, []
     from stet_conformance.onboarding.oauth import refresh_store
     from stet_conformance.scenario.runner import budget_for
 
     budget = budget_for(profile)
-    for line in refresh_store(profile, budget):
+    profile, lines = refresh_store(profile, budget)
+    for line in lines:
         print(f"stet-conformance: {line}", file=sys.stderr)
     spent = budget.by_persona.elements() if budget is not None else ()
-    return [f"--stet-spent={persona}" for persona in spent]
+    return profile, [f"--stet-spent={persona}" for persona in spent]
 
 
 def exit_code(code: int) -> int:
@@ -318,6 +341,7 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
     import pytest
 
     from stet_conformance.plugin.recorder import OutcomeCollector
+    from stet_conformance.plugin.target import GivenProfile
 
     _bundled_sandbox_options_unused(args)
     loaded: list[tuple[str, Path, Profile]] = []
@@ -342,9 +366,12 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
         if args.junitxml:
             junit = Path(args.junitxml)
             one.junitxml = str(junit.with_name(f"{junit.stem}-{name}{junit.suffix or '.xml'}"))
-        spent = [] if args.dry_run else refresh_tokens(profile)
+        spent: list[str] = []
+        if not args.dry_run:
+            profile, spent = refresh_tokens(profile)
         collector = OutcomeCollector()
-        code = int(pytest.main(pytest_args(one, target, scenarios, spent), plugins=[collector]))
+        plugins = [collector, GivenProfile(profile)]
+        code = int(pytest.main(pytest_args(one, target, scenarios, spent), plugins=plugins))
         codes.append(exit_code(code))
         columns[name] = collector.outcomes
         if code == pytest.ExitCode.INTERRUPTED:

@@ -19,6 +19,17 @@ import httpx
 from stet_conformance.errors import ConfigError
 
 
+class OAuthUrls(Protocol):
+    """The OAuth endpoints of a profile (``config.settings.OAuthSettings``)."""
+
+    @property
+    def token_url(self) -> str | None: ...
+    @property
+    def authorize_url(self) -> str | None: ...
+    @property
+    def revoke_url(self) -> str | None: ...
+
+
 class Profile(Protocol):
     """What live safety reads of a target profile (``config.profile.Profile`` has it all); a
     protocol, so that profile.py can use this module without an import circle."""
@@ -30,11 +41,7 @@ class Profile(Protocol):
     @property
     def base_url(self) -> str: ...
     @property
-    def token_url(self) -> str | None: ...
-    @property
-    def authorize_url(self) -> str | None: ...
-    @property
-    def revoke_url(self) -> str | None: ...
+    def oauth(self) -> OAuthUrls: ...
 
 
 # The settings whose URLs the harness contacts, as the profile names them.
@@ -76,9 +83,9 @@ def declared_urls(profile: Profile) -> dict[str, str]:
     """The profile's URLs the harness may contact, by setting (unset ones left out)."""
     urls = {
         "base_url": profile.base_url,
-        "oauth.token_url": profile.token_url,
-        "oauth.authorize_url": profile.authorize_url,
-        "oauth.revoke_url": profile.revoke_url,
+        "oauth.token_url": profile.oauth.token_url,
+        "oauth.authorize_url": profile.oauth.authorize_url,
+        "oauth.revoke_url": profile.oauth.revoke_url,
     }
     return {setting: url for setting, url in urls.items() if url}
 

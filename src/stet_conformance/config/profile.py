@@ -3,7 +3,8 @@
 A profile is YAML validated by ``schemas/profile.schema.json``. ``${VAR}`` reads the environment
 (``${VAR:-default}`` gives a default; an empty value means "not configured", so scenarios needing
 it are skipped). Relative paths resolve against the profile's directory. Keys and certificates
-are loaded and cross-checked here, once, so a wrong file is reported before any request is sent.
+are loaded and cross-checked here, once per run, so a wrong file is reported before any request
+is sent. ``load_profile`` is a sequence of named steps; ``doctor`` runs the same steps.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import copy
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,21 @@ from stet_conformance.config.material import (
     loose_permissions,
 )
 from stet_conformance.config.secret_repr import SecretHolder
-from stet_conformance.config.token_store import TokenStoreError, credentials_from_store
+from stet_conformance.config.settings import (
+    DEFAULT_MAX_BODY_BYTES,
+    Limits,
+    OAuthSettings,
+    OtherTpp,
+    RetryPolicy,
+    SigningSettings,
+    TlsSettings,
+)
+from stet_conformance.config.token_store import (
+    StoredToken,
+    TokenStoreError,
+    credentials_from_store,
+    expired_warning,
+)
 from stet_conformance.config.yamlload import PathKey, Positions, dotted, load_yaml, validate
 from stet_conformance.errors import ConfigError
 from stet_conformance.shared.resources import fixtures_dir, schemas_dir
@@ -39,6 +55,7 @@ DEFAULT_API_PREFIX = "/stet/psd2/v1.4.2"
 DEFAULT_PSU_IP = "192.168.0.1"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TABLES = ("tokens", "refresh_tokens", "expired_tokens")
 
 
 @dataclass(frozen=True, repr=False)
@@ -50,18 +67,11 @@ class PersonaCredentials(SecretHolder):
     expired_tokens: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # the scopes configured, never the tokens
-        tables = ("tokens", "refresh_tokens", "expired_tokens")
-        scopes = " ".join(f"{name}={sorted(getattr(self, name))}" for name in tables)
+        scopes = " ".join(f"{name}={sorted(getattr(self, name))}" for name in _TABLES)
         return f"<PersonaCredentials {scopes}>"
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Which failures to retry (``timeout``, ``connect``, ``reset`` or a status code as text)."""
-
-    count: int = 0
-    on: frozenset[str] = frozenset({"timeout", "connect", "502", "503", "504"})
-    backoff: float = 0.5
+    def secrets(self) -> set[str]:
+        return {v for table in _TABLES for v in getattr(self, table).values() if v}
 
 
 @dataclass(frozen=True)
@@ -77,43 +87,27 @@ class Override:
 
 @dataclass(frozen=True, repr=False)
 class Profile(SecretHolder):
+    """One target profile, loaded and checked: the parts a client needs, the personas' tokens
+    and data, the scenario variables and overrides."""
+
     name: str
     source: Path
     base_url: str
     api_prefix: str
     psu_ip_address: str | None
-    ca_bundle: Path | None
-    client_cert: Path | None
-    client_key: Path | None
-    client_key_password: str | None
-    signing_key_password: str | None
-    signing_key: rsa.RSAPrivateKey
-    signing_certificate: x509.Certificate | None
-    key_id: str
-    signed_headers: tuple[str, ...] | None
-    client_id: str | None
-    token_url: str | None
-    authorize_url: str | None
-    revoke_url: str | None
-    connect_timeout: float
-    read_timeout: float
+    environment: str | None
+    tls: TlsSettings
+    signing: SigningSettings
+    oauth: OAuthSettings
+    limits: Limits
     credentials: dict[str, PersonaCredentials]
     personas: dict[str, Any]
     variables: dict[str, Any]
     overrides: dict[str, Override]
-    warnings: tuple[str, ...] = ()
-    environment: str | None = None
-    budget: dict[str, int] | None = None
+    other_tpp: OtherTpp | None = None  # a second TPP's QWAC (tokens are bound to the TPP)
     token_store: Path | None = None
-    total_timeout: float = 60.0
-    max_body_bytes: int = 10 * 1024 * 1024
-    retries: RetryPolicy = RetryPolicy()
-    other_client_cert: Path | None = None  # a second TPP's QWAC (tokens bound to the TPP)
-    other_client_key: Path | None = None
-    other_client_key_password: str | None = None
-    other_client_id: str | None = None  # that QWAC's organizationIdentifier
-    rotates_refresh_token: bool = False  # oauth.rotates_refresh_token
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
+    warnings: tuple[str, ...] = ()
     sandbox_reset_path: str | None = None  # the bundled sandbox's reset, called at each run's start
 
     def __repr__(self) -> str:  # tokens and passphrases stay out of tracebacks and examples
@@ -121,17 +115,59 @@ class Profile(SecretHolder):
 
     def secrets(self) -> set[str]:
         """Every secret value the profile holds, for redaction."""
-        values: set[str] = set()
+        values = self.tls.secrets() | self.signing.secrets()
+        if self.other_tpp is not None:
+            values |= self.other_tpp.tls.secrets()
         for creds in self.credentials.values():
-            for table in (creds.tokens, creds.refresh_tokens, creds.expired_tokens):
-                values.update(v for v in table.values() if v)
-        passwords = (
-            self.client_key_password,
-            self.signing_key_password,
-            self.other_client_key_password,
-        )
-        values.update(p for p in passwords if p)
+            values |= creds.secrets()
         return values
+
+
+@dataclass(frozen=True, repr=False)
+class ProfileDocument(SecretHolder):
+    """A profile file as read: its settings (tokens included), their lines, its directory."""
+
+    path: Path
+    data: dict[str, Any]
+    positions: Positions
+
+    def __repr__(self) -> str:  # the settings hold tokens
+        return f"<ProfileDocument {self.path}>"
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name)
+        return value if isinstance(value, dict) else {}
+
+    def value(self, setting: str) -> Any:
+        """A setting by its dotted name (``tls.client_cert``); ``None`` when not set."""
+        section, _, key = setting.rpartition(".")
+        return self.section(section).get(key) if section else self.data.get(key)
+
+    def where(self, setting: str) -> str:
+        """``file:line: setting``, to start a message about that setting."""
+        return f"{self.positions.where(setting.split('.'))}: {setting}"
+
+    def path_of(self, setting: str) -> Path | None:
+        """A path setting: ``~`` expanded, a relative path read from the profile's directory."""
+        value = self.value(setting)
+        if not value:
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.path.parent / path
+
+    def file(self, setting: str) -> Path | None:
+        """A path setting that must name a file; the message never repeats the value."""
+        path = self.path_of(setting)
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{self.where(setting)}: {not_a_file(self.path.parent)}")
+        return path
+
+    def password(self, setting: str) -> str | None:
+        """The passphrase a ``*_password_env`` setting names."""
+        try:
+            return env_password(self.value(setting))
+        except ValueError as exc:
+            raise ConfigError(f"{self.where(setting)}: {exc}") from None
 
 
 @cache
@@ -160,65 +196,12 @@ def fixture_payment_requests() -> dict[str, Any]:
     return {"payment_requests": data.get("payment_requests") or {}}
 
 
-def _interpolate(value: Any, path: PathKey, positions: Positions) -> Any:
-    if isinstance(value, dict):
-        return {k: _interpolate(v, (*path, k), positions) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interpolate(v, (*path, i), positions) for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
-        raise ConfigError(
-            f"{positions.where(path)}: {dotted(path)}: environment variable {name} is not set "
-            f"(write ${{{name}:-}} to make it optional)"
-        )
-
-    return _VAR.sub(replace, value)
-
-
 def not_a_file(base: Path) -> str:
     """Why a path setting is refused, without its value: a token pasted there is not echoed."""
     return (
         "file not found (the value is not a readable file path; a relative path is read from "
         f"{base})"
     )
-
-
-def _file(base: Path, value: str | None, setting: str, positions: Positions) -> Path | None:
-    path = _path(base, value)
-    if path is None:
-        return None
-    if not path.is_file():
-        raise ConfigError(f"{_where(setting, positions)}: {not_a_file(base)}")
-    return path
-
-
-def _path(base: Path, value: str | None) -> Path | None:
-    """A setting's path: ``~`` expanded, relative paths against the profile's directory."""
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else base / path
-
-
-def _check_urls(data: dict[str, Any], positions: Positions) -> None:
-    """Refuse a URL the harness would contact but cannot read safely (userinfo, unparsable)."""
-    for setting in URL_SETTINGS:
-        section, _, key = setting.rpartition(".")
-        url = (data.get(section) or {}).get(key) if section else data.get(key)
-        problem = url_problem(url) if isinstance(url, str) and url else None
-        if problem:
-            raise ConfigError(f"{_where(setting, positions)}: {problem}")
-
-
-def _where(setting: str, positions: Positions) -> str:
-    return f"{positions.where(setting.split('.'))}: {setting}"
 
 
 def env_password(env_name: str | None) -> str | None:
@@ -239,22 +222,22 @@ def env_password(env_name: str | None) -> str | None:
     return os.environ[env_name]
 
 
-def _password(env_name: str | None, setting: str, positions: Positions) -> str | None:
-    try:
-        return env_password(env_name)
-    except ValueError as exc:
-        raise ConfigError(f"{_where(setting, positions)}: {exc}") from None
-
-
-def load_private_key(path: Path, password: str | None, setting: str) -> rsa.RSAPrivateKey:
+def load_private_key(
+    path: Path, password: str | None, setting: str, *, pair_check_only: bool = False
+) -> rsa.RSAPrivateKey:
     """Load an RSA private key in PEM; every failure names the setting, never the key.
 
     ``setting`` is how the message names where the key was configured (profile file:line and
-    key path, or a command-line option).
+    key path, or a command-line option). ``pair_check_only``: the key object only serves to
+    compare its public key with its certificate (``check_pair``) and is then dropped, so
+    cryptography's RSA validation (~37 ms a key) is skipped; the TLS stack loads the file
+    itself. A key that signs is always validated: OpenSSL may misbehave with an invalid one.
     """
     try:
         key = serialization.load_pem_private_key(
-            path.read_bytes(), password.encode() if password else None
+            path.read_bytes(),
+            password.encode() if password else None,
+            unsafe_skip_rsa_key_validation=pair_check_only,
         )
     except TypeError:
         raise ConfigError(
@@ -277,6 +260,191 @@ def load_certificate(path: Path, setting: str) -> x509.Certificate:
         raise ConfigError(f"{setting}: {path} is not a PEM certificate") from None
 
 
+# --- the steps of load_profile, in order ----------------------------------------------------
+
+
+def read_document(path: Path) -> ProfileDocument:
+    """Step 1: the YAML (with line numbers, duplicate keys refused), a mapping of settings."""
+    raw, positions = load_yaml(path, "target profile")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}:1: a target profile must be a mapping of settings")
+    return ProfileDocument(path, raw, positions)
+
+
+def unset_variables(document: ProfileDocument) -> Iterator[tuple[str, str]]:
+    """Every ``${VAR}`` without a default whose variable is unset, with its setting (``doctor``
+    lists them all; ``interpolate`` stops at the first)."""
+
+    def walk(value: Any, path: PathKey) -> Iterator[tuple[str, str]]:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield from walk(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from walk(item, (*path, index))
+        elif isinstance(value, str):
+            for match in _VAR.finditer(value):
+                if match.group(2) is None and match.group(1) not in os.environ:
+                    yield match.group(1), dotted(path)
+
+    return walk(document.data, ())
+
+
+def interpolate(document: ProfileDocument) -> ProfileDocument:
+    """Step 2: ``${VAR}`` replaced, before the schema: a variable must satisfy it once replaced."""
+    positions = document.positions
+
+    def walk(value: Any, path: PathKey) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(value)]
+        if not isinstance(value, str):
+            return value
+
+        def replace_var(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{positions.where(path)}: {dotted(path)}: environment variable {name} is not "
+                f"set (write ${{{name}:-}} to make it optional)"
+            )
+
+        return _VAR.sub(replace_var, value)
+
+    return replace(document, data=walk(document.data, ()))
+
+
+def validate_schema(document: ProfileDocument) -> None:
+    """Step 3: ``schemas/profile.schema.json``; the error names file, line and setting."""
+    validate(document.data, _profile_schema(), document.positions)
+
+
+def check_urls(document: ProfileDocument) -> None:
+    """Step 4: refuse a URL the harness would contact but cannot read safely (userinfo...)."""
+    for setting in URL_SETTINGS:
+        url = document.value(setting)
+        problem = url_problem(url) if isinstance(url, str) and url else None
+        if problem:
+            raise ConfigError(f"{document.where(setting)}: {problem}")
+
+
+def load_signing(document: ProfileDocument) -> SigningSettings:
+    """Step 5: the QSEAL key, and its certificate checked against it when configured."""
+    key_file = document.file("signing.key")
+    assert key_file is not None  # required by the schema
+    password = document.password("signing.key_password_env")
+    key = load_private_key(key_file, password, document.where("signing.key"))
+    cert_file = document.file("signing.certificate")
+    certificate = None
+    if cert_file is not None:
+        where = document.where("signing.certificate")
+        certificate = load_certificate(cert_file, where)
+        check_pair(certificate, key, where, "signing.key")
+        check_validity(certificate, where)
+    headers = document.value("signing.headers")
+    return SigningSettings(
+        key=key,
+        key_id=document.value("signing.key_id"),
+        headers=tuple(headers) if headers else None,
+        certificate=certificate,
+        key_password=password,
+    )
+
+
+def load_tls(document: ProfileDocument) -> TlsSettings:
+    """Step 6: the CA bundle and the QWAC, checked against its key and ``oauth.client_id``."""
+    tls, qwac = _qwac(document, "tls.client_cert", "tls.client_key", "tls.client_key_password_env")
+    if qwac is not None:
+        check = document.value("oauth.check_client_id") is not False
+        client_id = document.value("oauth.client_id") if check else None
+        check_tpp_identity(qwac, client_id, document.where("tls.client_cert"))
+    ca_bundle = document.file("tls.ca_bundle")
+    return replace(tls, ca_bundle=check_ca_bundle(ca_bundle, document.where("tls.ca_bundle")))
+
+
+def load_other_tpp(document: ProfileDocument, tls: TlsSettings) -> OtherTpp | None:
+    """Step 7: the second TPP's QWAC (``tls.other_client_*``), if both files are configured."""
+    other, qwac = _qwac(
+        document,
+        "tls.other_client_cert",
+        "tls.other_client_key",
+        "tls.other_client_key_password_env",
+    )
+    if qwac is None:
+        return None
+    client_id = check_tpp_identity(qwac, None, document.where("tls.other_client_cert"))
+    return OtherTpp(replace(other, ca_bundle=tls.ca_bundle), client_id)
+
+
+def _qwac(
+    document: ProfileDocument, cert: str, key: str, password: str
+) -> tuple[TlsSettings, x509.Certificate | None]:
+    """A QWAC's files and passphrase; with both files, the certificate, checked against its key
+    and for validity."""
+    cert_file, key_file = document.file(cert), document.file(key)
+    key_password = document.password(password)
+    tls = TlsSettings(None, cert_file, key_file, key_password)
+    if cert_file is None or key_file is None:
+        return tls, None
+    where = document.where(cert)
+    qwac = load_certificate(cert_file, where)
+    qwac_key = load_private_key(key_file, key_password, document.where(key), pair_check_only=True)
+    check_pair(qwac, qwac_key, where, key)
+    check_validity(qwac, where)
+    return tls, qwac
+
+
+def load_oauth(document: ProfileDocument) -> OAuthSettings:
+    """Step 8: the OAuth endpoints and ``client_id``."""
+    oauth = document.section("oauth")
+    return OAuthSettings(
+        client_id=oauth.get("client_id"),
+        token_url=oauth.get("token_url"),
+        authorize_url=oauth.get("authorize_url"),
+        revoke_url=oauth.get("revoke_url"),
+        rotates_refresh_token=bool(oauth.get("rotates_refresh_token", False)),
+    )
+
+
+def load_limits(document: ProfileDocument) -> Limits:
+    """Step 9: timeouts, body cap, retries, request budget (defaults for what is not set)."""
+    timeouts = document.section("timeouts")
+    retries = document.section("retries")
+    limits = document.section("limits")
+    default = RetryPolicy()
+    return Limits(
+        connect_timeout=float(timeouts.get("connect", 10)),
+        read_timeout=float(timeouts.get("read", 30)),
+        total_timeout=float(timeouts.get("total", 60)),
+        max_body_bytes=int(limits.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)),
+        retries=RetryPolicy(
+            count=int(retries.get("count", 0)),
+            on=frozenset(str(v) for v in retries.get("on", default.on)),
+            backoff=float(retries.get("backoff", default.backoff)),
+        ),
+        budget=document.data.get("budget"),
+    )
+
+
+def load_personas(
+    document: ProfileDocument,
+) -> tuple[dict[str, Any], dict[str, PersonaCredentials]]:
+    """Step 10: the fixtures' persona data with the profile's ``data`` merged, and the tokens
+    the profile sets (empty ones left out)."""
+    personas = copy.deepcopy(fixture_personas()["personas"])
+    credentials: dict[str, PersonaCredentials] = {}
+    for name, entry in document.section("personas").items():
+        tables = [{k: v for k, v in (entry.get(t) or {}).items() if v} for t in _TABLES]
+        credentials[name] = PersonaCredentials(*tables)
+        if "data" in entry:
+            personas[name] = _merge(personas.get(name, {}), entry["data"])
+    return personas, credentials
+
+
 def _merge(base: Any, extra: Any) -> Any:
     if isinstance(base, dict) and isinstance(extra, dict):
         merged = dict(base)
@@ -286,95 +454,42 @@ def _merge(base: Any, extra: Any) -> Any:
     return copy.deepcopy(extra)
 
 
-def load_profile(path: Path) -> Profile:
-    """Read, validate and resolve a target profile; ``ConfigError`` names file and line."""
-    raw, positions = load_yaml(path, "target profile")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}:1: a target profile must be a mapping of settings")
-    # Interpolate first: a ${VAR} must satisfy the schema once it is replaced.
-    data: dict[str, Any] = _interpolate(raw, (), positions)
-    validate(data, _profile_schema(), positions)
-    _check_urls(data, positions)
-    base = path.parent
-    tls = data.get("tls", {})
-    signing = data["signing"]
-    oauth = data.get("oauth", {})
-    timeouts = data.get("timeouts", {})
+def add_stored_tokens(
+    document: ProfileDocument, credentials: dict[str, PersonaCredentials]
+) -> tuple[dict[str, PersonaCredentials], list[str]]:
+    """Step 11: tokens from `stet-conformance login` fill what the profile leaves empty.
 
-    key_file = _file(base, signing["key"], "signing.key", positions)
-    assert key_file is not None
-    signing_password = _password(
-        signing.get("key_password_env"), "signing.key_password_env", positions
-    )
-    signing_key = load_private_key(key_file, signing_password, _where("signing.key", positions))
-    cert_file = _file(base, signing.get("certificate"), "signing.certificate", positions)
-    signing_cert = (
-        load_certificate(cert_file, _where("signing.certificate", positions)) if cert_file else None
-    )
-    if signing_cert is not None:
-        where = _where("signing.certificate", positions)
-        check_pair(signing_cert, signing_key, where, "signing.key")
-        check_validity(signing_cert, where)
-    client_cert = _file(base, tls.get("client_cert"), "tls.client_cert", positions)
-    client_key = _file(base, tls.get("client_key"), "tls.client_key", positions)
-    key_password = _password(
-        tls.get("client_key_password_env"), "tls.client_key_password_env", positions
-    )
-    if client_cert and client_key:
-        where = _where("tls.client_cert", positions)
-        qwac = load_certificate(client_cert, where)
-        qwac_key = load_private_key(client_key, key_password, _where("tls.client_key", positions))
-        check_pair(qwac, qwac_key, where, "tls.client_key")
-        check_validity(qwac, where)
-        check_client_id = oauth.get("check_client_id", True)
-        check_tpp_identity(qwac, oauth.get("client_id") if check_client_id else None, where)
-    other_cert = _file(base, tls.get("other_client_cert"), "tls.other_client_cert", positions)
-    other_key = _file(base, tls.get("other_client_key"), "tls.other_client_key", positions)
-    other_password = _password(
-        tls.get("other_client_key_password_env"), "tls.other_client_key_password_env", positions
-    )
-    other_client_id = None
-    if other_cert and other_key:
-        where = _where("tls.other_client_cert", positions)
-        other_qwac = load_certificate(other_cert, where)
-        other_qwac_key = load_private_key(
-            other_key, other_password, _where("tls.other_client_key", positions)
+    The store need not exist before the first login.
+    """
+    path = document.path_of("token_store")
+    if path is None:
+        return credentials, []
+    try:
+        stored, warnings = credentials_from_store(path, document.data["base_url"])
+    except TokenStoreError as exc:
+        raise ConfigError(f"{document.where('token_store')}: {exc}") from None
+    merged = dict(credentials)
+    for name, tables in stored.items():
+        current = merged.get(name, PersonaCredentials())
+        merged[name] = PersonaCredentials(
+            tokens={**tables["tokens"], **current.tokens},
+            refresh_tokens={**tables["refresh_tokens"], **current.refresh_tokens},
+            expired_tokens=current.expired_tokens,
         )
-        check_pair(other_qwac, other_qwac_key, where, "tls.other_client_key")
-        check_validity(other_qwac, where)
-        other_client_id = check_tpp_identity(other_qwac, None, where)
-    warnings = [w for w in (loose_permissions(p) for p in (key_file, client_key) if p) if w]
+    return merged, warnings
 
-    fixtures = fixture_personas()
-    personas = copy.deepcopy(fixtures["personas"])
-    credentials: dict[str, PersonaCredentials] = {}
-    for name, entry in (data.get("personas") or {}).items():
-        credentials[name] = PersonaCredentials(
-            tokens={k: v for k, v in (entry.get("tokens") or {}).items() if v},
-            refresh_tokens={k: v for k, v in (entry.get("refresh_tokens") or {}).items() if v},
-            expired_tokens={k: v for k, v in (entry.get("expired_tokens") or {}).items() if v},
-        )
-        if "data" in entry:
-            personas[name] = _merge(personas.get(name, {}), entry["data"])
-    token_store = _path(base, data.get("token_store"))  # need not exist before the first login
-    if token_store is not None:
-        # Tokens from `stet-conformance login` fill what the profile leaves empty.
-        try:
-            stored, store_warnings = credentials_from_store(token_store, data["base_url"])
-        except TokenStoreError as exc:
-            raise ConfigError(f"{_where('token_store', positions)}: {exc}") from None
-        warnings += store_warnings
-        for name, tables in stored.items():
-            current = credentials.get(name, PersonaCredentials())
-            credentials[name] = PersonaCredentials(
-                tokens={**tables["tokens"], **current.tokens},
-                refresh_tokens={**tables["refresh_tokens"], **current.refresh_tokens},
-                expired_tokens=current.expired_tokens,
-            )
-    variables = {k: v for k, v in fixtures.items() if k != "personas"}
+
+def load_variables(document: ProfileDocument) -> dict[str, Any]:
+    """Step 12: the scenario variables: fixtures, saved payment requests, the profile's ``vars``."""
+    variables = {k: v for k, v in fixture_personas().items() if k != "personas"}
     variables.update(fixture_payment_requests())
-    variables.update(data.get("vars") or {})
-    overrides = {
+    variables.update(document.section("vars"))
+    return variables
+
+
+def load_overrides(document: ProfileDocument) -> dict[str, Override]:
+    """Step 13: per-target expectation changes, each with its reason."""
+    return {
         scenario_id: Override(
             scenario_id,
             entry["reason"],
@@ -382,60 +497,76 @@ def load_profile(path: Path) -> Profile:
             entry.get("step"),
             dict(entry.get("expect") or {}),
         )
-        for scenario_id, entry in (data.get("overrides") or {}).items()
+        for scenario_id, entry in document.section("overrides").items()
     }
-    headers = signing.get("headers")
+
+
+def key_warnings(document: ProfileDocument, tls: TlsSettings) -> list[str]:
+    """Private key files readable by others (a warning, not an error)."""
+    keys = (document.path_of("signing.key"), tls.client_key)
+    return [w for w in (loose_permissions(k) for k in keys if k is not None) if w]
+
+
+def load_profile(path: Path) -> Profile:
+    """Read, validate and resolve a target profile; ``ConfigError`` names file and line.
+
+    Runs the steps above in order and stops at the first problem; a run loads its profile once.
+    """
+    document = interpolate(read_document(path))
+    validate_schema(document)
+    check_urls(document)
+    signing = load_signing(document)
+    tls = load_tls(document)
+    other_tpp = load_other_tpp(document, tls)
+    personas, configured = load_personas(document)
+    credentials, store_warnings = add_stored_tokens(document, configured)
+    data = document.data
     return Profile(
         name=data["name"],
         source=path,
         base_url=data["base_url"],
         api_prefix=data.get("api_prefix", DEFAULT_API_PREFIX).rstrip("/"),
         psu_ip_address=data.get("psu_ip_address", DEFAULT_PSU_IP),
-        ca_bundle=check_ca_bundle(
-            _file(base, tls.get("ca_bundle"), "tls.ca_bundle", positions),
-            _where("tls.ca_bundle", positions),
-        ),
-        client_cert=client_cert,
-        client_key=client_key,
-        client_key_password=key_password,
-        signing_key_password=signing_password,
-        signing_key=signing_key,
-        signing_certificate=signing_cert,
-        key_id=signing["key_id"],
-        signed_headers=tuple(headers) if headers else None,
-        client_id=oauth.get("client_id"),
-        token_url=oauth.get("token_url"),
-        authorize_url=oauth.get("authorize_url"),
-        revoke_url=oauth.get("revoke_url"),
-        connect_timeout=float(timeouts.get("connect", 10)),
-        read_timeout=float(timeouts.get("read", 30)),
+        environment=data.get("environment"),
+        tls=tls,
+        signing=signing,
+        oauth=load_oauth(document),
+        limits=load_limits(document),
         credentials=credentials,
         personas=personas,
-        variables=variables,
-        overrides=overrides,
-        warnings=tuple(warnings),
-        environment=data.get("environment"),
-        budget=data.get("budget"),
-        token_store=token_store,
-        total_timeout=float(timeouts.get("total", 60)),
-        max_body_bytes=int((data.get("limits") or {}).get("max_body_bytes", 10 * 1024 * 1024)),
-        retries=_retries(data.get("retries")),
-        other_client_cert=other_cert,
-        other_client_key=other_key,
-        other_client_key_password=other_password,
-        other_client_id=other_client_id,
-        rotates_refresh_token=bool(oauth.get("rotates_refresh_token", False)),
+        variables=load_variables(document),
+        overrides=load_overrides(document),
+        other_tpp=other_tpp,
+        token_store=document.path_of("token_store"),
         replay_protection=bool(data.get("replay_protection", False)),
+        warnings=(*key_warnings(document, tls), *store_warnings),
         sandbox_reset_path=(data.get("sandbox") or {}).get("reset_path"),
     )
 
 
-def _retries(entry: dict[str, Any] | None) -> RetryPolicy:
-    if not entry:
-        return RetryPolicy()
-    default = RetryPolicy()
-    return RetryPolicy(
-        count=int(entry.get("count", 0)),
-        on=frozenset(str(v) for v in entry.get("on", default.on)),
-        backoff=float(entry.get("backoff", default.backoff)),
+def with_refreshed_token(
+    profile: Profile, persona: str, scope: str, old: StoredToken, fresh: StoredToken
+) -> Profile:
+    """The profile after a refresh of one stored token, as if loaded again from the store.
+
+    A token the profile sets itself still wins; one that came from the store (the stale value,
+    or none when the stale one had expired) is replaced, and the "expired" warning goes.
+    """
+    current = profile.credentials.get(persona, PersonaCredentials())
+
+    def renewed(table: dict[str, str], stale: str | None, new: str | None) -> dict[str, str]:
+        if new and table.get(scope) in (None, stale):
+            return {**table, scope: new}
+        return table
+
+    creds = PersonaCredentials(
+        renewed(current.tokens, old.access_token, fresh.access_token),
+        renewed(current.refresh_tokens, old.refresh_token, fresh.refresh_token),
+        current.expired_tokens,
+    )
+    gone = expired_warning(profile.token_store, persona, scope) if profile.token_store else None
+    return replace(
+        profile,
+        credentials={**profile.credentials, persona: creds},
+        warnings=tuple(w for w in profile.warnings if gone is None or not w.startswith(gone)),
     )

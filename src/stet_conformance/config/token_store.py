@@ -169,6 +169,11 @@ class TokenStore:
             raise
 
 
+def expired_warning(path: Path, persona: str, scope: str) -> str:
+    """How the warning about an expired stored access token starts (a refresh removes it)."""
+    return f"token store {path}: {persona}/{scope} access token expired"
+
+
 def credentials_from_store(
     path: Path, target: str, now: dt.datetime | None = None
 ) -> tuple[dict[str, dict[str, dict[str, str]]], list[str]]:
@@ -200,7 +205,7 @@ def credentials_from_store(
                 )
         if token.expires_within(dt.timedelta(0), now):
             warnings.append(
-                f"token store {path}: {persona}/{scope} access token expired "
+                f"{expired_warning(path, persona, scope)} "
                 f"on {token.expires_at:%Y-%m-%d %H:%M} UTC (not used)"
             )
         else:

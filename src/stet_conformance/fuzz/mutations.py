@@ -64,10 +64,10 @@ def build(
     chosen = names if names is not None else default
     text = cavage.signing_string(method, raw_target(url), lower, chosen)
     params = cavage.SignatureParams(
-        fuzz.profile.key_id,
+        fuzz.profile.signing.key_id,
         cavage.ALGORITHM,
         tuple(chosen),
-        cavage.sign(key or fuzz.profile.signing_key, text),
+        cavage.sign(key or fuzz.profile.signing.key, text),
     )
     headers["Signature"] = params.to_header()
     options = RequestOptions(token=fuzz.token(persona))

@@ -20,7 +20,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from stet_conformance.config.profile import Profile
+from stet_conformance.config.settings import Limits
 from stet_conformance.errors import TargetError
 from stet_conformance.http.tls import refused_server_certificate
 
@@ -49,8 +49,8 @@ class Bounds:
     setting: str = "base_url"
 
     @classmethod
-    def of(cls, profile: Profile, origin: str, setting: str = "base_url") -> Bounds:
-        return cls(origin, profile.total_timeout, profile.max_body_bytes, setting)
+    def of(cls, limits: Limits, origin: str, setting: str = "base_url") -> Bounds:
+        return cls(origin, limits.total_timeout, limits.max_body_bytes, setting)
 
 
 class _Deadline:
@@ -147,7 +147,7 @@ class BoundedTransport(httpx.HTTPTransport):
 
 def bounded_client(
     context: ssl.SSLContext,
-    profile: Profile,
+    limits: Limits,
     *,
     base_url: str = "",
     auth: httpx.Auth | None = None,
@@ -161,7 +161,7 @@ def bounded_client(
         base_url=base_url,
         verify=context,
         auth=auth,
-        timeout=httpx.Timeout(profile.read_timeout, connect=profile.connect_timeout),
+        timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
         follow_redirects=False,
         headers={"Accept-Encoding": ACCEPT_ENCODING},
         transport=transport or BoundedTransport(context),

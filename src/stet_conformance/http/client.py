@@ -11,15 +11,16 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 import httpx
 
-from stet_conformance.config.live import UndeclaredOrigin, declared_origins, origin
+from stet_conformance.config.live import Origin, UndeclaredOrigin, declared_origins, origin
 from stet_conformance.config.profile import Profile
 from stet_conformance.config.secret_repr import SecretHolder
+from stet_conformance.config.settings import Limits, SigningSettings, TlsSettings
 from stet_conformance.errors import ConfigError, TargetError
 from stet_conformance.http.bounded import Bounds, TransportError, bounded_client, send_bounded
 from stet_conformance.http.budget import Charge, DryRun
@@ -85,18 +86,45 @@ class Exchange(SecretHolder):
         return f"<Exchange {self.request.method} {self.request.url.path} -> {self.status}>"
 
 
-def mtls_context(profile: Profile) -> ssl.SSLContext:
-    """The profile's mutual-TLS context: its trust anchor and its QWAC."""
+def mtls_context(tls: TlsSettings) -> ssl.SSLContext:
+    """A mutual-TLS context: the trust anchor and the QWAC of ``tls``."""
     try:
         return client_context(
-            profile.ca_bundle, profile.client_cert, profile.client_key, profile.client_key_password
+            tls.ca_bundle, tls.client_cert, tls.client_key, tls.client_key_password
         )
     except ssl.SSLError as exc:
         raise ConfigError(f"tls: cannot use the QWAC certificate and key: {exc}") from None
 
 
+@dataclass(frozen=True, repr=False)
+class ClientSettings(SecretHolder):
+    """What the client uses of a profile: the target, the QWAC and QSEAL, the limits, and the
+    origins it may contact."""
+
+    base_url: str
+    tls: TlsSettings
+    signing: SigningSettings
+    limits: Limits
+    origins: frozenset[Origin]
+    psu_ip_address: str | None = None
+
+    @classmethod
+    def of(cls, profile: Profile) -> ClientSettings:
+        return cls(
+            profile.base_url,
+            profile.tls,
+            profile.signing,
+            profile.limits,
+            declared_origins(profile),
+            profile.psu_ip_address,
+        )
+
+    def __repr__(self) -> str:  # the parts hold passphrases: name the target only
+        return f"<ClientSettings {self.base_url}>"
+
+
 class StetClient:
-    """The harness's HTTP client for one target profile.
+    """The harness's HTTP client for one target.
 
     Every request reaches the wire through ``_attempt``: only to an origin the profile declares,
     never in a dry run, and paid for (a ``Charge``) before each attempt, retries included.
@@ -104,35 +132,41 @@ class StetClient:
 
     def __init__(
         self,
-        profile: Profile,
+        settings: ClientSettings,
         redactor: Redactor,
         transport: httpx.BaseTransport | None = None,
         *,
         dry_run: bool = False,
     ) -> None:
         """``transport`` replaces the network, for unit tests of the retry policy only."""
-        self.profile = profile
+        self.settings = settings
         self.redactor = redactor
         self.dry_run = dry_run
-        self._origins = declared_origins(profile)
-        signer = Signer(profile.signing_key, profile.key_id, profile.signed_headers)
+        signing = settings.signing
+        signer = Signer(signing.key, signing.key_id, signing.headers)
         self._http = bounded_client(
-            mtls_context(profile),
-            profile,
-            base_url=profile.base_url,
-            auth=StetAuth(signer, profile.psu_ip_address),
+            mtls_context(settings.tls),
+            settings.limits,
+            base_url=settings.base_url,
+            auth=StetAuth(signer, settings.psu_ip_address),
             transport=transport,
         )
 
-    def __repr__(self) -> str:  # its profile holds the tokens: name the target only
-        return f"<StetClient {self.profile.base_url}>"
+    @classmethod
+    def for_profile(
+        cls, profile: Profile, redactor: Redactor, *, dry_run: bool = False
+    ) -> StetClient:
+        return cls(ClientSettings.of(profile), redactor, dry_run=dry_run)
+
+    def __repr__(self) -> str:  # its settings hold passphrases: name the target only
+        return f"<StetClient {self.settings.base_url}>"
 
     def close(self) -> None:
         self._http.close()
 
-    def with_profile(self, profile: Profile) -> StetClient:
+    def with_tls(self, tls: TlsSettings) -> StetClient:
         """A client for another identity of the same target (a second TPP's QWAC), same mode."""
-        return StetClient(profile, self.redactor, dry_run=self.dry_run)
+        return StetClient(replace(self.settings, tls=tls), self.redactor, dry_run=self.dry_run)
 
     def send(
         self,
@@ -152,7 +186,7 @@ class StetClient:
         (fresh X-Request-ID and Signature), so a bank's replay protection does not refuse it.
         ``charge`` pays for every attempt; ``BudgetExhausted`` stops the retries.
         """
-        policy = self.profile.retries
+        policy = self.settings.limits.retries
         attempts = 1 + (policy.count if method.upper() in IDEMPOTENT else 0)
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
@@ -192,7 +226,7 @@ class StetClient:
 
     def _attempt(self, request: httpx.Request, charge: Charge | None) -> Exchange:
         """The one way onto the wire: a declared origin, not a dry run, paid for, then sent."""
-        if origin(request.url) not in self._origins:
+        if origin(request.url) not in self.settings.origins:
             raise UndeclaredOrigin(request.url)
         if self.dry_run:
             raise DryRun()
@@ -202,7 +236,8 @@ class StetClient:
 
     def _send_once(self, request: httpx.Request) -> Exchange:
         started = time.perf_counter()
-        response = send_bounded(self._http, request, Bounds.of(self.profile, self.profile.base_url))
+        bounds = Bounds.of(self.settings.limits, self.settings.base_url)
+        response = send_bounded(self._http, request, bounds)
         # Before any check or failure message: a code or token handed out is a secret now.
         self.redactor.learn(response.status_code, response.headers.multi_items(), response.content)
         return Exchange(response.request, response, time.perf_counter() - started)

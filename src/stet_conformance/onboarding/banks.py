@@ -26,6 +26,30 @@ def profile_name(code: str, live: bool) -> str:
     return f"bpce-{code}-{'live' if live else 'sandbox'}"
 
 
+# The personas' tokens and the overrides: the same for every bank.
+PERSONAS_AND_OVERRIDES = """
+# Bearer tokens per persona and scope. Leave them empty to use the token store; a value set
+# here wins over the store.
+personas:
+  LEA:
+    tokens:
+      aisp: ${LEA_AISP_TOKEN:-}
+      pisp: ${LEA_PISP_TOKEN:-}
+      cbpii: ${LEA_CBPII_TOKEN:-}
+    refresh_tokens: {aisp: "${LEA_AISP_REFRESH:-}"}
+    expired_tokens: {aisp: "${LEA_AISP_EXPIRED:-}"}  # an expired token, for SEC-EXPIRED-TOKEN
+  CLAIRE: {tokens: {aisp: "${CLAIRE_AISP_TOKEN:-}", cbpii: "${CLAIRE_CBPII_TOKEN:-}"}}
+  GEORGES: {tokens: {aisp: "${GEORGES_AISP_TOKEN:-}"}}
+  MARC: {tokens: {aisp: "${MARC_AISP_TOKEN:-}"}}
+  TECHNCO: {tokens: {aisp: "${TECHNCO_AISP_TOKEN:-}"}}
+  EDME: {tokens: {aisp: "${EDME_AISP_TOKEN:-}"}}
+
+# Per-bank expectation changes, always with a reason (README: "Where the portal and STET
+# disagree"). Known failures go here with `skip: true` so a nightly run fails on regressions only.
+overrides: {}
+"""
+
+
 def profile_template(code: str, live: bool, base_url: str | None = None) -> str:
     """The profile text for a bank code (``base_url`` for a gateway the seed does not list)."""
     url = (base_url or gateway(code, live)).rstrip("/")
@@ -37,7 +61,8 @@ def profile_template(code: str, live: bool, base_url: str | None = None) -> str:
         if live
         else "sandbox: runs without --allow-live (never set this on a production gateway)"
     )
-    return f"""\
+    return (
+        f"""\
 # stet-conformance target profile for {bank} ({code}), written by `stet-conformance init`.
 # Reference: README.md, "Target profile". Check it with: stet-conformance doctor --target THIS_FILE
 # ${{VAR}} reads an environment variable (unset: error); ${{VAR:-}} is optional (empty: the
@@ -73,24 +98,6 @@ oauth:
   revoke_url: {oauth}/revoke
 
 timeouts: {{connect: 10, read: 30}}
-
-# Bearer tokens per persona and scope. Leave them empty to use the token store; a value set
-# here wins over the store.
-personas:
-  LEA:
-    tokens:
-      aisp: ${{LEA_AISP_TOKEN:-}}
-      pisp: ${{LEA_PISP_TOKEN:-}}
-      cbpii: ${{LEA_CBPII_TOKEN:-}}
-    refresh_tokens: {{aisp: "${{LEA_AISP_REFRESH:-}}"}}
-    expired_tokens: {{aisp: "${{LEA_AISP_EXPIRED:-}}"}}  # an expired token, for SEC-EXPIRED-TOKEN
-  CLAIRE: {{tokens: {{aisp: "${{CLAIRE_AISP_TOKEN:-}}", cbpii: "${{CLAIRE_CBPII_TOKEN:-}}"}}}}
-  GEORGES: {{tokens: {{aisp: "${{GEORGES_AISP_TOKEN:-}}"}}}}
-  MARC: {{tokens: {{aisp: "${{MARC_AISP_TOKEN:-}}"}}}}
-  TECHNCO: {{tokens: {{aisp: "${{TECHNCO_AISP_TOKEN:-}}"}}}}
-  EDME: {{tokens: {{aisp: "${{EDME_AISP_TOKEN:-}}"}}}}
-
-# Per-bank expectation changes, always with a reason (README: "Where the portal and STET
-# disagree"). Known failures go here with `skip: true` so a nightly run fails on regressions only.
-overrides: {{}}
 """
+        + PERSONAS_AND_OVERRIDES
+    )

@@ -15,25 +15,28 @@ import json
 import os
 import re
 import ssl
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stet_conformance.config.material import check_ca_bundle, loose_permissions
 from stet_conformance.config.profile import (
-    _VAR,
-    _interpolate,
-    _profile_schema,
+    DEFAULT_API_PREFIX,
+    ProfileDocument,
+    check_urls,
     env_password,
+    interpolate,
     load_certificate,
+    load_limits,
     load_private_key,
     load_profile,
     not_a_file,
+    read_document,
+    unset_variables,
+    validate_schema,
 )
 from stet_conformance.config.token_store import (
     REFRESH_LIFETIME,
@@ -41,9 +44,8 @@ from stet_conformance.config.token_store import (
     TokenStore,
     TokenStoreError,
 )
-from stet_conformance.config.yamlload import dotted, load_yaml, validate
 from stet_conformance.errors import UsageError
-from stet_conformance.http.bounded import BoundedTransport, Bounds, TransportError, send_bounded
+from stet_conformance.http.bounded import Bounds, TransportError, bounded_client, send_bounded
 from stet_conformance.http.tls import client_context
 from stet_conformance.shared import cavage
 from stet_conformance.shared.certs import organization_identifier
@@ -85,22 +87,12 @@ def diagnose(path: Path, connect: bool = False, now: dt.datetime | None = None) 
     if not path.is_file():
         raise UsageError(f"target profile not found: {path}")
     doc = Doctor(path, now or dt.datetime.now(dt.UTC))
-    try:
-        raw, positions = load_yaml(path, "target profile")
-        if not isinstance(raw, dict):
-            raise UsageError(f"{path}:1: a target profile must be a mapping of settings")
-        missing = list(_unset_variables(raw, ()))
-        for name, where in missing:
-            doc.add("FAIL", "environment", f"{name} is not set ({where})")
-        if missing:
-            return doc.checks
-        data: dict[str, Any] = _interpolate(raw, (), positions)
-        validate(data, _profile_schema(), positions)
-    except UsageError as exc:
-        doc.add("FAIL", "profile", str(exc))
+    document = _read(doc)
+    if document is None:
         return doc.checks
+    data = document.data
     doc.add("ok", "profile", f"{path} parses ({data['name']}, {data['base_url']})")
-    files = _files(doc, data)
+    files = _files(doc, document)
     qwac, _ = _qwac(doc, data, files)
     qseal = _qseal(doc, data, files)
     _key_id(doc, data["signing"]["key_id"], qseal)
@@ -114,48 +106,52 @@ def diagnose(path: Path, connect: bool = False, now: dt.datetime | None = None) 
             doc.add("ok", "profile loads", "as a run would load it")
         except UsageError as exc:
             doc.add("FAIL", "profile loads", str(exc))
-    _tokens(doc, data)
+    _tokens(doc, document)
     if connect:
-        _connect(doc, data, files, qwac is not None)
+        _connect(doc, document, files, qwac is not None)
     return doc.checks
 
 
-def _unset_variables(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str, str]]:
-    """Every ``${VAR}`` without a default whose variable is unset, with its setting."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _unset_variables(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _unset_variables(item, (*path, index))
-    elif isinstance(value, str):
-        for match in _VAR.finditer(value):
-            if match.group(2) is None and match.group(1) not in os.environ:
-                yield match.group(1), dotted(path)
+def _read(doc: Doctor) -> ProfileDocument | None:
+    """The first steps of ``load_profile``; every unset variable is listed, not only the first."""
+    try:
+        document = read_document(doc.path)
+        missing = list(unset_variables(document))
+        for name, where in missing:
+            doc.add("FAIL", "environment", f"{name} is not set ({where})")
+        if missing:
+            return None
+        document = interpolate(document)
+        validate_schema(document)
+        check_urls(document)
+    except UsageError as exc:
+        doc.add("FAIL", "profile", str(exc))
+        return None
+    return document
 
 
-def _files(doc: Doctor, data: dict[str, Any]) -> dict[str, Path]:
+FILE_SETTINGS = (
+    "tls.ca_bundle",
+    "tls.client_cert",
+    "tls.client_key",
+    "signing.key",
+    "signing.certificate",
+)
+
+
+def _files(doc: Doctor, document: ProfileDocument) -> dict[str, Path]:
     """Each configured file exists; returns setting -> resolved path of those that do."""
     found: dict[str, Path] = {}
-    for section, key in (
-        ("tls", "ca_bundle"),
-        ("tls", "client_cert"),
-        ("tls", "client_key"),
-        ("signing", "key"),
-        ("signing", "certificate"),
-    ):
-        value = (data.get(section) or {}).get(key)
-        if not value:
+    for setting in FILE_SETTINGS:
+        path = document.path_of(setting)
+        if path is None:
             continue
-        setting = f"{section}.{key}"
-        path = Path(value).expanduser()
-        path = path if path.is_absolute() else doc.path.parent / path
         if path.is_file():
             found[setting] = path
             doc.add("ok", f"file {setting}", str(path))
         else:
             doc.add("FAIL", f"file {setting}", not_a_file(doc.path.parent))
-    if "tls.client_cert" not in found and not (data.get("tls") or {}).get("client_cert"):
+    if document.path_of("tls.client_cert") is None:
         doc.add("warn", "file tls.client_cert", "no QWAC configured: the bank will refuse mTLS")
     return found
 
@@ -305,20 +301,18 @@ def jwt_expiry(token: str) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(exp, dt.UTC) if isinstance(exp, int | float) else None
 
 
-def _tokens(doc: Doctor, data: dict[str, Any]) -> None:
+def _tokens(doc: Doctor, document: ProfileDocument) -> None:
     configured: dict[tuple[str, str], str] = {}
     listed: set[tuple[str, str]] = set()
-    for persona, entry in (data.get("personas") or {}).items():
+    for persona, entry in document.section("personas").items():
         for scope, value in ((entry or {}).get("tokens") or {}).items():
             listed.add((persona, scope))
             if value:
                 configured[(persona, scope)] = value
     refreshable: set[tuple[str, str]] = set()
-    store_value = data.get("token_store")
-    if store_value:
-        store_path = Path(store_value).expanduser()
-        store_path = store_path if store_path.is_absolute() else doc.path.parent / store_path
-        _store(doc, store_path, data["base_url"], configured, refreshable)
+    store_path = document.path_of("token_store")
+    if store_path is not None:
+        _store(doc, store_path, document.data["base_url"], configured, refreshable)
     if not configured:
         doc.add("warn", "tokens", "none configured: run stet-conformance login (or set them)")
     for persona, scope in sorted(listed - set(configured)):
@@ -371,12 +365,13 @@ def _store(
         configured.setdefault((persona, scope), token.access_token)
 
 
-def _connect(doc: Doctor, data: dict[str, Any], files: dict[str, Path], has_qwac: bool) -> None:
+def _connect(
+    doc: Doctor, document: ProfileDocument, files: dict[str, Path], has_qwac: bool
+) -> None:
     """One TLS connection and one unsigned GET of the API prefix: trust and mTLS acceptance."""
-    base_url = data["base_url"]
-    prefix = data.get("api_prefix", "/stet/psd2/v1.4.2")
-    tls = data.get("tls") or {}
-    env = tls.get("client_key_password_env")
+    base_url = document.data["base_url"]
+    prefix = document.data.get("api_prefix", DEFAULT_API_PREFIX)
+    env = document.value("tls.client_key_password_env")
     try:
         check_ca_bundle(files.get("tls.ca_bundle"), "tls.ca_bundle")
     except UsageError as exc:  # not the QWAC's fault: say which file
@@ -392,17 +387,11 @@ def _connect(doc: Doctor, data: dict[str, Any], files: dict[str, Path], has_qwac
     except (ssl.SSLError, OSError) as exc:
         doc.add("FAIL", "connect", f"cannot use the QWAC certificate and key: {exc}")
         return
-    timeouts = data.get("timeouts") or {}
-    timeout = httpx.Timeout(float(timeouts.get("read", 30)), connect=timeouts.get("connect", 10))
-    limit = (data.get("limits") or {}).get("max_body_bytes", 10 * 1024 * 1024)
-    bounds = Bounds(base_url, float(timeouts.get("total", 60)), int(limit))
-    transport = BoundedTransport(context)
+    limits = load_limits(document)
     try:
-        with httpx.Client(
-            verify=context, timeout=timeout, follow_redirects=False, transport=transport
-        ) as client:
+        with bounded_client(context, limits) as client:
             request = client.build_request("GET", base_url + prefix)
-            response = send_bounded(client, request, bounds)
+            response = send_bounded(client, request, Bounds.of(limits, base_url))
     except TransportError as exc:
         doc.add("FAIL", "connect", str(exc))
         return

@@ -46,10 +46,10 @@ def authorize_url(
     challenge: str | None,
     extra: Mapping[str, str] = {},
 ) -> str:
-    base = require(profile.authorize_url, "oauth.authorize_url", profile)
+    base = require(profile.oauth.authorize_url, "oauth.authorize_url", profile)
     params = {
         "response_type": "code",
-        "client_id": require(profile.client_id, "oauth.client_id", profile),
+        "client_id": require(profile.oauth.client_id, "oauth.client_id", profile),
         "redirect_uri": redirect_uri,
         "scope": scope,
         "state": state,

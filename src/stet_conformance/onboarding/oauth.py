@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from stet_conformance.config.profile import Profile
+from stet_conformance.config.profile import Profile, with_refreshed_token
 from stet_conformance.config.token_store import StoredToken, TokenStore, TokenStoreError
 from stet_conformance.errors import ConfigError, StetConformanceError
 from stet_conformance.http.bounded import Bounds, TransportError, bounded_client, send_bounded
@@ -49,10 +49,10 @@ class OAuthClient:
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self.token_url = require(profile.token_url, "oauth.token_url", profile)
-        self.client_id = require(profile.client_id, "oauth.client_id", profile)
-        self._http = bounded_client(mtls_context(profile), profile)
-        self._bounds = Bounds.of(profile, self.token_url, "oauth.token_url")
+        self.token_url = require(profile.oauth.token_url, "oauth.token_url", profile)
+        self.client_id = require(profile.oauth.client_id, "oauth.client_id", profile)
+        self._http = bounded_client(mtls_context(profile.tls), profile.limits)
+        self._bounds = Bounds.of(profile.limits, self.token_url, "oauth.token_url")
 
     def __enter__(self) -> OAuthClient:
         return self
@@ -127,15 +127,16 @@ def refresh_store(
     budget: RequestBudget | None = None,
     margin: dt.timedelta = REFRESH_MARGIN,
     now: dt.datetime | None = None,
-) -> list[str]:
+) -> tuple[Profile, list[str]]:
     """Refresh the profile's stored access tokens that expire within ``margin``; write back.
 
-    Returns one line per token refreshed or that could not be; a failure does not stop the run
-    (the scenarios needing that token are then skipped). Each refresh is a request of the run:
-    it is paid from ``budget`` first, and not sent when the budget is spent.
+    Returns the profile with the fresh tokens (a run does not load it again) and one line per
+    token refreshed or that could not be; a failure does not stop the run (the scenarios
+    needing that token are then skipped). Each refresh is a request of the run: it is paid
+    from ``budget`` first, and not sent when the budget is spent.
     """
     if profile.token_store is None or not profile.token_store.exists():
-        return []
+        return profile, []
     now = now or dt.datetime.now(dt.UTC)
     try:
         store = TokenStore.load(profile.token_store)
@@ -147,7 +148,7 @@ def refresh_store(
         if token.refresh_token and token.expires_within(margin, now)
     ]
     if not due:
-        return []
+        return profile, []
     lines = []
     with OAuthClient(profile) as client:
         for persona, scope, token in due:
@@ -163,7 +164,8 @@ def refresh_store(
                 answer.access_token, answer.refresh_token, answer.expires_in, now
             )
             store.put(profile.base_url, persona, scope, fresh)
+            profile = with_refreshed_token(profile, persona, scope, token, fresh)
             until = f"{fresh.expires_at:%H:%M} UTC" if fresh.expires_at else "no expiry given"
             lines.append(f"token store: refreshed {persona}/{scope} access token (until {until})")
     store.save()
-    return lines
+    return profile, lines

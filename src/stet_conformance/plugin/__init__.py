@@ -19,7 +19,6 @@ import pytest
 
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.live import refuse_live
-from stet_conformance.config.profile import load_profile
 from stet_conformance.errors import ScenarioError, TargetError, UsageError
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
@@ -27,6 +26,7 @@ from stet_conformance.plugin import selection
 from stet_conformance.plugin.recorder import RunRecorder
 from stet_conformance.plugin.redaction import ReportRedactor
 from stet_conformance.plugin.reset import reset_target
+from stet_conformance.plugin.target import target_profile
 from stet_conformance.report.allure import label_scenario, mark_interrupted, record_step
 from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
 from stet_conformance.report.results import ResultsDir, check_outputs
@@ -263,12 +263,10 @@ def run_context(config: pytest.Config) -> RunContext:
     target = config.getoption("--stet-target")
     if target is None:
         target = str(_start_sandbox(stack, config.getoption("--stet-fault")))
-    profile = load_profile(Path(target))
-    refuse_live(profile, allow_live=config.getoption("--stet-allow-live"))
     redactor = config.stash[_REDACTOR]
-    for secret in profile.secrets():
-        redactor.add(secret)
-    client = StetClient(profile, redactor, dry_run=config.getoption("--stet-dry-run"))
+    profile = target_profile(config, Path(target), redactor)
+    refuse_live(profile, allow_live=config.getoption("--stet-allow-live"))
+    client = StetClient.for_profile(profile, redactor, dry_run=config.getoption("--stet-dry-run"))
     stack.callback(client.close)
     budget = budget_for(profile)
     if budget is not None:

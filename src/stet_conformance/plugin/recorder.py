@@ -19,9 +19,11 @@ import pytest
 import yaml
 
 from stet_conformance import __version__
-from stet_conformance.config.profile import Profile, load_profile
+from stet_conformance.config.profile import Profile
 from stet_conformance.config.yamlload import load_yaml
+from stet_conformance.errors import UsageError
 from stet_conformance.http.redact import REDACTED, Redactor
+from stet_conformance.plugin.target import target_profile
 from stet_conformance.report.allure import write_categories, write_environment
 from stet_conformance.report.coverage import (
     EXCHANGE_PROPERTY,
@@ -91,8 +93,8 @@ class RunRecorder:
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        target = self.config.getoption("--stet-target")
-        warnings = load_profile(Path(target)).warnings if target else ()
+        profile = self._profile()
+        warnings = profile.warnings if profile else ()
         if warnings:
             terminalreporter.section("STET profile warnings")
             for warning in warnings:
@@ -112,13 +114,13 @@ class RunRecorder:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         allure_dir = self.config.getoption("allure_report_dir", None)
         target = self.config.getoption("--stet-target")
-        profile = load_profile(Path(target)) if target else None
+        profile = self._profile()
         if allure_dir:
             write_categories(Path(allure_dir))
             write_environment(
                 Path(allure_dir),
                 {
-                    "target": profile.name if profile else "bundled sandbox",
+                    "target": profile.name if profile else ("-" if target else "bundled sandbox"),
                     "base_url": profile.base_url if profile else "-",
                     "bank_code": bank_code(profile.base_url) if profile else "-",
                     "stet_version": (
@@ -134,7 +136,7 @@ class RunRecorder:
         root = self.results.root
         root.mkdir(parents=True, exist_ok=True)
         self.coverage.write(self.results.coverage_json, self.results.coverage_text)
-        if target:
+        if profile is not None:
             self.results.profile.write_text(
                 sanitized_profile(Path(target), self.redactor), encoding="utf-8"
             )
@@ -144,6 +146,18 @@ class RunRecorder:
             shutil.copy2(rootdir / name, self.results.scenarios / Path(name).name)
         run = self._run_info(self.results, profile, exitstatus)
         self.results.run.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+
+    def _profile(self) -> Profile | None:
+        """The ``--stet-target`` profile, loaded once for the session; its secrets join the
+        redactor of ``profile.yaml`` (with ``-n``, the controller runs no scenario itself).
+        ``None`` also when it does not load: the scenarios say why, as configuration errors."""
+        target = self.config.getoption("--stet-target")
+        if not target:
+            return None
+        try:
+            return target_profile(self.config, Path(target), self.redactor)
+        except UsageError:
+            return None
 
     def _run_info(
         self, results: ResultsDir, profile: Profile | None, exitstatus: int

@@ -129,7 +129,7 @@ def _secret_needles(profile: Profile) -> list[tuple[str, bytes]]:
         for value in profile.secrets() | _passphrases(profile)
     ]
     for form in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
-        pem = profile.signing_key.private_bytes(
+        pem = profile.signing.key.private_bytes(
             serialization.Encoding.PEM, form, serialization.NoEncryption()
         )
         needles.append(("the QSEAL private key", pem.splitlines()[1]))
@@ -137,7 +137,7 @@ def _secret_needles(profile: Profile) -> list[tuple[str, bytes]]:
 
 
 def _signer(profile: Profile) -> x509.Certificate:
-    cert = profile.signing_certificate
+    cert = profile.signing.certificate
     if cert is None:
         raise UsageError(
             f"{profile.source}: signing.certificate is not set; the evidence pack needs the "
@@ -146,7 +146,7 @@ def _signer(profile: Profile) -> x509.Certificate:
     public = cert.public_key()
     if (
         not isinstance(public, rsa.RSAPublicKey)
-        or public.public_numbers() != profile.signing_key.public_key().public_numbers()
+        or public.public_numbers() != profile.signing.key.public_key().public_numbers()
     ):
         raise UsageError(
             f"{profile.source}: signing.certificate does not match signing.key "
@@ -231,7 +231,7 @@ def build_pack(results_dir: Path, profile_path: Path, output: Path) -> dict[str,
             if needle in data:
                 raise UsageError(f"{member}: contains {what}; refusing to seal it into a pack")
     manifest = build_manifest(files, cert, run, datetime.now(UTC))
-    signature = sign(profile.signing_key, manifest)
+    signature = sign(profile.signing.key, manifest)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as pack:

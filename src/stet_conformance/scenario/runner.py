@@ -8,7 +8,6 @@ and future reporters.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -63,7 +62,7 @@ LIVE_BUDGET = {"requests": 1000, "per_persona": 300, "unattended": 4}
 
 def budget_for(profile: Profile) -> RequestBudget | None:
     """The profile's budget; live targets get ``LIVE_BUDGET`` unless the profile sets one."""
-    limits = profile.budget or (LIVE_BUDGET if profile.environment == "live" else None)
+    limits = profile.limits.budget or (LIVE_BUDGET if profile.environment == "live" else None)
     if limits is None:
         return None
     return RequestBudget(
@@ -120,13 +119,13 @@ def _context(profile: Profile, step: Step, saved: dict[str, Any]) -> dict[str, A
         "name": profile.name,
         "base_url": profile.base_url,
         "api_prefix": profile.api_prefix,
-        "key_id": profile.key_id,
-        "client_id": profile.client_id,
-        "token_url": profile.token_url,
-        "authorize_url": profile.authorize_url,
-        "revoke_url": profile.revoke_url,
-        "other_client_id": profile.other_client_id,
-        "rotates_refresh_token": profile.rotates_refresh_token,
+        "key_id": profile.signing.key_id,
+        "client_id": profile.oauth.client_id,
+        "token_url": profile.oauth.token_url,
+        "authorize_url": profile.oauth.authorize_url,
+        "revoke_url": profile.oauth.revoke_url,
+        "other_client_id": profile.other_tpp.client_id if profile.other_tpp else None,
+        "rotates_refresh_token": profile.oauth.rotates_refresh_token,
         "replay_protection": profile.replay_protection,
     }
     # An unset setting is absent, so a scenario using it is skipped ("does not set target.X").
@@ -220,19 +219,13 @@ def _send(
 @contextmanager
 def _other_tpp_client(run: RunContext) -> Iterator[StetClient]:
     """A short-lived client presenting the second TPP's QWAC (request ``tpp: other``)."""
-    profile = run.profile
-    if profile.other_client_cert is None or profile.other_client_key is None:
+    other = run.profile.other_tpp
+    if other is None:
         raise ScenarioSkipped(
             "the profile has no second TPP certificate (tls.other_client_cert, "
             "tls.other_client_key)"
         )
-    other = dataclasses.replace(
-        profile,
-        client_cert=profile.other_client_cert,
-        client_key=profile.other_client_key,
-        client_key_password=profile.other_client_key_password,
-    )
-    client = run.client.with_profile(other)
+    client = run.client.with_tls(other.tls)
     try:
         yield client
     finally:
