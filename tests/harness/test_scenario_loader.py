@@ -211,6 +211,16 @@ def test_unknown_key_in_expect_is_named(tmp_path: Path) -> None:
     assert re.match(rf"{re.escape(str(path))}:\d+: \[0\]\.expect\.stauts: unknown key$", message)
 
 
+def test_unknown_key_gets_the_closest_key_not_already_there(tmp_path: Path) -> None:
+    path = write(tmp_path, UNKNOWN_EXPECT_KEY.replace("    status: 200\n", ""))
+    assert error(path).endswith("[0].expect.stauts: unknown key; did you mean 'status'?")
+
+
+def test_unknown_key_far_from_any_gets_no_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, UNKNOWN_EXPECT_KEY.replace("stauts", "zzzz"))
+    assert error(path).endswith("[0].expect.zzzz: unknown key")
+
+
 def test_unknown_key_in_expect_points_at_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, UNKNOWN_EXPECT_KEY)
     assert error(path).startswith(f"{path}:7: ")
@@ -232,7 +242,7 @@ def test_unknown_key_in_a_step(tmp_path: Path) -> None:
     )
     message = error(path)
     assert message.startswith(f"{path}:")
-    assert "[0].steps[1].sav: unknown key" in message
+    assert message.endswith("[0].steps[1].sav: unknown key; did you mean 'save'?")
 
 
 def test_missing_id(tmp_path: Path) -> None:
