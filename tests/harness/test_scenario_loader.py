@@ -622,3 +622,54 @@ def test_bad_function_arguments_are_refused_at_load_time(
     )
     text = error(path)
     assert text.startswith(f"{path}:6: {call}: ") and message in text
+
+
+def _one_step(path_text: str) -> str:
+    return f"""
+        - id: X-1
+          title: t
+          persona: LEA
+          request: {{method: GET, path: "{path_text}"}}
+          expect: {{status: 200}}
+        """
+
+
+@pytest.mark.parametrize(
+    ("reference", "problem"),
+    [
+        (
+            "LEA.acounts.0.resource_id",
+            "'acounts' is not a key of LEA (no persona of fixtures/personas.yaml has it there); "
+            "did you mean 'accounts'?",
+        ),
+        ("LEA.accounts.0.resource_idd", "not a key of LEA.accounts.0 "),
+        ("persona.identity.firstname", "did you mean 'first_name'?"),
+        ("LAE.accounts.0.iban", "unknown persona LAE; did you mean 'LEA'?"),
+    ],
+)
+def test_misspelled_persona_data_is_refused_at_load_time(
+    tmp_path: Path, reference: str, problem: str
+) -> None:
+    path = write(tmp_path, _one_step(f"/accounts/{{{{ {reference} }}}}/balances"))
+    message = error(path)
+    assert message.startswith(f"{path}:4: {{{{ {reference} }}}}: ")  # the request line
+    assert problem in message
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "LEA.accounts.9.iban",  # a bank's profile may have more accounts
+        "persona.name",
+        "unknown_account",
+        "my_var.deep.key",  # a profile's vars: known at run time only
+        "BANKVAR.x",  # capitals, but close to no persona: may be a var
+        "target.anything",
+        "credentials.LEA.refresh_tokens.aisp",
+        "payment_requests.LEA.0.resource_id",
+        "LEA.consent.balances.0",
+    ],
+)
+def test_references_a_profile_may_provide_load(tmp_path: Path, reference: str) -> None:
+    path = write(tmp_path, _one_step(f"/x/{{{{ {reference} }}}}"))
+    assert len(load_file(path)) == 1
