@@ -110,6 +110,12 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "scenario request, no token refresh, no suite example (suites are skipped)",
     )
     run.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="go on after a connection failure (default: stop at the first one, since every "
+        "scenario would fail the same way)",
+    )
+    run.add_argument(
         "--mode",
         choices=("certification", "nightly", "regression"),
         default=None,
@@ -177,6 +183,8 @@ def pytest_args(
         argv += ["--stet-allow-live"]
     if args.dry_run:
         argv += ["--stet-dry-run"]
+    if args.keep_going:
+        argv += ["--stet-keep-going"]
     argv += spent
     if args.junitxml:
         argv += ["--junitxml", args.junitxml]

@@ -149,7 +149,7 @@ class RunRecorder:
         self.results.scenarios.mkdir(exist_ok=True)
         for name in sorted(self.files):
             shutil.copy2(rootdir / name, self.results.scenarios / Path(name).name)
-        run = self._run_info(self.results, profile, exitstatus)
+        run = self._run_info(self.results, profile, session.exitstatus)  # as pytest.main ends
         self.results.run.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
 
     def _run_info(
