@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import io
 import json
 import re
 import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -24,7 +26,14 @@ from stet_conformance.cli.common import (
 from stet_conformance.config.live import refuse_live
 from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.errors import UsageError
-from stet_conformance.report.results import check_outputs
+from stet_conformance.report.results import (
+    MATRIX_FILE,
+    RUN_FILE,
+    ResultsDir,
+    check_outputs,
+    new_results_dir,
+    reports_root,
+)
 from stet_conformance.scenario.loader import load_all
 from stet_conformance.scenario.model import Scenario
 from stet_conformance.shared.resources import project_root, scenarios_dir
@@ -194,6 +203,18 @@ def pytest_args(
 
 
 def handle(args: argparse.Namespace) -> int:
+    """A run writes a results directory (``--results``, else a new one under reports/) and
+    ends by saying where it is and how to make its report."""
+    default = default_results(args)
+    if default is not None:
+        args.results = str(default)
+    try:
+        return _handle(args)
+    finally:
+        announce_results(args.results, default)
+
+
+def _handle(args: argparse.Namespace) -> int:
     import pytest
 
     scenarios = (args.scenarios or scenarios_dir()).resolve()
@@ -222,6 +243,66 @@ def handle(args: argparse.Namespace) -> int:
                 spent = refresh_tokens(profile)
         code = int(pytest.main(pytest_args(args, target, scenarios, spent)))
     return exit_code(code)
+
+
+# pytest options after -- that choose their own outputs, or run nothing: no default results.
+_OWN_OUTPUTS = ("--junitxml", "--junit-xml", "--alluredir", "--collect-only", "--co")
+
+
+def default_results(args: argparse.Namespace) -> Path | None:
+    """A new results directory under reports/, unless the run sends nothing (``--list``,
+    ``--dry-run``) or its outputs are chosen (``--results``, ``--junitxml``, ``--alluredir``)."""
+    chosen = [a for a in args.pytest_args if a.split("=")[0] in _OWN_OUTPUTS]
+    if args.results or args.junitxml or args.alluredir or chosen or args.list or args.dry_run:
+        return None
+    return new_results_dir(reports_root(), dt.datetime.now())
+
+
+def announce_results(results: str | None, default: Path | None) -> None:
+    """One line: where the results are and the command that makes their report.
+
+    A default directory of a run that ran no scenario (a usage error, nothing selected) is
+    removed: reports/ keeps runs, not attempts.
+    """
+    if results is None:
+        return
+    root = Path(results)
+    if default is not None and not _ran_something(default):
+        shutil.rmtree(default)
+        return
+    shown = _shown(root)
+    if ResultsDir(root).run.is_file():
+        where, report = shown, shown
+    elif (root / MATRIX_FILE).is_file():
+        targets = sorted(p.parent.name for p in root.glob(f"*/{RUN_FILE}"))
+        where, report = f"{shown} (targets: {', '.join(targets)})", f"{shown}/<target>"
+    else:
+        return
+    print(
+        f"stet-conformance: results in {where}; report: stet-conformance report {report}",
+        file=sys.stderr,
+    )
+
+
+def _ran_something(root: Path) -> bool:
+    """Whether a run.json in ``root`` (or one per target below it) counts a finished scenario."""
+    for run_file in [root / RUN_FILE, *root.glob(f"*/{RUN_FILE}")]:
+        try:
+            counts = json.loads(run_file.read_text(encoding="utf-8"))["counts"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if sum(counts.values()) > 0:
+            return True
+    return False
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else absolute."""
+    absolute = path.resolve()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
 
 
 def list_selection(args: argparse.Namespace, loaded: list[Scenario], scenarios: Path) -> int:
@@ -362,7 +443,7 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
     if args.results:
         root = Path(args.results)
         root.mkdir(parents=True, exist_ok=True)
-        (root / "matrix.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (root / MATRIX_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         (root / "matrix.json").write_text(json.dumps(columns, indent=2) + "\n", encoding="utf-8")
     for worst in (EXIT_INTERRUPTED, EXIT_USAGE, EXIT_FAILED):
         if worst in codes:
