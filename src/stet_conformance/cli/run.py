@@ -209,9 +209,12 @@ def handle(args: argparse.Namespace) -> int:
     if default is not None:
         args.results = str(default)
     try:
-        return _handle(args)
+        code = _handle(args)
     finally:
-        announce_results(args.results, default)
+        unused = default is not None and _drop_unused(default)
+    if args.results and not unused:
+        announce_results(Path(args.results))
+    return code
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -258,23 +261,21 @@ def default_results(args: argparse.Namespace) -> Path | None:
     return new_results_dir(reports_root(), dt.datetime.now())
 
 
-def announce_results(results: str | None, default: Path | None) -> None:
-    """One line: where the results are and the command that makes their report.
+def _drop_unused(default: Path) -> bool:
+    """Remove a default results directory of a run that ran no scenario (a usage error,
+    nothing selected): reports/ keeps runs, not attempts."""
+    if _ran_something(default):
+        return False
+    shutil.rmtree(default, ignore_errors=True)
+    return True
 
-    A default directory of a run that ran no scenario (a usage error, nothing selected) is
-    removed: reports/ keeps runs, not attempts.
-    """
-    if results is None:
-        return
-    root = Path(results)
-    if default is not None and not _ran_something(default):
-        shutil.rmtree(default)
-        return
+
+def announce_results(root: Path) -> None:
+    """One line: where the results are and the command that makes their report."""
     shown = _shown(root)
     if ResultsDir(root).run.is_file():
         where, report = shown, shown
-    elif (root / MATRIX_FILE).is_file():
-        targets = sorted(p.parent.name for p in root.glob(f"*/{RUN_FILE}"))
+    elif targets := sorted(p.parent.name for p in root.glob(f"*/{RUN_FILE}")):
         where, report = f"{shown} (targets: {', '.join(targets)})", f"{shown}/<target>"
     else:
         return
