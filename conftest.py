@@ -18,8 +18,25 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from stet_conformance.report.results import REPORTS_ENV
 from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.shared.certs import ORGANIZATION_IDENTIFIER
+
+CHECKOUT_REPORTS = Path(__file__).resolve().parent / "reports"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reports_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``run`` writes a results directory under reports/ by default: the tests' go to a
+    temporary directory, and a test session that leaves anything in the checkout's reports/
+    ends with an error naming it."""
+    before = set(CHECKOUT_REPORTS.iterdir())
+    reports = tmp_path_factory.mktemp("reports")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(REPORTS_ENV, str(reports))
+        yield reports
+    left = sorted(str(p) for p in set(CHECKOUT_REPORTS.iterdir()) - before)
+    assert not left, f"the tests left files in the checkout's reports/: {', '.join(left)}"
 
 
 @pytest.fixture(scope="session")

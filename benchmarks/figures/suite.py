@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 import subprocess
+import tempfile
 import time
 
 from figures import CLI, ROOT
@@ -15,10 +16,11 @@ PASSED_IN = re.compile(r"(\d+) passed.* in ([0-9.]+)s")
 
 def run_suite(parallel: bool) -> tuple[float, float, int]:
     """Wall seconds of ``stet-conformance run [-n 2]``, pytest's own session time, tests passed."""
-    args = [*CLI, "run", *(["-n", "2"] if parallel else [])]
-    started = time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT)
-    wall = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="stet-bench-") as results:  # not in reports/
+        args = [*CLI, "run", "--results", results, *(["-n", "2"] if parallel else [])]
+        started = time.perf_counter()
+        done = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT)
+        wall = time.perf_counter() - started
     match = PASSED_IN.search(done.stdout)
     if done.returncode != 0 or match is None:
         raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}")

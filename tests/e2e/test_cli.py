@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -166,16 +167,40 @@ def test_yaml_alias_bombs_exit_2_naming_file_and_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_unreachable_target_is_a_broken_run_not_a_crash(
-    sandbox: SandboxServer, tmp_path: Path
-) -> None:
+def _unreachable_profile(sandbox: SandboxServer) -> Path:
     text = Path(sandbox.profile_path).read_text().replace(str(sandbox.port), str(closed_port()))
     profile = Path(sandbox.profile_path).parent / "unreachable.yaml"
     profile.write_text(text)
-    done = cli("run", "--target", str(profile), "-k", "ACC-1 or BAL-1")
-    assert done.returncode == 1
-    assert "target broken: cannot connect to https://127.0.0.1:" in done.stdout
+    return profile
+
+
+STOPPED = "stopped at the first connection failure (cannot connect to https://127.0.0.1:"
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_stopped_server_is_one_broken_scenario_and_one_line_not_72(
+    sandbox: SandboxServer, tmp_path: Path, workers: list[str]
+) -> None:
+    results = tmp_path / "results"
+    done = cli(
+        "run", "--target", str(_unreachable_profile(sandbox)), "--results", str(results), *workers
+    )
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr
+    broken = done.stdout.count("target broken: cannot connect to https://127.0.0.1:")
+    assert 1 <= broken <= len(workers or ["one"]), done.stdout  # one per worker at most
+    assert done.stdout.count(STOPPED) == 1
+    assert "run --keep-going" in done.stdout
     assert "Traceback" not in done.stdout
+    run = json.loads((results / "run.json").read_text())
+    assert run["exit_status"] == 1 and not run["interrupted"]  # stopped, not interrupted
+
+
+def test_keep_going_runs_every_scenario_against_a_stopped_server(sandbox: SandboxServer) -> None:
+    profile = _unreachable_profile(sandbox)
+    done = cli("run", "--target", str(profile), "--keep-going", "-k", "ACC-1 or BAL-1")
+    assert done.returncode == 1
+    assert done.stdout.count("target broken: cannot connect to https://127.0.0.1:") == 2
+    assert STOPPED not in done.stdout
 
 
 def test_sandbox_command_serves_and_writes_a_profile(tmp_path: Path) -> None:

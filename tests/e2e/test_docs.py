@@ -27,9 +27,11 @@ def test_readme_documents_every_profile_key() -> None:
             assert sub in section, f"{key}.{sub}"
 
 
-def test_readme_starts_with_the_two_commands_ci_runs() -> None:
+def test_readme_starts_with_run_report_and_the_command_ci_runs() -> None:
+    """Quick start: run, then report (test_html_report.py runs both), then the tests CI runs."""
     ci = (ROOT / ".ci" / "run").read_text()
     commands = re.findall(r"```bash\n(.+?)\n```", README)
     assert commands[0].endswith(".venv/bin/stet-conformance run")
-    assert commands[1] == ".venv/bin/pytest"
-    assert ci.rstrip().splitlines()[-1] == commands[1]
+    assert commands[1] == ".venv/bin/stet-conformance report"
+    assert commands[2] == ".venv/bin/pytest"
+    assert ci.rstrip().splitlines()[-1] == commands[2]

@@ -25,6 +25,7 @@ from stet_conformance.config.live import UndeclaredOrigin
 from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.config.settings import RetryPolicy
 from stet_conformance.errors import ScenarioError, TargetError
+from stet_conformance.http.bounded import TransportError, Unreachable
 from stet_conformance.http.budget import BudgetExhausted, Charge, DryRun, RequestBudget
 from stet_conformance.http.client import ClientSettings, StetClient
 from stet_conformance.http.redact import Redactor
@@ -133,6 +134,25 @@ def test_transport_errors_are_one_clear_sentence(
     with pytest.raises(TargetError, match=re.escape(message)) as info:
         client(profile, Script(error)).send("GET", "/x")
     assert "Traceback" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "unreachable"),
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), True),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), True),
+        (httpx.ConnectError("[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"), False),
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), False),
+    ],
+)
+def test_only_a_connection_that_cannot_be_made_is_unreachable(
+    profile: Profile, error: Exception, unreachable: bool
+) -> None:
+    """A run stops at an Unreachable; a TLS refusal may concern one QWAC only."""
+    with pytest.raises(TransportError) as info:
+        client(profile, Script(error)).send("GET", "/x")
+    assert isinstance(info.value, Unreachable) is unreachable
+    assert info.value.kind == "connect"  # what retries.on names, either way
 
 
 def test_bodies_beyond_the_cap_are_refused(profile: Profile) -> None:

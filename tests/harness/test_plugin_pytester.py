@@ -118,6 +118,48 @@ def test_missing_persona_token_is_skipped(
     )
 
 
+SKIPPED_FOR_TWO_REASONS = """
+- id: SKIP-1
+  title: Needs LEA's token
+  persona: LEA
+  request: {method: GET, path: /accounts}
+  expect: {status: 200}
+- id: SKIP-2
+  title: Needs a bank with replay protection
+  persona: CLAIRE
+  when: {target.replay_protection: true}
+  request: {method: GET, path: /accounts}
+  expect: {status: 200}
+- id: SKIP-3
+  title: Needs LEA's token too
+  persona: LEA
+  request: {method: GET, path: /accounts}
+  expect: {status: 200}
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_skip_reasons_are_summarised_once_each_with_their_ids(
+    pytester: pytest.Pytester, sandbox: SandboxServer, workers: list[str]
+) -> None:
+    text = sandbox.profile_path.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^  LEA: .*$", '  LEA: {tokens: {aisp: ""}}', text)
+    profile = sandbox.directory / "no-lea-summary.yaml"
+    profile.write_text(text, encoding="utf-8")
+    _scenarios(pytester, SKIPPED_FOR_TWO_REASONS)
+    result = pytester.runpytest_subprocess(f"--stet-target={profile}", *workers)
+    result.assert_outcomes(skipped=3)
+    section = result.stdout.str().split("STET skipped")[1].split("STET coverage")[0]
+    lines = [line for line in section.splitlines() if " x " in line]
+    reason, ids = lines[0].rsplit(": ", 1)
+    assert reason == "2 x the profile has no token for LEA/aisp (personas.LEA.tokens.aisp)"
+    assert sorted(ids.split(", ")) == ["SKIP-1", "SKIP-3"]  # xdist: in the order they ended
+    assert lines[1] == (
+        "1 x runs only when target.replay_protection is true (the profile gives false): SKIP-2"
+    )
+    assert len(lines) == 2
+
+
 def test_collect_only_does_not_touch_the_network(
     pytester: pytest.Pytester, sandbox: SandboxServer, tmp_path: Path
 ) -> None:

@@ -234,7 +234,7 @@ def test_not_a_mapping(broken: Broken, text: str) -> None:
 def test_unknown_top_level_key_is_named(broken: Broken) -> None:
     message = broken.error(broken.write([*broken.lines(), "retry: 3"]))
     assert message.startswith(f"{broken.path}:")
-    assert message.endswith("retry: unknown key")
+    assert message.endswith("retry: unknown key; did you mean 'retries'?")
 
 
 def test_missing_signing(broken: Broken) -> None:
@@ -317,7 +317,7 @@ def test_unknown_scope(broken: Broken) -> None:
 def test_unknown_persona_setting(broken: Broken) -> None:
     message = broken.error(broken.replace("tokens:", "token:"))
     assert message.startswith(f"{broken.path}:")
-    assert "personas.LEA.token: unknown key" in message
+    assert "personas.LEA.token: unknown key; did you mean 'tokens'?" in message
 
 
 def test_unset_variable(broken: Broken, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -272,6 +272,16 @@ def test_unknown_key_in_expect_is_named(tmp_path: Path) -> None:
     assert re.match(rf"{re.escape(str(path))}:\d+: \[0\]\.expect\.stauts: unknown key$", message)
 
 
+def test_unknown_key_gets_the_closest_key_not_already_there(tmp_path: Path) -> None:
+    path = write(tmp_path, UNKNOWN_EXPECT_KEY.replace("    status: 200\n", ""))
+    assert error(path).endswith("[0].expect.stauts: unknown key; did you mean 'status'?")
+
+
+def test_unknown_key_far_from_any_gets_no_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, UNKNOWN_EXPECT_KEY.replace("stauts", "zzzz"))
+    assert error(path).endswith("[0].expect.zzzz: unknown key")
+
+
 def test_unknown_key_in_expect_points_at_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, UNKNOWN_EXPECT_KEY)
     assert error(path).startswith(f"{path}:7: ")
@@ -293,7 +303,7 @@ def test_unknown_key_in_a_step(tmp_path: Path) -> None:
     )
     message = error(path)
     assert message.startswith(f"{path}:")
-    assert "[0].steps[1].sav: unknown key" in message
+    assert message.endswith("[0].steps[1].sav: unknown key; did you mean 'save'?")
 
 
 def test_missing_id(tmp_path: Path) -> None:
@@ -673,3 +683,54 @@ def test_bad_function_arguments_are_refused_at_load_time(
     )
     text = error(path)
     assert text.startswith(f"{path}:6: {call}: ") and message in text
+
+
+def _one_step(path_text: str) -> str:
+    return f"""
+        - id: X-1
+          title: t
+          persona: LEA
+          request: {{method: GET, path: "{path_text}"}}
+          expect: {{status: 200}}
+        """
+
+
+@pytest.mark.parametrize(
+    ("reference", "problem"),
+    [
+        (
+            "LEA.acounts.0.resource_id",
+            "'acounts' is not a key of LEA (no persona of fixtures/personas.yaml has it there); "
+            "did you mean 'accounts'?",
+        ),
+        ("LEA.accounts.0.resource_idd", "not a key of LEA.accounts.0 "),
+        ("persona.identity.firstname", "did you mean 'first_name'?"),
+        ("LAE.accounts.0.iban", "unknown persona LAE; did you mean 'LEA'?"),
+    ],
+)
+def test_misspelled_persona_data_is_refused_at_load_time(
+    tmp_path: Path, reference: str, problem: str
+) -> None:
+    path = write(tmp_path, _one_step(f"/accounts/{{{{ {reference} }}}}/balances"))
+    message = error(path)
+    assert message.startswith(f"{path}:4: {{{{ {reference} }}}}: ")  # the request line
+    assert problem in message
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "LEA.accounts.9.iban",  # a bank's profile may have more accounts
+        "persona.name",
+        "unknown_account",
+        "my_var.deep.key",  # a profile's vars: known at run time only
+        "BANKVAR.x",  # capitals, but close to no persona: may be a var
+        "target.anything",
+        "credentials.LEA.refresh_tokens.aisp",
+        "payment_requests.LEA.0.resource_id",
+        "LEA.consent.balances.0",
+    ],
+)
+def test_references_a_profile_may_provide_load(tmp_path: Path, reference: str) -> None:
+    path = write(tmp_path, _one_step(f"/x/{{{{ {reference} }}}}"))
+    assert len(load_file(path)) == 1

@@ -13,6 +13,7 @@ import pytest
 
 from stet_conformance.cli import main
 from stet_conformance.cli.run import matrix_lines
+from stet_conformance.report.results import REPORTS_ENV
 
 Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]
 
@@ -94,3 +95,25 @@ def test_matrix_cells() -> None:
         ["X-3", "-", "broken"],
         ["passed", "1/2", "0/2"],
     ]
+
+
+def test_several_targets_share_one_default_results_directory(
+    copy: Path,
+    edit: Edit,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(REPORTS_ENV, str(tmp_path / "reports"))
+    edit(copy, lambda d: d.update(name="bank-a"))
+    other = _second(copy, edit, "bank-b")
+    code = main(["run", "--target", str(copy), "--target", str(other), "-k", "ACC-1", "--", "-q"])
+    _out, err = capfd.readouterr()
+    assert code == 0, err
+    (root,) = (tmp_path / "reports").iterdir()
+    assert {p.name for p in root.iterdir()} == {"bank-a", "bank-b", "matrix.txt", "matrix.json"}
+    assert (root / "bank-b" / "run.json").is_file()
+    assert err.splitlines()[-1].endswith(
+        f"{root.name} (targets: bank-a, bank-b); report: stet-conformance report "
+        f"{root.resolve()}/<target>"
+    )

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from stet_conformance.report.html import (
     build_report,
     locate_results,
 )
+from stet_conformance.report.results import REPORTS_ENV
 
+ROOT = Path(__file__).resolve().parents[2]
 SEED_IDS = (
     [f"ACC-{i}" for i in range(1, 4)]
     + [f"CON-{i}" for i in range(1, 4)]
@@ -149,6 +152,120 @@ def test_missing_node_is_one_line(clean_run: Run, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1, done.stderr
     assert "Node.js" in done.stderr and "npm ci --prefix tools/allure" in done.stderr
+
+
+FAKE_ALLURE = """#!{python}
+import json, pathlib, sys
+config = json.loads(pathlib.Path(sys.argv[sys.argv.index("--config") + 1]).read_text())
+out = pathlib.Path(config["output"])
+out.mkdir(parents=True, exist_ok=True)
+(out / "index.html").write_text("<html>a report</html>")
+"""
+FAKE_NPM = """#!{python}
+import json, pathlib, shutil, sys
+with open({calls!r}, "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+if {fails}:
+    sys.exit("npm error code ETIMEDOUT\\nnpm error network request failed")
+allure = pathlib.Path(sys.argv[sys.argv.index("--prefix") + 1]) / "node_modules/.bin/allure"
+allure.parent.mkdir(parents=True)
+shutil.copy({generator!r}, allure)
+allure.chmod(0o755)
+"""
+
+
+def _script(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+@dataclass(frozen=True)
+class FreshClone:
+    """A project home whose tools/allure has its package files and no node_modules, a PATH
+    with a fake node and (unless left out) a fake npm, and a bare Allure results directory."""
+
+    env: dict[str, str]
+    tools: Path
+    calls: Path
+    results: Path
+
+    def npm_calls(self) -> list[list[str]]:
+        text = self.calls.read_text() if self.calls.exists() else ""
+        return [json.loads(line) for line in text.splitlines()]
+
+
+def fresh_clone(tmp_path: Path, npm: bool = True, fails: bool = False) -> FreshClone:
+    home = _home_without_allure(tmp_path)
+    tools = home / "tools" / "allure"
+    tools.mkdir(parents=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(ROOT / "tools" / "allure" / name, tools / name)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _script(bin_dir / "node", f"#!{sys.executable}\n")
+    generator, calls = tmp_path / "fake_allure", tmp_path / "npm-calls"
+    generator.write_text(FAKE_ALLURE.format(python=sys.executable))
+    if npm:
+        text = FAKE_NPM.format(
+            python=sys.executable, calls=str(calls), fails=fails, generator=str(generator)
+        )
+        _script(bin_dir / "npm", text)
+    results = tmp_path / "results" / "allure"
+    results.mkdir(parents=True)
+    (results / "0-result.json").write_text("{}")
+    env = {"STET_CONFORMANCE_HOME": str(home), "PATH": str(bin_dir)}
+    return FreshClone(env, tools.resolve(), calls, results.parent)
+
+
+def test_report_installs_the_pinned_generator_once_with_one_line(tmp_path: Path) -> None:
+    clone = fresh_clone(tmp_path)
+    done = cli("report", str(clone.results), env=clone.env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == (
+        f"stet-conformance: report: installing the pinned report generator, once: "
+        f"npm ci --prefix {clone.tools}"
+    )
+    assert clone.npm_calls() == [
+        ["ci", "--prefix", str(clone.tools), "--no-audit", "--no-fund", "--loglevel=error"]
+    ]
+    assert (clone.results / "report.html").read_text() == "<html>a report</html>"
+    again = cli("report", str(clone.results), "-o", str(tmp_path / "again.html"), env=clone.env)
+    assert again.returncode == 0, again.stderr
+    assert "installing" not in again.stderr and len(clone.npm_calls()) == 1
+
+
+def test_without_npm_report_says_what_is_missing_in_one_line(tmp_path: Path) -> None:
+    clone = fresh_clone(tmp_path, npm=False)
+    done = cli("report", str(clone.results), env=clone.env)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "npm is not on PATH" in done.stderr
+
+
+def test_a_failed_install_is_one_line_with_npms_last_words(tmp_path: Path) -> None:
+    clone = fresh_clone(tmp_path, fails=True)
+    done = cli("report", str(clone.results), env=clone.env)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"stet-conformance: installing the report generator failed (npm ci --prefix "
+        f"{clone.tools} exited 1: npm error network request failed)"
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_quick_start_run_then_report_then_an_html_file(
+    allure_cmd: list[str], tmp_path: Path
+) -> None:
+    """The README's Quick start: `run`, then `report` with no argument, then a file to open."""
+    env = {REPORTS_ENV: str(tmp_path / "reports")}
+    done = cli("run", "-k", "BAL", env=env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    results = Path(done.stderr.splitlines()[-1].split("report: stet-conformance report ")[1])
+    made = cli("report", env=env)
+    assert made.returncode == 0, made.stderr
+    html = results / "report.html"
+    assert f"open {html.as_uri()} in a browser" in made.stderr
+    assert html.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
 
 
 def _fake_generator(tmp_path: Path, body: str) -> list[str]:

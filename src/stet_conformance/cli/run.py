@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import io
 import json
 import re
 import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -24,7 +26,14 @@ from stet_conformance.cli.common import (
 from stet_conformance.config.live import refuse_live
 from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.errors import UsageError
-from stet_conformance.report.results import check_outputs
+from stet_conformance.report.results import (
+    MATRIX_FILE,
+    RUN_FILE,
+    ResultsDir,
+    check_outputs,
+    new_results_dir,
+    reports_root,
+)
 from stet_conformance.scenario.loader import load_all
 from stet_conformance.scenario.model import Scenario
 from stet_conformance.shared.resources import project_root, scenarios_dir
@@ -131,6 +140,12 @@ def _mode_options(run: argparse.ArgumentParser) -> None:
         "scenario request, no token refresh, no suite example (suites are skipped)",
     )
     run.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="go on after a connection failure (default: stop at the first one, since every "
+        "scenario would fail the same way)",
+    )
+    run.add_argument(
         "--mode",
         choices=("certification", "nightly", "regression"),
         default=None,
@@ -194,6 +209,8 @@ def pytest_args(
         argv += ["--stet-allow-live"]
     if args.dry_run:
         argv += ["--stet-dry-run"]
+    if args.keep_going:
+        argv += ["--stet-keep-going"]
     argv += spent
     if args.junitxml:
         argv += ["--junitxml", args.junitxml]
@@ -203,6 +220,21 @@ def pytest_args(
 
 
 def handle(args: argparse.Namespace) -> int:
+    """A run writes a results directory (``--results``, else a new one under reports/) and
+    ends by saying where it is and how to make its report."""
+    default = default_results(args)
+    if default is not None:
+        args.results = str(default)
+    try:
+        code = _handle(args)
+    finally:
+        unused = default is not None and _drop_unused(default)
+    if args.results and not unused:
+        announce_results(Path(args.results))
+    return code
+
+
+def _handle(args: argparse.Namespace) -> int:
     import pytest
 
     from stet_conformance.plugin.target import GivenProfile
@@ -235,6 +267,64 @@ def handle(args: argparse.Namespace) -> int:
             given = [GivenProfile(profile)]
         code = int(pytest.main(pytest_args(args, target, scenarios, spent), plugins=given))
     return exit_code(code)
+
+
+# pytest options after -- that choose their own outputs, or run nothing: no default results.
+_OWN_OUTPUTS = ("--junitxml", "--junit-xml", "--alluredir", "--collect-only", "--co")
+
+
+def default_results(args: argparse.Namespace) -> Path | None:
+    """A new results directory under reports/, unless the run sends nothing (``--list``,
+    ``--dry-run``) or its outputs are chosen (``--results``, ``--junitxml``, ``--alluredir``)."""
+    chosen = [a for a in args.pytest_args if a.split("=")[0] in _OWN_OUTPUTS]
+    if args.results or args.junitxml or args.alluredir or chosen or args.list or args.dry_run:
+        return None
+    return new_results_dir(reports_root(), dt.datetime.now())
+
+
+def _drop_unused(default: Path) -> bool:
+    """Remove a default results directory of a run that ran no scenario (a usage error,
+    nothing selected): reports/ keeps runs, not attempts."""
+    if _ran_something(default):
+        return False
+    shutil.rmtree(default, ignore_errors=True)
+    return True
+
+
+def announce_results(root: Path) -> None:
+    """One line: where the results are and the command that makes their report."""
+    shown = _shown(root)
+    if ResultsDir(root).run.is_file():
+        where, report = shown, shown
+    elif targets := sorted(p.parent.name for p in root.glob(f"*/{RUN_FILE}")):
+        where, report = f"{shown} (targets: {', '.join(targets)})", f"{shown}/<target>"
+    else:
+        return
+    print(
+        f"stet-conformance: results in {where}; report: stet-conformance report {report}",
+        file=sys.stderr,
+    )
+
+
+def _ran_something(root: Path) -> bool:
+    """Whether a run.json in ``root`` (or one per target below it) counts a finished scenario."""
+    for run_file in [root / RUN_FILE, *root.glob(f"*/{RUN_FILE}")]:
+        try:
+            counts = json.loads(run_file.read_text(encoding="utf-8"))["counts"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if sum(counts.values()) > 0:
+            return True
+    return False
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else absolute."""
+    absolute = path.resolve()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
 
 
 def list_selection(args: argparse.Namespace, loaded: list[Scenario], scenarios: Path) -> int:
@@ -381,7 +471,7 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
     if args.results:
         root = Path(args.results)
         root.mkdir(parents=True, exist_ok=True)
-        (root / "matrix.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (root / MATRIX_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         (root / "matrix.json").write_text(json.dumps(columns, indent=2) + "\n", encoding="utf-8")
     for worst in (EXIT_INTERRUPTED, EXIT_USAGE, EXIT_FAILED):
         if worst in codes:

@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 from stet_conformance.errors import UsageError
+from stet_conformance.suggest import did_you_mean
 
 PathKey = tuple[str | int, ...]
 
@@ -229,7 +230,8 @@ def validate(data: Any, schema: dict[str, Any], positions: Positions) -> None:
         extra = sorted(str(k) for k in error.instance if k not in allowed)
         if extra:
             path.append(extra[0])
-            raise UsageError(f"{positions.where(path)}: {dotted(path)}: unknown key")
+            hint = did_you_mean(extra[0], allowed - set(error.instance))
+            raise UsageError(f"{positions.where(path)}: {dotted(path)}: unknown key{hint}")
     if "propertyNames" in error.absolute_schema_path:  # error.instance is the key itself
         path.append(str(error.instance))
         names = f" (known: {', '.join(error.validator_value)})" if error.validator == "enum" else ""

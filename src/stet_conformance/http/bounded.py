@@ -38,6 +38,14 @@ class TransportError(TargetError):
         self.kind = kind
 
 
+class Unreachable(TransportError):
+    """No connection at all (refused, no route, unknown host): every later request fails the same
+    way, so a run stops at the first one. TLS refusals are not this: they may concern one QWAC."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("connect", message)
+
+
 @dataclass(frozen=True)
 class Bounds:
     """What one exchange may cost: ``origin`` is named in messages, ``setting`` is where the
@@ -273,7 +281,7 @@ def _transport_error(bounds: Bounds, exc: httpx.HTTPError, deadline: _Deadline) 
             return _too_slow(bounds)
         return TransportError("timeout", f"timeout talking to {origin}: {_kind(exc)}")
     if isinstance(exc, httpx.ConnectError):
-        return TransportError("connect", _connect_message(bounds, exc))
+        return _connect_error(bounds, exc)
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
         return TransportError(
             "reset",
@@ -288,11 +296,11 @@ def _kind(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def _connect_message(bounds: Bounds, exc: httpx.ConnectError) -> str:
+def _connect_error(bounds: Bounds, exc: httpx.ConnectError) -> TransportError:
     origin, text = bounds.origin, str(exc)
     refused = refused_server_certificate(text, origin, bounds.setting)
     if refused:
-        return refused
+        return TransportError("connect", refused)
     if "certificate" in text.lower() or "alert" in text.lower():
-        return f"TLS handshake with {origin} failed: {text[:200]}"
-    return f"cannot connect to {origin}: {text[:200]}"
+        return TransportError("connect", f"TLS handshake with {origin} failed: {text[:200]}")
+    return Unreachable(f"cannot connect to {origin}: {text[:200]}")

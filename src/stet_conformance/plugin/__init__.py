@@ -27,6 +27,7 @@ from stet_conformance.plugin.recorder import RunRecorder
 from stet_conformance.plugin.redaction import ReportRedactor
 from stet_conformance.plugin.reset import reset_target
 from stet_conformance.plugin.target import target_profile
+from stet_conformance.plugin.unreachable import KEEP_GOING, UnreachableStop, stop_if_unreachable
 from stet_conformance.report.allure import label_scenario, mark_interrupted, record_step
 from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
 from stet_conformance.report.results import ResultsDir, check_outputs
@@ -71,6 +72,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="list the requests each scenario would send; send nothing (suites are skipped)",
     )
     group.addoption(
+        KEEP_GOING,
+        action="store_true",
+        help="go on after a connection failure (default: stop at the first one)",
+    )
+    group.addoption(
         "--stet-spent",
         metavar="PERSONA",
         action="append",
@@ -105,6 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.allure_report_dir = str(layout.allure)
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(RunRecorder(config, redactor), "stet-recorder")
+        config.pluginmanager.register(UnreachableStop(), "stet-unreachable-stop")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -191,8 +198,9 @@ class ScenarioItem(pytest.Item):
             results = run_scenario(self.scenario, run, self._listener(run, allure_on))
         except ScenarioSkipped as exc:
             pytest.skip(str(exc))
-        except (TargetError, UsageError):
+        except (TargetError, UsageError) as exc:
             self.user_properties.append(("stet_broken", "yes"))
+            stop_if_unreachable(self, exc)
             raise
         failed = [r for r in results if r.failures]
         if not failed:

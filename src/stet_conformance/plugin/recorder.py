@@ -64,6 +64,7 @@ class RunRecorder:
         self.files: set[str] = set()
         self.running: set[str] = set()  # started and not finished: interrupted, if the run was
         self.plan: list[str] = []
+        self.skipped: dict[str, list[str]] = {}  # reason -> scenario ids, in order
         self.started = dt.datetime.now(dt.UTC)
         results = config.getoption("--stet-results")
         self.results = ResultsDir(Path(results)) if results else None
@@ -84,6 +85,8 @@ class RunRecorder:
         self.files.add(report.nodeid.split("::")[0])
         if report.when == "call" or report.outcome != "passed":
             self.coverage.add_outcome(scenario_id, _outcome(report))
+        if report.skipped:
+            self.skipped.setdefault(skip_reason(report), []).append(scenario_id)
         for name, value in report.user_properties:
             if name == PLAN_PROPERTY and report.when == "call" and isinstance(value, list):
                 self.plan.extend(str(line) for line in value)
@@ -104,6 +107,10 @@ class RunRecorder:
             for line in self.plan:
                 terminalreporter.write_line(line)
             return
+        if self.skipped:
+            terminalreporter.section("STET skipped")
+            for line in skipped_lines(self.skipped):
+                terminalreporter.write_line(line)
         if not self.coverage.outcomes:
             return
         terminalreporter.section("STET coverage")
@@ -144,7 +151,7 @@ class RunRecorder:
         self.results.scenarios.mkdir(exist_ok=True)
         for name in sorted(self.files):
             shutil.copy2(rootdir / name, self.results.scenarios / Path(name).name)
-        run = self._run_info(self.results, profile, exitstatus)
+        run = self._run_info(self.results, profile, session.exitstatus)  # as pytest.main ends
         self.results.run.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
 
     def _profile(self) -> Profile | None:
@@ -180,6 +187,19 @@ class RunRecorder:
             "allure_results": sorted(p.name for p in results.allure.glob(ALLURE_RESULTS)),
             "python": platform.python_version(),
         }
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    """The reason given to ``pytest.skip`` (longrepr ``(file, line, "Skipped: REASON")``)."""
+    longrepr = report.longrepr
+    text = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+def skipped_lines(skipped: dict[str, list[str]]) -> list[str]:
+    """One line per distinct reason, the most frequent first: ``3 x REASON: ID, ID, ID``."""
+    ordered = sorted(skipped.items(), key=lambda item: -len(item[1]))
+    return [f"{len(ids)} x {reason}: {', '.join(ids)}" for reason, ids in ordered]
 
 
 def cli_exit_status(exitstatus: int) -> int:

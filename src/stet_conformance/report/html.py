@@ -3,7 +3,8 @@
 Why Allure 3: it is pure Node (no JRE), kept up by the Allure team, reads allure-pytest results
 as they are, and its "awesome" plugin with ``singleFile: true`` writes one self-contained HTML
 file that an auditor opens from disk, offline. It is pinned in ``tools/allure/package.json`` and
-installed from the project's own files with ``npm ci --prefix tools/allure``.
+installed from the project's own lock file with ``npm ci --prefix tools/allure``, which
+``report`` runs itself on first use when npm is there.
 
 History: Allure 3 appends one line per generated report to a JSON-lines file (``historyPath``)
 and draws trends from it. By default that file is ``RESULTS_DIR/../allure-history.jsonl``: the
@@ -23,6 +24,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,9 @@ from stet_conformance.report.results import ResultsDir
 from stet_conformance.shared.resources import project_root
 
 INSTALL_HINT = "install it with: npm ci --prefix tools/allure (needs Node.js 20+ and npm)"
+LOCK_FILE = "package-lock.json"  # in tools/allure: what `npm ci` installs, exactly
+NPM_QUIET = ("--no-audit", "--no-fund", "--loglevel=error")
+INSTALL_TIMEOUT = 600.0
 HISTORY_FILE = "allure-history.jsonl"
 DEFAULT_OUTPUT = "report.html"
 DEFAULT_TIMEOUT = 300.0
@@ -113,21 +118,63 @@ def _allure_version(command: str) -> str:
     return done.stdout.strip()
 
 
-def allure_command() -> list[str]:
-    """The Allure 3 CLI: the project's pinned copy first, else an ``allure`` 3.x on PATH."""
+def pinned_generator_dir() -> Path | None:
+    """``tools/allure`` of the project (package.json + package-lock.json), if there is one."""
+    try:
+        return project_root() / "tools" / "allure"
+    except FileNotFoundError:
+        return None
+
+
+def allure_command(
+    notify: Callable[[str], None] | None = None, *, install: bool = True
+) -> list[str]:
+    """The Allure 3 CLI: the pinned copy of tools/allure (installed with npm on first use unless
+    not ``install``, saying so through ``notify``), else an ``allure`` 3.x on PATH."""
     if shutil.which("node") is None:
         raise UsageError(f"the HTML report needs Node.js (node is not on PATH); {INSTALL_HINT}")
-    try:
-        local = project_root() / "tools" / "allure" / "node_modules" / ".bin" / "allure"
-    except FileNotFoundError:
-        local = None
-    if local is not None and local.is_file():
-        return [str(local)]
+    tools = pinned_generator_dir()
+    npm = shutil.which("npm")
+    if tools is not None:
+        local = tools / "node_modules" / ".bin" / "allure"
+        lock = tools / LOCK_FILE
+        if install and not local.is_file() and npm is not None and lock.is_file():
+            install_generator(npm, tools, notify or (lambda line: None))
+        if local.is_file():
+            return [str(local)]
     on_path = shutil.which("allure")
     # An Allure 2 (Java) on PATH does not read allurerc: only take a 3.x.
     if on_path is not None and _allure_version(on_path).startswith("3."):
         return [on_path]
+    if npm is None:
+        raise UsageError(
+            "the Allure 3 report generator is not installed and npm is not on PATH; install "
+            f"npm (it comes with Node.js 20+) and run report again; {INSTALL_HINT}"
+        )
     raise UsageError(f"the Allure 3 report generator is not installed; {INSTALL_HINT}")
+
+
+def install_generator(npm: str, tools: Path, notify: Callable[[str], None]) -> None:
+    """``npm ci`` of the pinned Allure 3 from the project's own lock file, once."""
+    argv = [npm, "ci", "--prefix", str(tools), *NPM_QUIET]
+    notify(f"installing the pinned report generator, once: npm ci --prefix {tools}")
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise UsageError(
+            f"npm ci --prefix {tools} did not finish within {INSTALL_TIMEOUT:g} s"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot run npm: {exc.strerror}; {INSTALL_HINT}") from None
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        last = f": {lines[-1].strip()[:200]}" if lines else ""
+        raise UsageError(
+            f"installing the report generator failed (npm ci --prefix {tools} exited "
+            f"{done.returncode}{last})"
+        )
 
 
 def allure_config(title: str, output: Path, history: Path) -> dict[str, Any]:

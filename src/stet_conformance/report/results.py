@@ -7,10 +7,13 @@ and ``evidence`` read it; nothing in it contains a token, key or signature value
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from stet_conformance.errors import UsageError
+from stet_conformance.shared.resources import project_root
 
 ALLURE_DIR = "allure"
 ALLURE_RESULTS = "*-result.json"  # one per test, in ALLURE_DIR; run.json lists them
@@ -20,6 +23,8 @@ COVERAGE_TEXT = "coverage.txt"
 RUN_FILE = "run.json"  # harness version, target, mode, times, counts, scenario files
 PROFILE_FILE = "profile.yaml"  # the target profile, secrets replaced by [REDACTED]
 SCENARIOS_DIR = "scenarios"  # copies of the scenario files that ran
+REPORTS_ENV = "STET_CONFORMANCE_REPORTS"  # where `run` creates its results directories
+MATRIX_FILE = "matrix.txt"  # several targets: the scenario x target matrix, beside their dirs
 
 
 @dataclass(frozen=True)
@@ -88,3 +93,45 @@ def _check_directory(path: Path, option: str) -> None:
     if not existing.is_dir():
         which = "" if existing == path else f"{existing} "
         raise UsageError(f"{option} {path}: {which}is a file, not a directory")
+
+
+def reports_root() -> Path:
+    """Where ``run`` puts a results directory by default: ``reports/`` of the project, or
+    ``$STET_CONFORMANCE_REPORTS`` (the harness's own tests keep the checkout clean with it)."""
+    env = os.environ.get(REPORTS_ENV)
+    return Path(env) if env else project_root() / "reports"
+
+
+def new_results_dir(root: Path, now: dt.datetime) -> Path:
+    """Create ``root/run-YYYYMMDD-HHMMSS`` (``-2``, ``-3``... when taken) and return it.
+
+    It is created here, so two runs started in the same second never share one, and an
+    existing directory is never reused, empty or not.
+    """
+    base = now.strftime("run-%Y%m%d-%H%M%S")
+    candidate, n = root / base, 2
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                candidate, n = root / f"{base}-{n}", n + 1
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create a results directory in {root} ({exc.strerror}); "
+            f"give one with --results DIR or set {REPORTS_ENV}"
+        ) from None
+
+
+def latest_results(root: Path) -> Path:
+    """The results directory of the newest finished run in ``root`` (``report`` without one)."""
+    found = [*root.glob(f"*/{RUN_FILE}"), *root.glob(f"*/*/{RUN_FILE}")]  # */*: several targets
+    runs = [p.parent for p in found]
+    if not runs:
+        raise UsageError(
+            f"no results directory in {root}; run `stet-conformance run` first, or name one: "
+            "stet-conformance report RESULTS_DIR"
+        )
+    return max(runs, key=lambda p: ((p / RUN_FILE).stat().st_mtime, p.name))

@@ -1,7 +1,8 @@
 """Reading scenario files: JSON Schema validation and static checks, errors with file:line.
 
 Static checks beyond the schema: a ``schema:`` name must exist in ``schemas/stet/``, a
-``{{ saved.X }}`` must be saved by an earlier step, functions must exist and take their
+``{{ saved.X }}`` must be saved by an earlier step, persona data must have the names the
+fixture personas have (``scenario/references.py``), functions must exist and take their
 arguments (within bounds), ``matches:`` must be a regular expression, ``replay: previous`` needs
 an earlier step, ``skip_when`` is not for cleanup steps, YAML aliases may not expand a file past
 ``ALIAS_BUDGET`` values. Duplicate ids across files are caught by ``load_all``.
@@ -19,6 +20,7 @@ from typing import Any
 from stet_conformance.config.yamlload import Positions, load_yaml, validate
 from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.scenario.model import Scenario, Step
+from stet_conformance.scenario.references import check_reference
 from stet_conformance.scenario.templating import CALL, FUNCTIONS, call, expressions
 from stet_conformance.shared.resources import schemas_dir
 
@@ -64,6 +66,9 @@ def _check_step(step: Step, saved: set[str], path: tuple[str | int, ...], pos: P
         found = CALL.fullmatch(expression)
         if found is not None:
             _check_call(found.group(1), found.group(2), pos.where(path))
+        elif (problem := check_reference(expression)) is not None:
+            where = _where_used(step, expression, path, pos)
+            raise ScenarioError(f"{where}: {{{{ {expression} }}}}: {problem}")
         if expression.startswith("saved."):
             name = expression.split(".")[1]
             if name not in saved:
@@ -72,6 +77,30 @@ def _check_step(step: Step, saved: set[str], path: tuple[str | int, ...], pos: P
                     f"{name!r}"
                 )
     _check_patterns(step, path, pos)
+
+
+def _where_used(step: Step, expression: str, path: tuple[str | int, ...], pos: Positions) -> str:
+    """file:line of the first request or expect value of the step that uses ``expression``."""
+    for key, value in (("request", step.request), ("expect", step.expect)):
+        for at, text in _strings(value, (*path, key)):
+            if expression in expressions(text):
+                return pos.where(at)
+    return pos.where(path)
+
+
+def _strings(
+    value: Any, path: tuple[str | int, ...]
+) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    """Every string in ``value`` (keys included) with its key path."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, (*path, key))
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+    elif isinstance(value, str):
+        yield path, value
 
 
 def _check_call(name: str, arguments: str, where: str) -> None:
