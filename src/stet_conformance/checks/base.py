@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from stet_conformance.checks.expect import Expect
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.http.client import Exchange
 
@@ -23,5 +23,5 @@ class Failure:
 @dataclass(frozen=True)
 class CheckContext:
     exchange: Exchange
-    expect: dict[str, Any]
+    expect: Expect
     schemas: SchemaStore

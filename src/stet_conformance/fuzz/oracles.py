@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from stet_conformance.checks import CheckContext, run_checks
+from stet_conformance.checks import CheckContext, Expect, run_checks
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
@@ -42,9 +42,11 @@ def conforms(
 
     ``echo=False`` leaves out the X-Request-ID echo check (a request that sent it twice).
     """
-    expect: dict[str, Any] = {"status": sorted(set(statuses)), "request_id_echo": echo}
-    if schema is not None and exchange.status == 200:
-        expect["schema"] = schema
+    expect = Expect(
+        status=tuple(sorted(set(statuses))),
+        request_id_echo=echo,
+        schema=schema if exchange.status == 200 else None,
+    )
     return never_5xx(exchange) + [
         str(f) for f in run_checks(CheckContext(exchange, expect, schemas))
     ]

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from hypothesis import reject
 
+from stet_conformance.config.persona_tokens import MissingToken, TokenTable, persona_token
 from stet_conformance.config.profile import DEFAULT_PSU_IP, Profile
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.fuzz import oracles
@@ -56,12 +57,12 @@ class FuzzSession(SecretHolder):
         value = self.profile.variables.get("fuzz") or {}
         return value if isinstance(value, dict) else {}
 
-    def token(self, persona: str, scope: str = "aisp", kind: str = "tokens") -> str:
-        creds = self.profile.credentials.get(persona)
-        value = getattr(creds, kind).get(scope) if creds else None
-        if not value:
-            pytest.skip(f"the profile has no {kind} for {persona}/{scope}")
-        return str(value)
+    def token(self, persona: str, scope: str = "aisp", kind: TokenTable = "tokens") -> str:
+        """The profile's token; a test needing one the profile lacks is skipped."""
+        try:
+            return persona_token(self.profile, persona, scope, kind)
+        except MissingToken as exc:
+            pytest.skip(str(exc))
 
     def account(self, persona: str, index: int = 0) -> dict[str, Any]:
         try:

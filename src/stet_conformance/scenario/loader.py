@@ -9,6 +9,7 @@ across files are caught by ``load_all``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ from typing import Any
 
 from stet_conformance.config.yamlload import Positions, load_yaml, validate
 from stet_conformance.errors import ScenarioError, UsageError
-from stet_conformance.scenario.model import Scenario, Step
+from stet_conformance.scenario.model import Expect, Request, Scenario, Step
 from stet_conformance.scenario.templating import CALL, FUNCTIONS, call, expressions
 from stet_conformance.shared.resources import schemas_dir
 
@@ -45,21 +46,21 @@ def _step(raw: dict[str, Any], name: str, path: tuple[str | int, ...], pos: Posi
         line=pos.line(path),
         persona=raw.get("persona"),
         scope=raw.get("scope"),
-        request=raw["request"],
-        expect=raw["expect"],
+        request=Request.of(raw["request"]),
+        expect=Expect.of(raw["expect"]),
         save=dict(raw.get("save") or {}),
         when=tuple((raw.get("when") or {}).items()),
     )
 
 
 def _check_step(step: Step, saved: set[str], path: tuple[str | int, ...], pos: Positions) -> None:
-    schema = step.expect.get("schema")
+    schema = step.expect.schema
     if schema is not None and schema not in known_schemas():
         where = pos.where([*path, "expect", "schema"])
         raise ScenarioError(
             f"{where}: unknown schema {schema!r} (known: {', '.join(sorted(known_schemas()))})"
         )
-    for expression in expressions([step.request, step.expect]):
+    for expression in expressions([*step.request.templates(), *step.expect.templates()]):
         found = CALL.fullmatch(expression)
         if found is not None:
             _check_call(found.group(1), found.group(2), pos.where(path))
@@ -85,7 +86,7 @@ def _check_call(name: str, arguments: str, where: str) -> None:
 
 def _check_patterns(step: Step, path: tuple[str | int, ...], pos: Positions) -> None:
     """Every literal ``matches:`` of the step's data assertions is a regular expression."""
-    for index, assertion in enumerate(step.expect.get("data") or []):
+    for index, assertion in enumerate(step.expect.data):
         pattern = assertion.get("matches")
         if not isinstance(pattern, str) or "{{" in pattern:
             continue
@@ -124,7 +125,7 @@ def load_file(path: Path) -> list[Scenario]:
             for i, s in enumerate(raw.get("cleanup") or [])
         )
         step_paths += [(*base, "cleanup", i) for i in range(len(cleanup))]
-        if steps[0].request.get("replay") is not None:
+        if steps[0].request.replay:
             where = positions.where([*step_paths[0], "request", "replay"])
             raise ScenarioError(f"{where}: replay: previous needs an earlier step to replay")
         saved: set[str] = set()
@@ -154,15 +155,10 @@ def load_file(path: Path) -> list[Scenario]:
 
 
 def _inherit(step: Step, defaults: dict[str, Any]) -> Step:
-    return Step(
-        name=step.name,
-        line=step.line,
+    return dataclasses.replace(
+        step,
         persona=step.persona or defaults["persona"],
         scope=step.scope or defaults["scope"],
-        request=step.request,
-        expect=step.expect,
-        save=step.save,
-        when=step.when,
     )
 
 
