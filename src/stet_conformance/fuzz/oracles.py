@@ -16,12 +16,9 @@ from stet_conformance.checks import CheckContext, Expect, run_checks
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
+from stet_conformance.verdict import CheckFailed
 
 MAX_OPERATIONS = 500  # seed "Limits": at most 500 operations, no pagination
-
-
-class OracleFailure(AssertionError):
-    """A response a conformant bank would not give; the message shows the whole exchange."""
 
 
 def never_5xx(exchange: Exchange) -> list[str]:
@@ -112,14 +109,14 @@ def echo_problems(exchange: Exchange, sent: str) -> list[str]:
 
 
 def fail(exchange: Exchange, problems: list[str], redactor: Redactor, note: str = "") -> None:
-    """Raise ``OracleFailure`` with the problems and the redacted exchange, if any problem."""
+    """Raise ``CheckFailed`` with the problems and the redacted exchange, if any problem."""
     __tracebackhide__ = True
     if not problems:
         return
     lines = [note] if note else []
     lines += [f"- {p}" for p in problems]
     lines += ["exchange:"] + ["  " + line for line in exchange.render(redactor).splitlines()]
-    raise OracleFailure(redactor.text("\n".join(lines)))
+    raise CheckFailed(redactor.text("\n".join(lines)))
 
 
 def _transactions(body: Any) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ import pytest
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.live import refuse_live
 from stet_conformance.config.profile import load_profile
-from stet_conformance.errors import ScenarioError, TargetError, UsageError
+from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection
@@ -39,6 +39,7 @@ from stet_conformance.scenario.runner import (
     plan_scenario,
     run_scenario,
 )
+from stet_conformance.verdict import BROKEN_PROPERTY, describe, failure, is_broken
 
 _RUN = pytest.StashKey["RunContext"]()
 _REDACTOR = pytest.StashKey[Redactor]()
@@ -120,6 +121,16 @@ def _check_outputs(config: pytest.Config, results: Path | None) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    """A broken target or configuration, in any test, travels with its reports (JUnit, xdist's
+    controller), so the recorder counts it apart from bank defects."""
+    broken = (BROKEN_PROPERTY, "yes")
+    error = call.excinfo.value if call.excinfo is not None else None
+    if error is not None and is_broken(error) and broken not in item.user_properties:
+        item.user_properties.append(broken)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
     """Ctrl-C in a test: its Allure result must not keep the 'passed' of its setup."""
@@ -159,14 +170,6 @@ def _register_marker(config: pytest.Config, name: str) -> None:
         config.addinivalue_line("markers", f"{name}: scenarios tagged {name}")
 
 
-class ScenarioFailed(AssertionError):
-    """A step's checks failed (a bank defect); the message is the redacted description."""
-
-
-class TargetBroken(Exception):
-    """The target answered 5xx where a STET answer was due: down or misconfigured."""
-
-
 class ScenarioItem(pytest.Item):
     """One scenario; its failure points back at the YAML file and line."""
 
@@ -190,17 +193,10 @@ class ScenarioItem(pytest.Item):
             results = run_scenario(self.scenario, run, self._listener(run, allure_on))
         except ScenarioSkipped as exc:
             pytest.skip(str(exc))
-        except (TargetError, UsageError):
-            self.user_properties.append(("stet_broken", "yes"))
-            raise
         failed = [r for r in results if r.failures]
-        if not failed:
-            return
-        text = _describe(results, redactor)
-        if any(r.exchange is not None and r.exchange.status >= 500 for r in failed):
-            self.user_properties.append(("stet_broken", "yes"))
-            raise TargetBroken(redactor.text(f"target broken: server error\n{text}"))
-        raise ScenarioFailed(redactor.text(text))
+        if failed:
+            statuses = [r.exchange.status for r in failed if r.exchange is not None]
+            raise failure(redactor.text(_describe(results, redactor)), statuses)
 
     def _listener(self, run: RunContext, allure_on: bool) -> Callable[[StepResult], None]:
         redactor = self.config.stash[_REDACTOR]
@@ -219,14 +215,10 @@ class ScenarioItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The scenario, its YAML line and the failure (``ReportRedactor`` redacts the report)."""
         head = f"{self.scenario.id} {self.scenario.title}  ({self.scenario.location})"
-        error = excinfo.value
-        if isinstance(error, (ScenarioFailed, TargetBroken)):
-            return f"{head}\n{error}"
-        if isinstance(error, TargetError):
-            return f"{head}\ntarget broken: {error}"
-        if isinstance(error, UsageError):
-            return f"{head}\nconfiguration error: {error}"
-        return str(super().repr_failure(excinfo))
+        text = describe(excinfo.value)
+        if text is None:  # not a verdict: a harness bug, with its traceback
+            return str(super().repr_failure(excinfo))
+        return f"{head}\n{text}"
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.line - 1, f"{self.scenario.id}: {self.scenario.title}"

@@ -30,6 +30,7 @@ from stet_conformance.report.coverage import (
     parse_exchange_property,
 )
 from stet_conformance.report.results import ALLURE_RESULTS, ResultsDir
+from stet_conformance.verdict import outcome
 
 _SECRET_TABLES = ("tokens", "refresh_tokens", "expired_tokens")
 
@@ -196,9 +197,4 @@ class OutcomeCollector:
 
 
 def _outcome(report: pytest.TestReport) -> str:
-    if report.skipped:
-        return "skipped"
-    if report.failed:
-        broken = any(name == "stet_broken" for name, _ in report.user_properties)
-        return "broken" if broken else "failed"
-    return "passed"
+    return outcome(report.outcome, report.user_properties)
