@@ -76,10 +76,10 @@ def test_an_expectation_renders_its_operands_and_merges_overrides() -> None:
     assert (rendered.oauth_error, rendered.data) == ("x", ({"path": "a", "equals": 3},))
     assert expect.data == tuple(data)  # the template is kept
     assert expect.given == {"status", "oauth_error", "data"}
-    merged = expect.merged({"status": [403, "404"]})
+    merged = expect.merged(Expect.of({"status": [403, "404"]}))
     assert (merged.status, merged.oauth_error) == ((403, 404), "{{ e }}")
     with pytest.raises(ValueError, match="unknown key 'stauts'"):
-        expect.merged({"stauts": 403})
+        Expect.of({"stauts": 403})
 
 
 def test_the_token_lookup_names_the_setting_it_needs(sandbox_profile: Path) -> None:

@@ -7,7 +7,8 @@ their verdicts would only restate the wrong status.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from stet_conformance.checks.base import CheckContext, Failure
@@ -20,28 +21,53 @@ from stet_conformance.checks.headers import (
     check_request_id_echo,
 )
 from stet_conformance.checks.status import check_status
+from stet_conformance.verdict import Level
 
 
 @dataclass(frozen=True)
 class Check:
-    """One check and the ``expect`` key it owns (its failures are named after the key)."""
+    """One check and the ``expect`` key it owns (its failures are named after the key).
+
+    A check that also runs when the step does not write its key (X-Request-ID echo, JSON
+    content type, empty 204, ErrorModel) declares the source of that default and its level.
+    """
 
     key: str
     run: Callable[[CheckContext], list[Failure]]
+    authority: str = ""  # empty: runs only when asked, on the scenario's authority
+    level: Level = Level.MUST
 
     def __call__(self, ctx: CheckContext) -> list[Failure]:
-        return self.run(ctx)
+        failures = self.run(ctx)
+        if self.key in ctx.expect.given or not self.authority:
+            return failures
+        return [
+            dataclasses.replace(f, level=self.level, authority=self.authority) for f in failures
+        ]
 
 
 CHECKS: dict[str, Check] = {
     check.key: check
     for check in (
         Check("status", check_status),
-        Check("request_id_echo", check_request_id_echo),
-        Check("content_type", check_content_type),
-        Check("body_empty", check_body_empty),
+        Check(
+            "request_id_echo",
+            check_request_id_echo,
+            "STET swagger, header X-Request-ID: 'set in a request and retrieved in the relevant "
+            "response'",
+        ),
+        Check(
+            "content_type",
+            check_content_type,
+            "STET swagger: every operation produces application/json or application/hal+json",
+        ),
+        Check("body_empty", check_body_empty, "RFC 9110 §15.3.5: a 204 response has no content"),
         Check("schema", check_schema),
-        Check("error_model", check_error_model),
+        Check(
+            "error_model",
+            check_error_model,
+            "STET swagger: every 4xx/5xx response is an ErrorModel whose status is the HTTP code",
+        ),
         Check("oauth_error", check_oauth_error),
         Check("data", check_data),
     )
@@ -51,8 +77,10 @@ ALWAYS = ("status", "request_id_echo")
 __all__ = ["ALWAYS", "CHECKS", "Check", "CheckContext", "Expect", "Failure", "run_checks"]
 
 
-def run_checks(ctx: CheckContext) -> list[Failure]:
-    failures = [f for key in ALWAYS for f in CHECKS[key](ctx)]
+def run_checks(ctx: CheckContext, keys: Collection[str] | None = None) -> list[Failure]:
+    """Every check (or those owning ``keys``), in order; none after a wrong status."""
+    selected = [c for c in CHECKS.values() if keys is None or c.key in keys]
+    failures = [f for check in selected if check.key in ALWAYS for f in check(ctx)]
     if any(f.check == "status" for f in failures):
         return failures
-    return failures + [f for key, check in CHECKS.items() if key not in ALWAYS for f in check(ctx)]
+    return failures + [f for check in selected if check.key not in ALWAYS for f in check(ctx)]

@@ -2,9 +2,9 @@
 
 Each check owns one key (``Check.key`` in ``checks/__init__.py``). An ``Expect`` is built from
 the YAML as written, so text values may still hold ``{{ }}`` expressions: the scenario engine
-renders them (``rendered``) just before the checks run, and a profile override replaces keys
-(``merged``). ``given`` remembers which keys the author wrote, so a block that names only some
-keys (a ``recommend:``) runs only the checks that own them.
+renders them (``rendered``) just before the checks run. ``given`` remembers which keys the author
+wrote: a profile override or a ``recommend:`` block replaces only those (``merged``), and a
+``recommend:`` runs only the checks that own them.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ class Expect:
         """An expectation from its YAML mapping; a key no check owns is a ``ValueError``."""
         return cls(**_fields(raw), given=frozenset(raw))
 
-    def merged(self, raw: Mapping[str, Any]) -> Expect:
-        """This expectation with the keys of ``raw`` replaced (a profile override)."""
-        return dataclasses.replace(self, **_fields(raw), given=self.given | frozenset(raw))
+    def merged(self, other: Expect) -> Expect:
+        """This expectation with the keys ``other`` gives replaced by its values."""
+        values = {key: getattr(other, key) for key in other.given}
+        return dataclasses.replace(self, **values, given=self.given | other.given)
 
     def rendered(self, render: Renderer) -> Expect:
         """The same expectation with ``render`` applied to every value an expression may fill."""

@@ -29,6 +29,7 @@ from stet_conformance.scenario.loader import load_all
 from stet_conformance.scenario.model import Scenario
 from stet_conformance.shared.resources import project_root, scenarios_dir
 from stet_conformance.suggest import unknown_names
+from stet_conformance.verdict import PASSING
 
 
 def suites_dir() -> Path:
@@ -110,6 +111,11 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "scenario request, no token refresh, no suite example (suites are skipped)",
     )
     run.add_argument(
+        "--strict",
+        action="store_true",
+        help="a recommendation not met fails its test (default: a warning, the test passes)",
+    )
+    run.add_argument(
         "--mode",
         choices=("certification", "nightly", "regression"),
         default=None,
@@ -177,6 +183,8 @@ def pytest_args(
         argv += ["--stet-allow-live"]
     if args.dry_run:
         argv += ["--stet-dry-run"]
+    if args.strict:
+        argv += ["--stet-strict"]
     argv += spent
     if args.junitxml:
         argv += ["--junitxml", args.junitxml]
@@ -362,11 +370,18 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
     return EXIT_OK
 
 
-_CELLS = {"passed": "pass", "failed": "FAIL", "skipped": "skip", "broken": "broken"}
+_CELLS = {
+    "passed": "pass",
+    "warning": "warn",
+    "failed": "FAIL",
+    "skipped": "skip",
+    "broken": "broken",
+}
 
 
 def matrix_lines(columns: dict[str, dict[str, str]]) -> list[str]:
-    """Rows = scenario ids, columns = targets, cells pass/FAIL/skip/broken ('-': not run)."""
+    """Rows = scenario ids, columns = targets, cells pass/warn/FAIL/skip/broken ('-': not
+    run); the last row counts passes, warnings included."""
     rows = sorted({row for outcomes in columns.values() for row in outcomes})
     names = list(columns)
     first = max([len("scenario"), *(len(r) for r in rows)])
@@ -385,6 +400,6 @@ def matrix_lines(columns: dict[str, dict[str, str]]) -> list[str]:
     totals = []
     for n in names:
         values = list(columns[n].values())
-        totals.append(f"{values.count('passed')}/{len(values)}")
+        totals.append(f"{sum(v in PASSING for v in values)}/{len(values)}")
     out.append(line(["passed", *totals]))
     return out

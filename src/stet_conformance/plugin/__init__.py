@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from stet_conformance.checks import Failure
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.live import refuse_live
 from stet_conformance.config.profile import load_profile
@@ -26,7 +27,12 @@ from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection
 from stet_conformance.plugin.recorder import RunRecorder
 from stet_conformance.plugin.redaction import ReportRedactor
-from stet_conformance.report.allure import label_scenario, mark_interrupted, record_step
+from stet_conformance.report.allure import (
+    label_scenario,
+    mark_interrupted,
+    mark_warnings,
+    record_step,
+)
 from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
 from stet_conformance.report.results import ResultsDir, check_outputs
 from stet_conformance.scenario.loader import load_file
@@ -39,7 +45,15 @@ from stet_conformance.scenario.runner import (
     plan_scenario,
     run_scenario,
 )
-from stet_conformance.verdict import BROKEN_PROPERTY, describe, failure, is_broken
+from stet_conformance.verdict import (
+    BROKEN_PROPERTY,
+    WARNING_PROPERTY,
+    describe,
+    failure,
+    is_broken,
+    recommendation,
+    warnings_of,
+)
 
 _RUN = pytest.StashKey["RunContext"]()
 _REDACTOR = pytest.StashKey[Redactor]()
@@ -69,6 +83,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--stet-dry-run",
         action="store_true",
         help="list the requests each scenario would send; send nothing (suites are skipped)",
+    )
+    group.addoption(
+        "--stet-strict",
+        action="store_true",
+        help="a recommendation not met fails its test (default: a warning; the test passes)",
     )
     group.addoption(
         "--stet-spent",
@@ -124,11 +143,15 @@ def _check_outputs(config: pytest.Config, results: Path | None) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
     """A broken target or configuration, in any test, travels with its reports (JUnit, xdist's
-    controller), so the recorder counts it apart from bank defects."""
+    controller), so the recorder counts it apart from bank defects; a test's warnings (its
+    ``WARNING_PROPERTY`` properties, already in JUnit) are marked in Allure."""
     broken = (BROKEN_PROPERTY, "yes")
     error = call.excinfo.value if call.excinfo is not None else None
     if error is not None and is_broken(error) and broken not in item.user_properties:
         item.user_properties.append(broken)
+    warnings = warnings_of(item.user_properties)
+    if call.when == "call" and warnings and getattr(item.config.option, "allure_report_dir", None):
+        mark_warnings(warnings)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -193,6 +216,8 @@ class ScenarioItem(pytest.Item):
             results = run_scenario(self.scenario, run, self._listener(run, allure_on))
         except ScenarioSkipped as exc:
             pytest.skip(str(exc))
+        if self.config.getoption("--stet-strict"):
+            _promote_warnings(results)
         failed = [r for r in results if r.failures]
         if failed:
             statuses = [r.exchange.status for r in failed if r.exchange is not None]
@@ -207,6 +232,10 @@ class ScenarioItem(pytest.Item):
                 request = result.exchange.request
                 endpoint = endpoint_of(request.method, request.url.path, api_prefix)
                 self.user_properties.append((EXCHANGE_PROPERTY, (endpoint, result.exchange.status)))
+            for warning in result.warnings:
+                text = recommendation(str(warning), warning.authority)
+                where = f"step {result.step.name!r} (line {result.step.line})"
+                self.user_properties.append((WARNING_PROPERTY, redactor.text(f"{where}: {text}")))
             if allure_on:
                 record_step(result, redactor)
 
@@ -224,6 +253,15 @@ class ScenarioItem(pytest.Item):
         return self.path, self.scenario.line - 1, f"{self.scenario.id}: {self.scenario.title}"
 
 
+def _promote_warnings(results: list[StepResult]) -> None:
+    """``--stet-strict``: every recommendation not met is a failure of its step."""
+    for result in results:
+        result.failures += [
+            Failure(w.check, recommendation(w.message, w.authority, strict=True))
+            for w in result.warnings
+        ]
+
+
 def _describe(results: list[StepResult], redactor: Redactor) -> str:
     lines = []
     for result in results:
@@ -231,7 +269,7 @@ def _describe(results: list[StepResult], redactor: Redactor) -> str:
             continue
         kind = "cleanup step" if result.cleanup else "step"
         lines.append(f"{kind} {result.step.name!r} (line {result.step.line}) failed:")
-        lines += [f"  {failure}" for failure in result.failures]
+        lines += [f"  {problem}" for problem in result.failures]
         if result.override is not None:
             lines.append(f"  (expectation overridden by the profile: {result.override.reason})")
         if result.exchange is not None:

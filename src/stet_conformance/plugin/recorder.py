@@ -30,7 +30,7 @@ from stet_conformance.report.coverage import (
     parse_exchange_property,
 )
 from stet_conformance.report.results import ALLURE_RESULTS, ResultsDir
-from stet_conformance.verdict import outcome
+from stet_conformance.verdict import Outcome, outcome, warnings_of
 
 _SECRET_TABLES = ("tokens", "refresh_tokens", "expired_tokens")
 
@@ -77,6 +77,8 @@ class RunRecorder:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.coverage.add_warnings(report.nodeid, warnings_of(report.user_properties))
         if "::" not in report.nodeid or not report.nodeid.split("::")[0].endswith(".yaml"):
             return
         scenario_id = report.nodeid.rsplit("::", 1)[-1]
@@ -103,6 +105,12 @@ class RunRecorder:
             for line in self.plan:
                 terminalreporter.write_line(line)
             return
+        if self.coverage.warnings:
+            strict = " (failures: a strict run)" if self.config.getoption("--stet-strict") else ""
+            terminalreporter.section(f"STET warnings: recommendations not met{strict}")
+            for test, texts in sorted(self.coverage.warnings.items()):
+                for text in texts:
+                    terminalreporter.write_line(f"{test}: {text}")
         if not self.coverage.outcomes:
             return
         terminalreporter.section("STET coverage")
@@ -162,7 +170,8 @@ class RunRecorder:
             "exit_status": cli_exit_status(exitstatus),
             "interrupted": interrupted,
             "interrupted_scenarios": unfinished if interrupted else [],
-            "counts": {k: outcomes.count(k) for k in ("passed", "failed", "broken", "skipped")},
+            "counts": {k.value: outcomes.count(k) for k in Outcome},
+            "warnings": sum(len(texts) for texts in self.coverage.warnings.values()),
             "scenario_files": sorted(self.files),
             "allure_results": sorted(p.name for p in results.allure.glob(ALLURE_RESULTS)),
             "python": platform.python_version(),

@@ -17,9 +17,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from stet_conformance.checks.expect import KEYS
 from stet_conformance.config.yamlload import Positions, load_yaml, validate
 from stet_conformance.errors import ScenarioError, UsageError
-from stet_conformance.scenario.model import Expect, Request, Scenario, Step
+from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
 from stet_conformance.scenario.templating import CALL, FUNCTIONS, call, expressions
 from stet_conformance.shared.resources import schemas_dir
 
@@ -50,17 +51,35 @@ def _step(raw: dict[str, Any], name: str, path: tuple[str | int, ...], pos: Posi
         expect=Expect.of(raw["expect"]),
         save=dict(raw.get("save") or {}),
         when=tuple((raw.get("when") or {}).items()),
+        recommend=Recommendation.of(raw["recommend"]) if "recommend" in raw else None,
     )
 
 
+def _blocks(step: Step) -> dict[str, Expect]:
+    """The step's expectations by key: ``expect`` and, if any, ``recommend``."""
+    blocks = {"expect": step.expect}
+    if step.recommend is not None:
+        blocks["recommend"] = step.recommend.expect
+    return blocks
+
+
 def _check_step(step: Step, saved: set[str], path: tuple[str | int, ...], pos: Positions) -> None:
-    schema = step.expect.schema
-    if schema is not None and schema not in known_schemas():
-        where = pos.where([*path, "expect", "schema"])
+    if step.recommend is not None and not step.recommend.expect.given:
         raise ScenarioError(
-            f"{where}: unknown schema {schema!r} (known: {', '.join(sorted(known_schemas()))})"
+            f"{pos.where([*path, 'recommend'])}: recommend: names no expectation besides "
+            f"authority (give one of {', '.join(sorted(KEYS))})"
         )
-    for expression in expressions([*step.request.templates(), *step.expect.templates()]):
+    for block, expect in _blocks(step).items():
+        if expect.schema is not None and expect.schema not in known_schemas():
+            where = pos.where([*path, block, "schema"])
+            raise ScenarioError(
+                f"{where}: unknown schema {expect.schema!r} "
+                f"(known: {', '.join(sorted(known_schemas()))})"
+            )
+    templates = [*step.request.templates()]
+    for expect in _blocks(step).values():
+        templates += expect.templates()
+    for expression in expressions(templates):
         found = CALL.fullmatch(expression)
         if found is not None:
             _check_call(found.group(1), found.group(2), pos.where(path))
@@ -86,15 +105,16 @@ def _check_call(name: str, arguments: str, where: str) -> None:
 
 def _check_patterns(step: Step, path: tuple[str | int, ...], pos: Positions) -> None:
     """Every literal ``matches:`` of the step's data assertions is a regular expression."""
-    for index, assertion in enumerate(step.expect.data):
-        pattern = assertion.get("matches")
-        if not isinstance(pattern, str) or "{{" in pattern:
-            continue
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            where = pos.where([*path, "expect", "data", index, "matches"])
-            raise ScenarioError(f"{where}: matches: not a regular expression ({exc})") from None
+    for block, expect in _blocks(step).items():
+        for index, assertion in enumerate(expect.data):
+            pattern = assertion.get("matches")
+            if not isinstance(pattern, str) or "{{" in pattern:
+                continue
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                where = pos.where([*path, block, "data", index, "matches"])
+                raise ScenarioError(f"{where}: matches: not a regular expression ({exc})") from None
 
 
 def load_file(path: Path) -> list[Scenario]:

@@ -1,7 +1,8 @@
 """Scenario objects: what a YAML scenario means once validated.
 
-``Request`` and ``Expect`` (from ``checks/``, which read it) hold the values as written, with their
-``{{ }}`` expressions; the runner renders them for each run, just before sending and checking.
+``Request``, ``Expect`` (from ``checks/``, which read it) and ``Recommendation`` hold the values
+as written, with their ``{{ }}`` expressions; the runner renders them for each run, just before
+sending and checking.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 from stet_conformance.checks.expect import Expect
 from stet_conformance.scenario.templating import render
 
-__all__ = ["Expect", "Payload", "Request", "Scenario", "Step"]
+__all__ = ["Expect", "Payload", "Recommendation", "Request", "Scenario", "Step"]
 
 BodyKind = Literal["json", "form", "body"]
 BODY_KINDS: tuple[BodyKind, ...] = ("json", "form", "body")
@@ -93,6 +94,26 @@ def _text(value: str | None, context: Mapping[str, Any]) -> str | None:
 
 
 @dataclass(frozen=True)
+class Recommendation:
+    """A step's ``recommend``: what a response should also have, and the source that says so.
+
+    Not meeting it is a warning (``--strict``: a failure); the step's ``expect`` is the MUST.
+    """
+
+    expect: Expect
+    authority: str
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> Recommendation:
+        keys = {k: v for k, v in raw.items() if k != "authority"}
+        return cls(Expect.of(keys), str(raw["authority"]))
+
+    def render(self, context: Mapping[str, Any]) -> Recommendation:
+        rendered = self.expect.rendered(lambda value: render(value, context))
+        return Recommendation(rendered, self.authority)
+
+
+@dataclass(frozen=True)
 class Step:
     """One request and what its response must look like."""
 
@@ -104,6 +125,7 @@ class Step:
     expect: Expect
     save: dict[str, str] = field(default_factory=dict)
     when: tuple[tuple[str, Any], ...] = ()  # the step runs only when these variables match
+    recommend: Recommendation | None = None
 
 
 @dataclass(frozen=True)

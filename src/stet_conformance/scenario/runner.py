@@ -28,8 +28,9 @@ from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
-from stet_conformance.scenario.model import Expect, Request, Scenario, Step
+from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
 from stet_conformance.scenario.templating import UnknownVariable, lookup, render
+from stet_conformance.verdict import Level
 
 
 class ScenarioSkipped(Exception):
@@ -38,11 +39,14 @@ class ScenarioSkipped(Exception):
 
 @dataclass
 class StepResult:
+    """What one step found: failures (MUSTs not met) and warnings (recommendations not met)."""
+
     step: Step
     exchange: Exchange | None
     failures: list[Failure] = field(default_factory=list)
     override: Override | None = None
     cleanup: bool = False
+    warnings: list[Failure] = field(default_factory=list)
 
 
 @dataclass(repr=False)
@@ -281,12 +285,27 @@ def _run_step(
         expect = step.expect.rendered(lambda value: render(value, context))
         if override is not None:
             expect = _overridden(expect, override, context)
+        recommend = step.recommend.render(context) if step.recommend is not None else None
     exchange = _send(step, request, run, previous)
     _register_secrets(step, exchange, run.client.redactor)
-    failures = run_checks(CheckContext(exchange, expect, run.schemas))
+    found = run_checks(CheckContext(exchange, expect, run.schemas))
+    failures = [f for f in found if f.level is Level.MUST]
+    warnings = [f for f in found if f.level is not Level.MUST]
     if not failures:
+        warnings += _recommended(recommend, CheckContext(exchange, expect, run.schemas))
         failures = _capture(step, exchange, saved)
-    return StepResult(step, exchange, failures, override)
+    return StepResult(step, exchange, failures, override, warnings=warnings)
+
+
+def _recommended(recommend: Recommendation | None, must: CheckContext) -> list[Failure]:
+    """The recommendation's checks, on the step's expectation with its keys replaced."""
+    if recommend is None:
+        return []
+    wanted = dataclasses.replace(must, expect=must.expect.merged(recommend.expect))
+    return [
+        dataclasses.replace(f, level=Level.RECOMMENDATION, authority=recommend.authority)
+        for f in run_checks(wanted, keys=recommend.expect.given)
+    ]
 
 
 @contextmanager
@@ -309,7 +328,7 @@ def _rendering(step: Step) -> Iterator[None]:
 def _overridden(expect: Expect, override: Override, context: dict[str, Any]) -> Expect:
     """The step's expectation with the keys the profile's override replaces."""
     try:
-        return expect.merged(render(override.expect, context))
+        return expect.merged(Expect.of(render(override.expect, context)))
     except ValueError as exc:
         raise ConfigError(f"overrides.{override.scenario_id}.expect: {exc}") from None
 
