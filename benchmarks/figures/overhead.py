@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from figures.figure import Figure, Sizes
 from figures.target import accounts_url, presigned_headers, raw_client, token
 from figures.timing import interleave_cpu
-from stet_conformance.checks import CheckContext, run_checks
+from stet_conformance.checks import CheckContext, Expect, run_checks
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.profile import Profile
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
 
-ACCOUNTS_EXPECT: dict[str, Any] = {"status": 200, "schema": "accounts"}
+ACCOUNTS_EXPECT = Expect(status=(200,), schema="accounts")
 
 
 def bench_overhead(profile: Profile, sizes: Sizes) -> tuple[Figure, float]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from figures import CLI
+from stet_conformance.config.persona_tokens import persona_token
 from stet_conformance.config.profile import Profile
 from stet_conformance.http.signing import Signer
 from stet_conformance.http.tls import client_context
@@ -59,7 +60,7 @@ def accounts_url(profile: Profile) -> str:
 
 
 def token(profile: Profile) -> str:
-    return profile.credentials[PERSONA].tokens[SCOPE]
+    return persona_token(profile, PERSONA, SCOPE)
 
 
 def presigned_headers(profile: Profile) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """The mutation matrix: does every deliberate fault of the sandbox make some scenario fail?
 
-One conformant run (must be all green) and one run per fault (each must fail at least one
-scenario or property-based suite), each a ``stet-conformance run --mode regression`` in its own
-process against its own sandbox, two at a time. A fault nothing catches is a missing check:
-add the check, not an exception.
+One conformant run (must be all green, without a warning) and one run per fault (each must fail
+at least one scenario or property-based suite, or, for a fault that breaks only a recommendation,
+make one warn), each a ``stet-conformance run --mode regression`` in its own process against its
+own sandbox, two at a time. A fault nothing catches is a missing check: add the check, not an
+exception.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from stet_conformance.verdict import WARNING_PROPERTY
+
 SHOWN_CATCHERS = 3  # a row names this many catching tests, then "+N more": rows stay short
 
 
@@ -28,6 +31,14 @@ class MatrixRow:
     failed: tuple[str, ...]
     passed: int
     error: str | None = None
+    warned: tuple[str, ...] = ()  # passed with a warning (a recommendation not met)
+
+    @property
+    def caught(self) -> str | None:
+        """Which tests noticed the fault (failures first), or None."""
+        if self.failed:
+            return _catchers(self.failed)
+        return f"{_catchers(self.warned)} (warning)" if self.warned else None
 
 
 def _run_one(fault: str | None, workdir: Path) -> MatrixRow:
@@ -41,13 +52,20 @@ def _run_one(fault: str | None, workdir: Path) -> MatrixRow:
     if done.returncode not in (0, 1) or not junit.exists():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         return MatrixRow(fault, (), 0, f"exit {done.returncode}: {tail[0]}")
-    failed, passed = [], 0
+    return read_junit(fault, junit)
+
+
+def read_junit(fault: str | None, junit: Path) -> MatrixRow:
+    """One run's row: the tests that failed, those that passed with a warning, the passes."""
+    failed, warned, passed = [], [], 0
     for case in ET.parse(junit).getroot().iter("testcase"):
         if case.find("failure") is not None or case.find("error") is not None:
             failed.append(case.get("name", "?"))
         elif case.find("skipped") is None:
             passed += 1
-    return MatrixRow(fault, tuple(sorted(failed)), passed)
+            if any(p.get("name") == WARNING_PROPERTY for p in case.iter("property")):
+                warned.append(case.get("name", "?"))
+    return MatrixRow(fault, tuple(sorted(failed)), passed, warned=tuple(sorted(warned)))
 
 
 def run_matrix(
@@ -90,20 +108,26 @@ def _catchers(failed: Sequence[str]) -> str:
 def _verdict(row: MatrixRow) -> str:
     """One short line for a finished run."""
     if row.fault is None:
-        state = "ok" if not row.failed and not row.error else "FAILED"
-        return f"conformant sandbox: {state}"
+        return f"conformant sandbox: {'ok' if _green(row) else 'FAILED'}"
     if row.error:
         return f"{row.fault}: ERROR {row.error}"
-    if not row.failed:
+    if row.caught is None:
         return f"{row.fault}: NOT DETECTED"
-    return f"{row.fault}: caught by {_catchers(row.failed)}"
+    return f"{row.fault}: caught by {row.caught}"
+
+
+def _green(conformant: MatrixRow) -> bool:
+    """The conformant sandbox follows every recommendation too: a warning there would hide the
+    faults that only warnings reveal."""
+    return conformant.error is None and not conformant.failed and not conformant.warned
 
 
 def print_matrix(rows: Sequence[MatrixRow], out: TextIO) -> bool:
     """Print the table and the summary line; True when the harness passes its self-test."""
     conformant, faulty = rows[0], rows[1:]
-    ok = conformant.error is None and not conformant.failed
-    verdict = "ok" if ok else f"FAILED {', '.join(conformant.failed) or conformant.error}"
+    ok = _green(conformant)
+    why = conformant.failed or tuple(f"{name} (warning)" for name in conformant.warned)
+    verdict = "ok" if ok else f"FAILED {', '.join(why) or conformant.error}"
     out.write(f"conformant sandbox: {conformant.passed} scenarios passed, {verdict}\n\n")
     width = max([len(r.fault or "") for r in faulty] + [5])
     out.write(f"{'fault':{width}}  caught by\n")
@@ -111,9 +135,9 @@ def print_matrix(rows: Sequence[MatrixRow], out: TextIO) -> bool:
     for row in faulty:
         if row.error:
             caught = f"ERROR {row.error}"
-        elif row.failed:
+        elif row.caught is not None:
             detected += 1
-            caught = _catchers(row.failed)
+            caught = row.caught
         else:
             caught = "NOT DETECTED"
         out.write(f"{row.fault:{width}}  {caught}\n")

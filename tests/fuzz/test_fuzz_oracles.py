@@ -12,6 +12,7 @@ from stet_conformance.checks.schemas import default_store
 from stet_conformance.fuzz import oracles
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
+from stet_conformance.verdict import CheckFailed
 
 UTC = dt.UTC
 
@@ -71,7 +72,7 @@ def test_conforms_wants_an_error_model_and_never_5xx() -> None:
 
 def test_failure_message_shows_the_exchange_without_secrets() -> None:
     redactor = Redactor(["SECRET-TOKEN"])
-    with pytest.raises(oracles.OracleFailure) as info:
+    with pytest.raises(CheckFailed) as info:
         oracles.fail(_exchange(500, {"message": "SECRET-TOKEN"}), ["boom"], redactor)
     text = str(info.value)
     assert "> GET https://bank.example/v1/accounts" in text and "< 500" in text

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from stet_conformance.checks import ALWAYS, CHECKS, CheckContext, Failure, run_checks
+from stet_conformance.checks.expect import Expect, statuses
 from stet_conformance.checks.schemas import default_store
-from stet_conformance.checks.status import expected_statuses
 from stet_conformance.http.client import Exchange
 
 REQUEST_ID = "6f1d3c0e-1f0a-4c55-9c38-2f1a7d9e0b11"
@@ -54,7 +54,7 @@ def exchange(
 
 def ctx(ex: Exchange, **expect: Any) -> CheckContext:
     expect.setdefault("status", ex.status)
-    return CheckContext(ex, expect, default_store())
+    return CheckContext(ex, Expect.of(expect), default_store())
 
 
 def messages(failures: list[Failure], check: str | None = None) -> list[str]:
@@ -87,7 +87,9 @@ def test_status() -> None:
     assert messages(check(ctx(exchange(500), status=[200, 201]))) == [
         "expected HTTP 200 or 201, got 500"
     ]
-    assert expected_statuses({"status": [200, "204"]}) == [200, 204]
+    assert statuses([200, "204"]) == (200, 204)
+    with pytest.raises(ValueError, match="status must be HTTP codes, got 'OK'"):
+        statuses("OK")
 
 
 # --- request_id_echo ----------------------------------------------------------------------------
@@ -262,21 +264,21 @@ def test_run_checks_all_good() -> None:
         "schema": "balances",
         "data": [{"path": "balances[balanceType=CLBD].balanceAmount.amount", "sign": "negative"}],
     }
-    assert run_checks(CheckContext(ex, expect, default_store())) == []
+    assert run_checks(CheckContext(ex, Expect.of(expect), default_store())) == []
 
 
 def test_run_checks_collects_failures_in_check_order() -> None:
     body = {"balances": [], "_links": {"self": {"href": "/"}}}
     ex = exchange(body=body, echo=None, content_type="text/plain")
     expect = {"status": 200, "schema": "balances", "data": [{"path": "x", "exists": True}]}
-    failures = run_checks(CheckContext(ex, expect, default_store()))
+    failures = run_checks(CheckContext(ex, Expect.of(expect), default_store()))
     assert [f.check for f in failures] == ["request_id_echo", "content_type", "schema", "data"]
 
 
 def test_run_checks_skips_body_checks_when_the_status_is_wrong() -> None:
     ex = exchange(500, content=b"<html>", content_type="text/html", echo=None)
     expect = {"status": 200, "schema": "balances", "data": [{"path": "x", "exists": True}]}
-    failures = run_checks(CheckContext(ex, expect, default_store()))
+    failures = run_checks(CheckContext(ex, Expect.of(expect), default_store()))
     assert [f.check for f in failures] == ["status", "request_id_echo"]
 
 

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("checks",),
     ("http",),
     ("config",),
+    ("verdict",),
     ("errors", "shared", "suggest", "__init__"),
 )
 # The reference sandbox stands beside the harness: it imports only shared/, and only the

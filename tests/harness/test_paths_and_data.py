@@ -9,6 +9,7 @@ import pytest
 
 from stet_conformance.checks.base import CheckContext
 from stet_conformance.checks.data import check_data, evaluate
+from stet_conformance.checks.expect import Expect
 from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.http.client import Exchange
@@ -305,7 +306,7 @@ def test_bad_path_is_reported_not_raised() -> None:
 def _ctx(content: bytes, expect: dict[str, Any]) -> CheckContext:
     request = httpx.Request("GET", "https://bank.example/x")
     response = httpx.Response(200, content=content, request=request)
-    return CheckContext(Exchange(request, response, 0.0), expect, default_store())
+    return CheckContext(Exchange(request, response, 0.0), Expect.of(expect), default_store())
 
 
 def test_check_data() -> None:

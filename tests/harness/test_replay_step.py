@@ -11,6 +11,7 @@ from stet_conformance.config.profile import load_profile
 from stet_conformance.errors import ScenarioError
 from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.scenario.loader import load_file
+from stet_conformance.scenario.model import Request
 from stet_conformance.scenario.runner import plan_scenario
 
 
@@ -36,7 +37,7 @@ REPLAY = """
 
 def test_replay_step_loads(tmp_path: Path) -> None:
     (scenario,) = load_file(write(tmp_path, REPLAY))
-    assert scenario.steps[1].request == {"replay": "previous"}
+    assert scenario.steps[1].request == Request(replay=True)
     assert scenario.when == (("target.replay_protection", True),)
 
 

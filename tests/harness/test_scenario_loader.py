@@ -86,8 +86,8 @@ def test_single_step_scenario(tmp_path: Path) -> None:
     assert step.line == 7
     assert step.persona == "LEA"
     assert step.scope == "aisp"
-    assert step.request["path"] == "/accounts/{{ LEA.accounts.0.resource_id }}/balances"
-    assert step.expect["status"] == 200
+    assert step.request.path == "/accounts/{{ LEA.accounts.0.resource_id }}/balances"
+    assert step.expect.status == (200,)
     assert step.save == {}
 
 
@@ -247,7 +247,7 @@ def test_booleans_are_only_true_and_false(tmp_path: Path) -> None:
         """,
     )
     (scenario,) = load_file(path)
-    assert scenario.steps[0].request["query"] == {"flag": "on", "other": "no"}
+    assert scenario.steps[0].request.query == {"flag": "on", "other": "no"}
 
 
 def test_not_a_list(tmp_path: Path) -> None:
@@ -630,7 +630,7 @@ def test_aliases_within_the_budget_are_fine(tmp_path: Path) -> None:
           expect: {status: 200}
         """,
     )
-    assert load_file(path)[1].steps[0].request["headers"] == {"Accept": "application/json"}
+    assert load_file(path)[1].steps[0].request.headers == {"Accept": "application/json"}
 
 
 def test_a_bad_matches_pattern_is_refused_at_load_time(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Checks: one small function per property of a response, registered by name.
+"""Checks: one small function per property of a response, each owning one ``expect`` key.
 
 Each takes a ``CheckContext`` and returns ``Failure`` records (empty: the property holds). The
 runner applies ``CHECKS`` in order; when ``status`` fails, the body checks are skipped because
@@ -7,39 +7,80 @@ their verdicts would only restate the wrong status.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from stet_conformance.checks.base import CheckContext, Failure
 from stet_conformance.checks.body import check_error_model, check_oauth_error, check_schema
 from stet_conformance.checks.data import check_data
+from stet_conformance.checks.expect import Expect
 from stet_conformance.checks.headers import (
     check_body_empty,
     check_content_type,
     check_request_id_echo,
 )
 from stet_conformance.checks.status import check_status
+from stet_conformance.verdict import Level
 
-Check = Callable[[CheckContext], list[Failure]]
+
+@dataclass(frozen=True)
+class Check:
+    """One check and the ``expect`` key it owns (its failures are named after the key).
+
+    A check that also runs when the step does not write its key (X-Request-ID echo, JSON
+    content type, empty 204, ErrorModel) declares the source of that default and its level.
+    """
+
+    key: str
+    run: Callable[[CheckContext], list[Failure]]
+    authority: str = ""  # empty: runs only when asked, on the scenario's authority
+    level: Level = Level.MUST
+
+    def __call__(self, ctx: CheckContext) -> list[Failure]:
+        failures = self.run(ctx)
+        if self.key in ctx.expect.given or not self.authority:
+            return failures
+        return [
+            dataclasses.replace(f, level=self.level, authority=self.authority) for f in failures
+        ]
+
 
 CHECKS: dict[str, Check] = {
-    "status": check_status,
-    "request_id_echo": check_request_id_echo,
-    "content_type": check_content_type,
-    "body_empty": check_body_empty,
-    "schema": check_schema,
-    "error_model": check_error_model,
-    "oauth_error": check_oauth_error,
-    "data": check_data,
+    check.key: check
+    for check in (
+        Check("status", check_status),
+        Check(
+            "request_id_echo",
+            check_request_id_echo,
+            "STET swagger, header X-Request-ID: 'set in a request and retrieved in the relevant "
+            "response'",
+        ),
+        Check(
+            "content_type",
+            check_content_type,
+            "STET swagger: every operation produces application/json or application/hal+json",
+        ),
+        Check("body_empty", check_body_empty, "RFC 9110 §15.3.5: a 204 response has no content"),
+        Check("schema", check_schema),
+        Check(
+            "error_model",
+            check_error_model,
+            "STET swagger: every 4xx/5xx response is an ErrorModel whose status is the HTTP code",
+        ),
+        Check("oauth_error", check_oauth_error),
+        Check("data", check_data),
+    )
 }
 ALWAYS = ("status", "request_id_echo")
 
-__all__ = ["ALWAYS", "CHECKS", "Check", "CheckContext", "Failure", "run_checks"]
+__all__ = ["ALWAYS", "CHECKS", "Check", "CheckContext", "Expect", "Failure", "run_checks"]
 
 
-def run_checks(ctx: CheckContext) -> list[Failure]:
-    failures = [f for name in ALWAYS for f in CHECKS[name](ctx)]
+def run_checks(ctx: CheckContext, keys: Collection[str] | None = None) -> list[Failure]:
+    """Every check (or those owning ``keys``), in order; none after a wrong status."""
+    selected = [c for c in CHECKS.values() if keys is None or c.key in keys]
+    failures = [f for check in selected if check.key in ALWAYS for f in check(ctx)]
     if any(f.check == "status" for f in failures):
         return failures
-    return failures + [
-        f for name, check in CHECKS.items() if name not in ALWAYS for f in check(ctx)
-    ]
+    return failures + [f for check in selected if check.key not in ALWAYS for f in check(ctx)]

@@ -178,7 +178,7 @@ def evaluate(body: Any, assertion: dict[str, Any]) -> list[str]:
 
 
 def check_data(ctx: CheckContext) -> list[Failure]:
-    assertions = ctx.expect.get("data") or []
+    assertions = ctx.expect.data
     if not assertions:
         return []
     try:

@@ -9,7 +9,7 @@ JSON_MEDIA_TYPES = ("application/json", "application/hal+json")
 
 def check_request_id_echo(ctx: CheckContext) -> list[Failure]:
     """STET: X-Request-ID is 'set in a request and retrieved in the relevant response'."""
-    if ctx.expect.get("request_id_echo", True) is False:
+    if not ctx.expect.request_id_echo:
         return []
     sent = ctx.exchange.request.headers.get("x-request-id")
     if sent is None:
@@ -27,10 +27,10 @@ def check_content_type(ctx: CheckContext) -> list[Failure]:
     if not response.content:
         return []
     got = response.headers.get("content-type", "")
-    wanted = ctx.expect.get("content_type")
+    wanted = ctx.expect.content_type
     media_type = got.split(";")[0].strip().lower()
     if wanted is not None:
-        if media_type != str(wanted).lower():
+        if media_type != wanted.lower():
             return [Failure("content_type", f"expected Content-Type {wanted}, got {got!r}")]
         return []
     if media_type not in JSON_MEDIA_TYPES:
@@ -40,7 +40,9 @@ def check_content_type(ctx: CheckContext) -> list[Failure]:
 
 def check_body_empty(ctx: CheckContext) -> list[Failure]:
     """204 never has a body (RFC 9110); scenarios may ask the same of other codes (201)."""
-    wanted = ctx.expect.get("body_empty", ctx.exchange.status == 204)
+    wanted = ctx.expect.body_empty
+    if wanted is None:
+        wanted = ctx.exchange.status == 204
     if wanted and ctx.exchange.response.content:
         size = len(ctx.exchange.response.content)
         return [Failure("body_empty", f"expected no body, got {size} bytes")]

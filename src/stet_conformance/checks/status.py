@@ -5,13 +5,8 @@ from __future__ import annotations
 from stet_conformance.checks.base import CheckContext, Failure
 
 
-def expected_statuses(expect: dict[str, object]) -> list[int]:
-    status = expect["status"]
-    return [int(s) for s in status] if isinstance(status, list) else [int(str(status))]
-
-
 def check_status(ctx: CheckContext) -> list[Failure]:
-    wanted = expected_statuses(ctx.expect)
+    wanted = ctx.expect.status
     got = ctx.exchange.status
     if got in wanted:
         return []

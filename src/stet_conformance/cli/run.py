@@ -38,6 +38,7 @@ from stet_conformance.scenario.loader import load_all
 from stet_conformance.scenario.model import Scenario
 from stet_conformance.shared.resources import project_root, scenarios_dir
 from stet_conformance.suggest import unknown_names
+from stet_conformance.verdict import PASSING
 
 
 def suites_dir() -> Path:
@@ -146,6 +147,11 @@ def _mode_options(run: argparse.ArgumentParser) -> None:
         "scenario would fail the same way)",
     )
     run.add_argument(
+        "--strict",
+        action="store_true",
+        help="a recommendation not met fails its test (default: a warning, the test passes)",
+    )
+    run.add_argument(
         "--mode",
         choices=("certification", "nightly", "regression"),
         default=None,
@@ -211,6 +217,8 @@ def pytest_args(
         argv += ["--stet-dry-run"]
     if args.keep_going:
         argv += ["--stet-keep-going"]
+    if args.strict:
+        argv += ["--stet-strict"]
     argv += spent
     if args.junitxml:
         argv += ["--junitxml", args.junitxml]
@@ -479,11 +487,18 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
     return EXIT_OK
 
 
-_CELLS = {"passed": "pass", "failed": "FAIL", "skipped": "skip", "broken": "broken"}
+_CELLS = {
+    "passed": "pass",
+    "warning": "warn",
+    "failed": "FAIL",
+    "skipped": "skip",
+    "broken": "broken",
+}
 
 
 def matrix_lines(columns: dict[str, dict[str, str]]) -> list[str]:
-    """Rows = scenario ids, columns = targets, cells pass/FAIL/skip/broken ('-': not run)."""
+    """Rows = scenario ids, columns = targets, cells pass/warn/FAIL/skip/broken ('-': not
+    run); the last row counts passes, warnings included."""
     rows = sorted({row for outcomes in columns.values() for row in outcomes})
     names = list(columns)
     first = max([len("scenario"), *(len(r) for r in rows)])
@@ -502,6 +517,6 @@ def matrix_lines(columns: dict[str, dict[str, str]]) -> list[str]:
     totals = []
     for n in names:
         values = list(columns[n].values())
-        totals.append(f"{values.count('passed')}/{len(values)}")
+        totals.append(f"{sum(v in PASSING for v in values)}/{len(values)}")
     out.append(line(["passed", *totals]))
     return out

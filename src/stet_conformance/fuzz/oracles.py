@@ -2,7 +2,9 @@
 
 They reuse the scenario checks (``run_checks``: status, X-Request-ID echo, Content-Type, ErrorModel)
 so a fuzzed request is judged by the same rules as a hand-written scenario; what the scenarios
-cannot say (every transaction inside a generated window, order, cap) is added here.
+cannot say (every transaction inside a generated window, order, cap) is added here. A problem is
+a message: a plain one breaks a MUST, ``verdict.should(message, authority)`` a recommendation (a
+warning, unless the run is strict).
 """
 
 from __future__ import annotations
@@ -12,16 +14,13 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from stet_conformance.checks import CheckContext, run_checks
+from stet_conformance.checks import CheckContext, Expect, run_checks
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
+from stet_conformance.verdict import CheckFailed, Level, Problem, level_of, recommendation
 
 MAX_OPERATIONS = 500  # seed "Limits": at most 500 operations, no pagination
-
-
-class OracleFailure(AssertionError):
-    """A response a conformant bank would not give; the message shows the whole exchange."""
 
 
 def never_5xx(exchange: Exchange) -> list[str]:
@@ -42,12 +41,13 @@ def conforms(
 
     ``echo=False`` leaves out the X-Request-ID echo check (a request that sent it twice).
     """
-    expect: dict[str, Any] = {"status": sorted(set(statuses)), "request_id_echo": echo}
-    if schema is not None and exchange.status == 200:
-        expect["schema"] = schema
-    return never_5xx(exchange) + [
-        str(f) for f in run_checks(CheckContext(exchange, expect, schemas))
-    ]
+    expect = Expect(
+        status=tuple(sorted(set(statuses))),
+        request_id_echo=echo,
+        schema=schema if exchange.status == 200 else None,
+    )
+    checked = run_checks(CheckContext(exchange, expect, schemas))
+    return never_5xx(exchange) + [Problem(str(f), f.level, f.authority) for f in checked]
 
 
 def imputation_instant(
@@ -109,15 +109,30 @@ def echo_problems(exchange: Exchange, sent: str) -> list[str]:
     return []
 
 
-def fail(exchange: Exchange, problems: list[str], redactor: Redactor, note: str = "") -> None:
-    """Raise ``OracleFailure`` with the problems and the redacted exchange, if any problem."""
+def fail(
+    exchange: Exchange,
+    problems: list[str],
+    redactor: Redactor,
+    note: str = "",
+    *,
+    strict: bool = False,
+) -> list[str]:
+    """Raise ``CheckFailed`` with the failing problems and the redacted exchange, if any; else
+    return the warnings (recommendations not met, worded with their source; none if strict)."""
     __tracebackhide__ = True
-    if not problems:
-        return
+    musts = [p for p in problems if level_of(p) is Level.MUST]
+    recommended = [
+        recommendation(p, p.authority, strict=strict)
+        for p in problems
+        if isinstance(p, Problem) and p.level is not Level.MUST
+    ]
+    failing = musts + recommended if strict else musts
+    if not failing:
+        return recommended
     lines = [note] if note else []
-    lines += [f"- {p}" for p in problems]
+    lines += [f"- {p}" for p in failing]
     lines += ["exchange:"] + ["  " + line for line in exchange.render(redactor).splitlines()]
-    raise OracleFailure(redactor.text("\n".join(lines)))
+    raise CheckFailed(redactor.text("\n".join(lines)))
 
 
 def _transactions(body: Any) -> list[dict[str, Any]]:

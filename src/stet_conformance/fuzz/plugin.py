@@ -145,14 +145,15 @@ def fuzz_session(pytestconfig: pytest.Config, stet_run: Any) -> FuzzSession:
             per_persona=per_persona,
             unattended_per_persona=pytestconfig.getoption("--stet-fuzz-unattended-budget"),
         )
-        pytestconfig.stash[_SESSION] = FuzzSession(stet_run, budget, mode)
+        strict = bool(pytestconfig.getoption("--stet-strict", False))
+        pytestconfig.stash[_SESSION] = FuzzSession(stet_run, budget, mode, strict)
     return pytestconfig.stash[_SESSION]
 
 
 @pytest.fixture
 def fuzz(fuzz_session: FuzzSession, request: pytest.FixtureRequest) -> FuzzSession:
-    """``fuzz_session`` told which test is running (for the shrink-aware budget)."""
-    fuzz_session.current = request.node.nodeid
+    """``fuzz_session`` told which test is running (shrink-aware budget, its warnings)."""
+    fuzz_session.item = request.node
     return fuzz_session
 
 

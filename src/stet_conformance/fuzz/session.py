@@ -1,5 +1,8 @@
 """What a fuzz suite holds while it runs: the run's client, the budget, and the oracles' reporter.
 
+Oracles' recommendations not met become the running test's warnings (user properties, as the
+scenarios' are), or failures in a strict run.
+
 Every request goes through ``FuzzSession.send``, which has the client spend from the budget before
 each attempt, always sends PSU-IP-Address unless the test is about its absence (the seed's
 unattended quota), and skips the rest of a test when the budget is spent (or in a dry run, where
@@ -19,6 +22,7 @@ import httpx
 import pytest
 from hypothesis import reject
 
+from stet_conformance.config.persona_tokens import MissingToken, TokenTable, persona_token
 from stet_conformance.config.profile import DEFAULT_PSU_IP, Profile
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.fuzz import oracles
@@ -27,6 +31,9 @@ from stet_conformance.http.client import Exchange, HeaderInput
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
 from stet_conformance.scenario.runner import RunContext
+from stet_conformance.verdict import WARNING_PROPERTY, Level, level_of, warnings_of
+
+MAX_WARNINGS = 10  # per test: examples repeat a recommendation not met with other values
 
 
 @dataclass(repr=False)
@@ -36,8 +43,13 @@ class FuzzSession(SecretHolder):
     run: RunContext
     budget: RequestBudget
     mode: str
+    strict: bool = False  # --stet-strict: a recommendation not met fails the example
     failing: set[str] = field(default_factory=set)
-    current: str = ""
+    item: pytest.Item | None = None  # the running test
+
+    @property
+    def current(self) -> str:
+        return self.item.nodeid if self.item is not None else ""
 
     def __repr__(self) -> str:  # Hypothesis prints fixtures: never show the profile's tokens
         return f"<FuzzSession mode={self.mode} requests={self.budget.spent}>"
@@ -56,12 +68,12 @@ class FuzzSession(SecretHolder):
         value = self.profile.variables.get("fuzz") or {}
         return value if isinstance(value, dict) else {}
 
-    def token(self, persona: str, scope: str = "aisp", kind: str = "tokens") -> str:
-        creds = self.profile.credentials.get(persona)
-        value = getattr(creds, kind).get(scope) if creds else None
-        if not value:
-            pytest.skip(f"the profile has no {kind} for {persona}/{scope}")
-        return str(value)
+    def token(self, persona: str, scope: str = "aisp", kind: TokenTable = "tokens") -> str:
+        """The profile's token; a test needing one the profile lacks is skipped."""
+        try:
+            return persona_token(self.profile, persona, scope, kind)
+        except MissingToken as exc:
+            pytest.skip(str(exc))
 
     def account(self, persona: str, index: int = 0) -> dict[str, Any]:
         try:
@@ -131,11 +143,17 @@ class FuzzSession(SecretHolder):
             pytest.skip(str(exc))
 
     def check(self, exchange: Exchange, problems: list[str], note: str = "") -> None:
-        """Fail the example (with the redacted exchange) when an oracle found problems."""
+        """Fail the example (with the redacted exchange) when an oracle found a MUST not met;
+        record recommendations not met as the test's warnings (each once)."""
         __tracebackhide__ = True
-        if problems:
+        if any(self.strict or level_of(p) is Level.MUST for p in problems):
             self.failing.add(self.current)
-        oracles.fail(exchange, problems, self.redactor, note)
+        warnings = oracles.fail(exchange, problems, self.redactor, note, strict=self.strict)
+        recorded = self.item.user_properties if self.item is not None else []
+        for text in warnings:
+            entry = (WARNING_PROPERTY, self.redactor.text(text))
+            if entry not in recorded and len(warnings_of(recorded)) < MAX_WARNINGS:
+                recorded.append(entry)
 
 
 def raw_target(url: str, params: dict[str, str] | None = None) -> str:

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
+from stet_conformance.checks import Failure
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.live import refuse_live
-from stet_conformance.errors import ScenarioError, TargetError, UsageError
+from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection
@@ -28,7 +29,12 @@ from stet_conformance.plugin.redaction import ReportRedactor
 from stet_conformance.plugin.reset import reset_target
 from stet_conformance.plugin.target import target_profile
 from stet_conformance.plugin.unreachable import KEEP_GOING, UnreachableStop, stop_if_unreachable
-from stet_conformance.report.allure import label_scenario, mark_interrupted, record_step
+from stet_conformance.report.allure import (
+    label_scenario,
+    mark_interrupted,
+    mark_warnings,
+    record_step,
+)
 from stet_conformance.report.coverage import EXCHANGE_PROPERTY, PLAN_PROPERTY, endpoint_of
 from stet_conformance.report.results import ResultsDir, check_outputs
 from stet_conformance.scenario.loader import load_file
@@ -40,6 +46,15 @@ from stet_conformance.scenario.runner import (
     budget_for,
     plan_scenario,
     run_scenario,
+)
+from stet_conformance.verdict import (
+    BROKEN_PROPERTY,
+    WARNING_PROPERTY,
+    describe,
+    failure,
+    is_broken,
+    recommendation,
+    warnings_of,
 )
 
 _RUN = pytest.StashKey["RunContext"]()
@@ -75,6 +90,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         KEEP_GOING,
         action="store_true",
         help="go on after a connection failure (default: stop at the first one)",
+    )
+    group.addoption(
+        "--stet-strict",
+        action="store_true",
+        help="a recommendation not met fails its test (default: a warning; the test passes)",
     )
     group.addoption(
         "--stet-spent",
@@ -128,6 +148,21 @@ def _check_outputs(config: pytest.Config, results: Path | None) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    """A broken target or configuration, in any test, travels with its reports (JUnit, xdist's
+    controller), so the recorder counts it apart from bank defects; a test's warnings (its
+    ``WARNING_PROPERTY`` properties, already in JUnit) are marked in Allure."""
+    broken = (BROKEN_PROPERTY, "yes")
+    error = call.excinfo.value if call.excinfo is not None else None
+    if error is not None and is_broken(error) and broken not in item.user_properties:
+        item.user_properties.append(broken)
+        stop_if_unreachable(item, error)
+    warnings = warnings_of(item.user_properties)
+    if call.when == "call" and warnings and getattr(item.config.option, "allure_report_dir", None):
+        mark_warnings(warnings)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
     """Ctrl-C in a test: its Allure result must not keep the 'passed' of its setup."""
@@ -167,14 +202,6 @@ def _register_marker(config: pytest.Config, name: str) -> None:
         config.addinivalue_line("markers", f"{name}: scenarios tagged {name}")
 
 
-class ScenarioFailed(AssertionError):
-    """A step's checks failed (a bank defect); the message is the redacted description."""
-
-
-class TargetBroken(Exception):
-    """The target answered 5xx where a STET answer was due: down or misconfigured."""
-
-
 class ScenarioItem(pytest.Item):
     """One scenario; its failure points back at the YAML file and line."""
 
@@ -198,18 +225,12 @@ class ScenarioItem(pytest.Item):
             results = run_scenario(self.scenario, run, self._listener(run, allure_on))
         except ScenarioSkipped as exc:
             pytest.skip(str(exc))
-        except (TargetError, UsageError) as exc:
-            self.user_properties.append(("stet_broken", "yes"))
-            stop_if_unreachable(self, exc)
-            raise
+        if self.config.getoption("--stet-strict"):
+            _promote_warnings(results)
         failed = [r for r in results if r.failures]
-        if not failed:
-            return
-        text = _describe(results, redactor)
-        if any(r.exchange is not None and r.exchange.status >= 500 for r in failed):
-            self.user_properties.append(("stet_broken", "yes"))
-            raise TargetBroken(redactor.text(f"target broken: server error\n{text}"))
-        raise ScenarioFailed(redactor.text(text))
+        if failed:
+            statuses = [r.exchange.status for r in failed if r.exchange is not None]
+            raise failure(redactor.text(_describe(results, redactor)), statuses)
 
     def _listener(self, run: RunContext, allure_on: bool) -> Callable[[StepResult], None]:
         redactor = self.config.stash[_REDACTOR]
@@ -220,6 +241,10 @@ class ScenarioItem(pytest.Item):
                 request = result.exchange.request
                 endpoint = endpoint_of(request.method, request.url.path, api_prefix)
                 self.user_properties.append((EXCHANGE_PROPERTY, (endpoint, result.exchange.status)))
+            for warning in result.warnings:
+                text = recommendation(str(warning), warning.authority)
+                where = f"step {result.step.name!r} (line {result.step.line})"
+                self.user_properties.append((WARNING_PROPERTY, redactor.text(f"{where}: {text}")))
             if allure_on:
                 record_step(result, redactor)
 
@@ -228,17 +253,22 @@ class ScenarioItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The scenario, its YAML line and the failure (``ReportRedactor`` redacts the report)."""
         head = f"{self.scenario.id} {self.scenario.title}  ({self.scenario.location})"
-        error = excinfo.value
-        if isinstance(error, (ScenarioFailed, TargetBroken)):
-            return f"{head}\n{error}"
-        if isinstance(error, TargetError):
-            return f"{head}\ntarget broken: {error}"
-        if isinstance(error, UsageError):
-            return f"{head}\nconfiguration error: {error}"
-        return str(super().repr_failure(excinfo))
+        text = describe(excinfo.value)
+        if text is None:  # not a verdict: a harness bug, with its traceback
+            return str(super().repr_failure(excinfo))
+        return f"{head}\n{text}"
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.line - 1, f"{self.scenario.id}: {self.scenario.title}"
+
+
+def _promote_warnings(results: list[StepResult]) -> None:
+    """``--stet-strict``: every recommendation not met is a failure of its step."""
+    for result in results:
+        result.failures += [
+            Failure(w.check, recommendation(w.message, w.authority, strict=True))
+            for w in result.warnings
+        ]
 
 
 def _describe(results: list[StepResult], redactor: Redactor) -> str:
@@ -248,7 +278,7 @@ def _describe(results: list[StepResult], redactor: Redactor) -> str:
             continue
         kind = "cleanup step" if result.cleanup else "step"
         lines.append(f"{kind} {result.step.name!r} (line {result.step.line}) failed:")
-        lines += [f"  {failure}" for failure in result.failures]
+        lines += [f"  {problem}" for problem in result.failures]
         if result.override is not None:
             lines.append(f"  (expectation overridden by the profile: {result.override.reason})")
         if result.exchange is not None:

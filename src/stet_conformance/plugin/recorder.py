@@ -32,6 +32,7 @@ from stet_conformance.report.coverage import (
     parse_exchange_property,
 )
 from stet_conformance.report.results import ALLURE_RESULTS, ResultsDir
+from stet_conformance.verdict import Outcome, outcome, warnings_of
 
 _SECRET_TABLES = ("tokens", "refresh_tokens", "expired_tokens")
 
@@ -79,6 +80,8 @@ class RunRecorder:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.coverage.add_warnings(report.nodeid, warnings_of(report.user_properties))
         if "::" not in report.nodeid or not report.nodeid.split("::")[0].endswith(".yaml"):
             return
         scenario_id = report.nodeid.rsplit("::", 1)[-1]
@@ -107,6 +110,12 @@ class RunRecorder:
             for line in self.plan:
                 terminalreporter.write_line(line)
             return
+        if self.coverage.warnings:
+            strict = " (failures: a strict run)" if self.config.getoption("--stet-strict") else ""
+            terminalreporter.section(f"STET warnings: recommendations not met{strict}")
+            for test, texts in sorted(self.coverage.warnings.items()):
+                for text in texts:
+                    terminalreporter.write_line(f"{test}: {text}")
         if self.skipped:
             terminalreporter.section("STET skipped")
             for line in skipped_lines(self.skipped):
@@ -182,7 +191,8 @@ class RunRecorder:
             "exit_status": cli_exit_status(exitstatus),
             "interrupted": interrupted,
             "interrupted_scenarios": unfinished if interrupted else [],
-            "counts": {k: outcomes.count(k) for k in ("passed", "failed", "broken", "skipped")},
+            "counts": {k.value: outcomes.count(k) for k in Outcome},
+            "warnings": sum(len(texts) for texts in self.coverage.warnings.values()),
             "scenario_files": sorted(self.files),
             "allure_results": sorted(p.name for p in results.allure.glob(ALLURE_RESULTS)),
             "python": platform.python_version(),
@@ -230,9 +240,4 @@ class OutcomeCollector:
 
 
 def _outcome(report: pytest.TestReport) -> str:
-    if report.skipped:
-        return "skipped"
-    if report.failed:
-        broken = any(name == "stet_broken" for name, _ in report.user_properties)
-        return "broken" if broken else "failed"
-    return "passed"
+    return outcome(report.outcome, report.user_properties)

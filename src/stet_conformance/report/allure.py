@@ -3,7 +3,8 @@
 Labels: epic = STET area, feature = endpoint, story = seed id and title, severity, the
 target's name; links to the STET section and the scenario's YAML source. One Allure step per HTTP
 exchange with the request and response attached, secrets redacted. ``categories.json`` separates
-bank defects from a broken target and from harness configuration errors.
+bank defects from a broken target and from harness configuration errors. A test with warnings
+(recommendations not met) passes, tagged ``warning``, with the warnings attached.
 """
 
 from __future__ import annotations
@@ -18,25 +19,10 @@ from allure_commons.model2 import Status, StatusDetails
 from stet_conformance.http.redact import Redactor
 from stet_conformance.scenario.model import Scenario
 from stet_conformance.scenario.runner import StepResult
+from stet_conformance.verdict import ALLURE_CATEGORIES, CheckFailed, recommendation
 
 STET_URL = "https://www.stet.eu/en/psd2/"
-CATEGORIES = [
-    {
-        "name": "Bank defect (a check failed)",
-        "matchedStatuses": ["failed"],
-        "description": "The target answered, and the answer breaks the portal or STET.",
-    },
-    {
-        "name": "Target down or misconfigured (TLS, timeout, 5xx)",
-        "matchedStatuses": ["broken"],
-        "messageRegex": r"(?s).*target broken.*",
-    },
-    {
-        "name": "Harness configuration error",
-        "matchedStatuses": ["broken"],
-        "messageRegex": r"(?s).*configuration error.*",
-    },
-]
+WARNING_TAG = "warning"
 
 
 def label_scenario(scenario: Scenario, target: str) -> None:
@@ -63,10 +49,6 @@ def label_scenario(scenario: Scenario, target: str) -> None:
         allure.dynamic.link(STET_URL, name=f"STET: {scenario.stet}")
 
 
-class _StepFailed(AssertionError):
-    """Raised inside an Allure step so the step shows as failed (caught right after)."""
-
-
 def record_step(result: StepResult, redactor: Redactor) -> None:
     """One Allure step per exchange, with the request and response attached (redacted)."""
     exchange = result.exchange
@@ -88,10 +70,20 @@ def record_step(result: StepResult, redactor: Redactor) -> None:
                     f"{json.dumps(result.override.expect, indent=2)}"
                 )
                 allure.attach(redactor.text(override), "override", allure.attachment_type.TEXT)
+            if result.warnings:
+                text = "\n".join(recommendation(str(w), w.authority) for w in result.warnings)
+                allure.attach(redactor.text(text), "warnings", allure.attachment_type.TEXT)
             if result.failures:
-                raise _StepFailed(redactor.text("\n".join(str(f) for f in result.failures)))
-    except _StepFailed:
+                # raised inside the step so Allure shows it failed, caught right after
+                raise CheckFailed(redactor.text("\n".join(str(f) for f in result.failures)))
+    except CheckFailed:
         pass
+
+
+def mark_warnings(warnings: list[str]) -> None:
+    """A test with recommendations not met: the tag ``warning`` and the list, attached."""
+    allure.dynamic.tag(WARNING_TAG)
+    allure.attach("\n".join(warnings), "warnings", allure.attachment_type.TEXT)
 
 
 INTERRUPTED = "interrupted (Ctrl-C) before it finished: no verdict"
@@ -118,4 +110,5 @@ def write_environment(directory: Path, properties: dict[str, str]) -> None:
 
 def write_categories(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
+    text = json.dumps(ALLURE_CATEGORIES, indent=2)
+    (directory / "categories.json").write_text(text, encoding="utf-8")

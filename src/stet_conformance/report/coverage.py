@@ -1,8 +1,9 @@
 """Coverage of a run: which seed rows, portal endpoints and status codes were exercised.
 
 A certifier reads gaps here: a seed row not run, an endpoint of the portal no scenario called, a
-status class (say 429) never observed. Built from the exchanges and outcomes the plugin records,
-so it works the same with pytest-xdist (records travel in ``user_properties``).
+status class (say 429) never observed; and the recommendations the target does not follow
+(warnings, of scenarios and suites). Built from the exchanges, outcomes and warnings the plugin
+records, so it works the same with pytest-xdist (records travel in ``user_properties``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from stet_conformance.verdict import PASSING, Outcome
 
 SEED_ROWS = (
     [f"ACC-{i}" for i in range(1, 4)]
@@ -67,6 +70,11 @@ class Coverage:
     outcomes: dict[str, str] = field(default_factory=dict)  # scenario id -> outcome
     endpoints: dict[str, set[str]] = field(default_factory=dict)  # endpoint -> scenario ids
     statuses: dict[int, set[str]] = field(default_factory=dict)  # status -> scenario ids
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # test -> recommendations not met
+
+    def add_warnings(self, test: str, warnings: list[str]) -> None:
+        if warnings:
+            self.warnings.setdefault(test, []).extend(warnings)
 
     def add_exchange(self, scenario_id: str, endpoint: str, status: int) -> None:
         self.endpoints.setdefault(endpoint, set()).add(scenario_id)
@@ -89,6 +97,7 @@ class Coverage:
                 str(status): sorted(self.statuses.get(status, ()))
                 for status in sorted(set(STATUS_CLASSES) | set(self.statuses))
             },
+            "warnings": dict(sorted(self.warnings.items())),
         }
 
     def summary(self) -> list[str]:
@@ -98,15 +107,22 @@ class Coverage:
         endpoints = [e for e in PORTAL_ENDPOINTS if e in self.endpoints]
         missing_endpoints = [e for e in PORTAL_ENDPOINTS if e not in self.endpoints]
         missing_status = [str(s) for s in STATUS_CLASSES if s not in self.statuses]
+        passing, warned = sum(r in PASSING for r in rows), rows.count(Outcome.WARNING)
+        count = sum(len(w) for w in self.warnings.values())
         return [
-            f"seed rows: {len(run)}/{len(SEED_ROWS)} run, "
-            f"{rows.count('passed')} passed"
+            f"seed rows: {len(run)}/{len(SEED_ROWS)} run, {passing} passed"
+            + (f" ({warned} with warnings)" if warned else "")
             + (f"; not run: {', '.join(missing_rows)}" if missing_rows else ""),
             f"portal endpoints: {len(endpoints)}/{len(PORTAL_ENDPOINTS)} exercised"
             + (f"; not exercised: {', '.join(missing_endpoints)}" if missing_endpoints else ""),
             f"status codes: {len(STATUS_CLASSES) - len(missing_status)}/{len(STATUS_CLASSES)} "
             f"seen ({' '.join(str(s) for s in STATUS_CLASSES)})"
             + (f"; never seen: {', '.join(missing_status)}" if missing_status else ""),
+            (
+                f"warnings: {count} recommendations not met, in {len(self.warnings)} tests"
+                if count
+                else "warnings: none (every recommendation met)"
+            ),
         ]
 
     def write(self, json_path: Path, text_path: Path) -> None:

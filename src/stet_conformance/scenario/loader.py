@@ -10,6 +10,7 @@ an earlier step, ``skip_when`` is not for cleanup steps, YAML aliases may not ex
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -17,9 +18,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from stet_conformance.checks.expect import KEYS
 from stet_conformance.config.yamlload import Positions, load_yaml, validate
 from stet_conformance.errors import ScenarioError, UsageError
-from stet_conformance.scenario.model import Scenario, Step
+from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
 from stet_conformance.scenario.references import check_reference
 from stet_conformance.scenario.templating import CALL, FUNCTIONS, call, expressions
 from stet_conformance.shared.resources import schemas_dir
@@ -47,27 +49,48 @@ def _step(raw: dict[str, Any], name: str, path: tuple[str | int, ...], pos: Posi
         line=pos.line(path),
         persona=raw.get("persona"),
         scope=raw.get("scope"),
-        request=raw["request"],
-        expect=raw["expect"],
+        request=Request.of(raw["request"]),
+        expect=Expect.of(raw["expect"]),
         save=dict(raw.get("save") or {}),
         when=tuple((raw.get("when") or {}).items()),
         skip_when=raw.get("skip_when"),
+        recommend=Recommendation.of(raw["recommend"]) if "recommend" in raw else None,
     )
 
 
-def _check_step(step: Step, saved: set[str], path: tuple[str | int, ...], pos: Positions) -> None:
-    schema = step.expect.get("schema")
-    if schema is not None and schema not in known_schemas():
-        where = pos.where([*path, "expect", "schema"])
+def _blocks(step: Step) -> dict[str, Expect]:
+    """The step's expectations by key: ``expect`` and, if any, ``recommend``."""
+    blocks = {"expect": step.expect}
+    if step.recommend is not None:
+        blocks["recommend"] = step.recommend.expect
+    return blocks
+
+
+def _check_step(
+    step: Step, raw: dict[str, Any], saved: set[str], path: tuple[str | int, ...], pos: Positions
+) -> None:
+    """Static checks of one step; ``raw`` is its YAML mapping (to point at the line of a value)."""
+    if step.recommend is not None and not step.recommend.expect.given:
         raise ScenarioError(
-            f"{where}: unknown schema {schema!r} (known: {', '.join(sorted(known_schemas()))})"
+            f"{pos.where([*path, 'recommend'])}: recommend: names no expectation besides "
+            f"authority (give one of {', '.join(sorted(KEYS))})"
         )
-    for expression in expressions([step.request, step.expect]):
+    for block, expect in _blocks(step).items():
+        if expect.schema is not None and expect.schema not in known_schemas():
+            where = pos.where([*path, block, "schema"])
+            raise ScenarioError(
+                f"{where}: unknown schema {expect.schema!r} "
+                f"(known: {', '.join(sorted(known_schemas()))})"
+            )
+    templates = [*step.request.templates()]
+    for expect in _blocks(step).values():
+        templates += expect.templates()
+    for expression in expressions(templates):
         found = CALL.fullmatch(expression)
         if found is not None:
             _check_call(found.group(1), found.group(2), pos.where(path))
         elif (problem := check_reference(expression)) is not None:
-            where = _where_used(step, expression, path, pos)
+            where = _where_used(raw, expression, path, pos)
             raise ScenarioError(f"{where}: {{{{ {expression} }}}}: {problem}")
         if expression.startswith("saved."):
             name = expression.split(".")[1]
@@ -79,10 +102,12 @@ def _check_step(step: Step, saved: set[str], path: tuple[str | int, ...], pos: P
     _check_patterns(step, path, pos)
 
 
-def _where_used(step: Step, expression: str, path: tuple[str | int, ...], pos: Positions) -> str:
+def _where_used(
+    raw: dict[str, Any], expression: str, path: tuple[str | int, ...], pos: Positions
+) -> str:
     """file:line of the first request or expect value of the step that uses ``expression``."""
-    for key, value in (("request", step.request), ("expect", step.expect)):
-        for at, text in _strings(value, (*path, key)):
+    for key in ("request", "expect", "recommend"):
+        for at, text in _strings(raw.get(key), (*path, key)):
             if expression in expressions(text):
                 return pos.where(at)
     return pos.where(path)
@@ -115,15 +140,16 @@ def _check_call(name: str, arguments: str, where: str) -> None:
 
 def _check_patterns(step: Step, path: tuple[str | int, ...], pos: Positions) -> None:
     """Every literal ``matches:`` of the step's data assertions is a regular expression."""
-    for index, assertion in enumerate(step.expect.get("data") or []):
-        pattern = assertion.get("matches")
-        if not isinstance(pattern, str) or "{{" in pattern:
-            continue
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            where = pos.where([*path, "expect", "data", index, "matches"])
-            raise ScenarioError(f"{where}: matches: not a regular expression ({exc})") from None
+    for block, expect in _blocks(step).items():
+        for index, assertion in enumerate(expect.data):
+            pattern = assertion.get("matches")
+            if not isinstance(pattern, str) or "{{" in pattern:
+                continue
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                where = pos.where([*path, block, "data", index, "matches"])
+                raise ScenarioError(f"{where}: matches: not a regular expression ({exc})") from None
 
 
 def _check_cleanup(
@@ -135,6 +161,32 @@ def _check_cleanup(
             raise ScenarioError(
                 f"{pos.where([*path, 'skip_when'])}: skip_when is not allowed in cleanup steps"
             )
+
+
+Steps = tuple[Step, ...]
+Path_ = tuple[str | int, ...]  # a key path in the YAML document
+
+
+def _read_steps(
+    raw: dict[str, Any], base: Path_, positions: Positions
+) -> tuple[Steps, Steps, list[dict[str, Any]], list[Path_]]:
+    """Steps and cleanup steps of one scenario, with their YAML mappings and paths (same order)."""
+    if "steps" in raw:
+        steps = tuple(
+            _step(s, f"step {i + 1}", (*base, "steps", i), positions)
+            for i, s in enumerate(raw["steps"])
+        )
+        paths: list[Path_] = [(*base, "steps", i) for i in range(len(steps))]
+        raws = list(raw["steps"])
+    else:
+        steps = (_step(raw, "request", (*base, "request"), positions),)
+        paths, raws = [base], [raw]
+    cleanup = tuple(
+        _step(s, f"cleanup {i + 1}", (*base, "cleanup", i), positions)
+        for i, s in enumerate(raw.get("cleanup") or [])
+    )
+    paths += [(*base, "cleanup", i) for i in range(len(cleanup))]
+    return steps, cleanup, raws + list(raw.get("cleanup") or []), paths
 
 
 def load_file(path: Path) -> list[Scenario]:
@@ -151,27 +203,16 @@ def load_file(path: Path) -> list[Scenario]:
     scenarios = []
     for index, raw in enumerate(data):
         base: tuple[str | int, ...] = (index,)
-        if "steps" in raw:
-            steps = tuple(
-                _step(s, f"step {i + 1}", (*base, "steps", i), positions)
-                for i, s in enumerate(raw["steps"])
-            )
-            step_paths = [(*base, "steps", i) for i in range(len(steps))]
-        else:
-            steps = (_step(raw, "request", (*base, "request"), positions),)
-            step_paths = [base]
-        cleanup = tuple(
-            _step(s, f"cleanup {i + 1}", (*base, "cleanup", i), positions)
-            for i, s in enumerate(raw.get("cleanup") or [])
-        )
-        step_paths += [(*base, "cleanup", i) for i in range(len(cleanup))]
+        steps, cleanup, raw_steps, step_paths = _read_steps(raw, base, positions)
         _check_cleanup(cleanup, step_paths[len(steps) :], positions)
-        if steps[0].request.get("replay") is not None:
+        if steps[0].request.replay:
             where = positions.where([*step_paths[0], "request", "replay"])
             raise ScenarioError(f"{where}: replay: previous needs an earlier step to replay")
         saved: set[str] = set()
-        for step, step_path in zip((*steps, *cleanup), step_paths, strict=True):
-            _check_step(step, saved, step_path, positions)
+        for step, raw_step, step_path in zip(
+            (*steps, *cleanup), raw_steps, step_paths, strict=True
+        ):
+            _check_step(step, raw_step, saved, step_path, positions)
             saved.update(step.save)
         defaults = {"persona": raw.get("persona"), "scope": raw.get("scope", "aisp")}
         scenarios.append(
@@ -196,16 +237,10 @@ def load_file(path: Path) -> list[Scenario]:
 
 
 def _inherit(step: Step, defaults: dict[str, Any]) -> Step:
-    return Step(
-        name=step.name,
-        line=step.line,
+    return dataclasses.replace(
+        step,
         persona=step.persona or defaults["persona"],
         scope=step.scope or defaults["scope"],
-        request=step.request,
-        expect=step.expect,
-        save=step.save,
-        when=step.when,
-        skip_when=step.skip_when,
     )
 
 

@@ -8,27 +8,30 @@ and future reporters.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from stet_conformance.checks import CheckContext, Failure, run_checks
 from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.config.live import UndeclaredOrigin
+from stet_conformance.config.persona_tokens import MissingToken, TokenTable, persona_token
 from stet_conformance.config.profile import Override, Profile
 from stet_conformance.config.secret_repr import SecretHolder
-from stet_conformance.errors import ScenarioError
+from stet_conformance.errors import ConfigError, ScenarioError
 from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
-from stet_conformance.scenario.model import Scenario, Step
+from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
 from stet_conformance.scenario.templating import UnknownVariable, lookup, render
+from stet_conformance.verdict import Level
 
 
 class ScenarioSkipped(Exception):
@@ -37,11 +40,14 @@ class ScenarioSkipped(Exception):
 
 @dataclass
 class StepResult:
+    """What one step found: failures (MUSTs not met) and warnings (recommendations not met)."""
+
     step: Step
     exchange: Exchange | None
     failures: list[Failure] = field(default_factory=list)
     override: Override | None = None
     cleanup: bool = False
+    warnings: list[Failure] = field(default_factory=list)
 
 
 @dataclass(repr=False)
@@ -95,25 +101,20 @@ def _token(step: Step, profile: Profile, kind: str) -> str | None:
         return None
     if kind == "unknown":
         return f"unknown-{uuid.uuid4().hex}"
-    persona, scope = step.persona, step.scope or "aisp"
-    if persona is None:
+    if step.persona is None:
         raise ScenarioError(f"{step.name}: a request with a token needs a persona")
-    creds = profile.credentials.get(persona)
-    table = {"valid": "tokens", "expired": "expired_tokens"}[kind]
-    value = getattr(creds, table).get(scope) if creds else None
-    if not value:
-        raise ScenarioSkipped(
-            f"the profile has no {table[:-1].replace('_', ' ')} for "
-            f"{persona}/{scope} (personas.{persona}.{table}.{scope})"
-        )
-    return str(value)
+    table: TokenTable = "expired_tokens" if kind == "expired" else "tokens"
+    try:
+        return persona_token(profile, step.persona, step.scope or "aisp", table)
+    except MissingToken as exc:
+        raise ScenarioSkipped(str(exc)) from None
 
 
-def _context(profile: Profile, step: Step, saved: dict[str, Any]) -> dict[str, Any]:
+def _context(profile: Profile, persona: str | None, saved: dict[str, Any]) -> dict[str, Any]:
     context: dict[str, Any] = dict(profile.variables)
     context.update(profile.personas)
-    if step.persona:
-        context["persona"] = profile.personas.get(step.persona, {})
+    if persona:
+        context["persona"] = profile.personas.get(persona, {})
     context["saved"] = saved
     target = {
         "name": profile.name,
@@ -135,9 +136,6 @@ def _context(profile: Profile, step: Step, saved: dict[str, Any]) -> dict[str, A
         for name, c in profile.credentials.items()
     }
     return context
-
-
-REPLAY_PREVIOUS = "previous"
 
 
 def _replay(step: Step, previous: Exchange | None, run: RunContext) -> Exchange:
@@ -170,45 +168,38 @@ def _refusals(step: Step) -> Iterator[None]:
         raise ScenarioError(f"step {step.name!r} (line {step.line}): {exc}") from None
 
 
-def _send(
-    step: Step, request: dict[str, Any], run: RunContext, previous: Exchange | None = None
-) -> Exchange:
-    if request.get("replay") == REPLAY_PREVIOUS:
+def _send(step: Step, request: Request, run: RunContext, previous: Exchange | None) -> Exchange:
+    if request.replay:
         return _replay(step, previous, run)
     profile = run.profile
-    headers = {str(k): str(v) for k, v in (request.get("headers") or {}).items()}
+    headers = dict(request.headers)
     content: bytes | None = None
-    if "json" in request:
-        content = json.dumps(request["json"]).encode("utf-8")
-        headers.setdefault("Content-Type", "application/json")
-    elif "form" in request:
-        content = urlencode({k: str(v) for k, v in request["form"].items()}).encode("ascii")
-        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-    elif "body" in request:
-        content = str(request["body"]).encode("utf-8")
-    if "bearer" in request:
-        token: str | None = str(request["bearer"])
-        run.client.redactor.add(str(token))
+    if request.payload is not None:
+        content, media_type = request.payload.encode()
+        if media_type is not None:
+            headers.setdefault("Content-Type", media_type)
+    token: str | None = request.bearer
+    if token is not None:
+        run.client.redactor.add(token)
     else:
-        token = _token(step, profile, request.get("token", "valid"))
+        token = _token(step, profile, request.token)
     options = RequestOptions(
         token=token,
-        sign=request.get("sign", True),
-        digest=request.get("digest", True),
-        request_id=request.get("request_id", True),
-        psu_ip_address=request.get("psu_ip_address", True),
+        sign=request.sign,
+        digest=request.digest,
+        request_id=request.request_id,
+        psu_ip_address=request.psu_ip_address,
     )
-    query = {str(k): str(v) for k, v in (request.get("query") or {}).items()}
     unattended = not (options.psu_ip_address and profile.psu_ip_address)
-    charge = _charge(run, step, unattended, f"{request['method']} {request.get('path', '')}")
-    url = request.get("url") or profile.api_prefix + request["path"]
+    charge = _charge(run, step, unattended, f"{request.method} {request.path or ''}")
+    url = request.url or profile.api_prefix + (request.path or "")
     with ExitStack() as stack, _refusals(step):
-        other = request.get("tpp", "own") == "other"
+        other = request.tpp == "other"
         client = stack.enter_context(_other_tpp_client(run)) if other else run.client
         return client.send(
-            request["method"],
+            request.method,
             url,
-            params=query or None,
+            params=dict(request.query) or None,
             headers=headers,
             content=content,
             options=options,
@@ -280,30 +271,61 @@ def _run_step(
     run: RunContext,
     saved: dict[str, Any],
     override: Override | None,
-    applies: bool,
     previous: Exchange | None = None,
 ) -> StepResult:
-    context = _context(run.profile, step, saved)
-    try:
-        request = render(step.request, context)
-        expect = render(step.expect, context)
-    except UnknownVariable as exc:
-        if str(exc.args[0]).startswith("credentials."):
-            raise ScenarioSkipped(f"the profile does not provide {exc.args[0]}") from None
-        if str(exc.args[0]).startswith("target."):
-            raise ScenarioSkipped(f"the profile does not set {exc.args[0]}") from None
-        raise ScenarioError(
-            f"{step.name}: unknown variable {exc.args[0]!r} (not in fixtures, profile vars or "
-            "saved values)"
-        ) from None
-    if applies and override is not None:
-        expect = {**expect, **render(override.expect, context)}
+    """``override`` is the profile's change of this step's expectation, if any."""
+    context = _context(run.profile, step.persona, saved)
+    with _rendering(step):
+        request = step.request.render(context)
+        expect = step.expect.rendered(lambda value: render(value, context))
+        if override is not None:
+            expect = _overridden(expect, override, context)
+        recommend = step.recommend.render(context) if step.recommend is not None else None
     exchange = _send(step, request, run, previous)
     _register_secrets(step, exchange, run.client.redactor)
-    failures = run_checks(CheckContext(exchange, expect, run.schemas))
+    found = run_checks(CheckContext(exchange, expect, run.schemas))
+    failures = [f for f in found if f.level is Level.MUST]
+    warnings = [f for f in found if f.level is not Level.MUST]
     if not failures:
+        warnings += _recommended(recommend, CheckContext(exchange, expect, run.schemas))
         failures = _capture(step, exchange, saved)
-    return StepResult(step, exchange, failures, override if applies else None)
+    return StepResult(step, exchange, failures, override, warnings=warnings)
+
+
+def _recommended(recommend: Recommendation | None, must: CheckContext) -> list[Failure]:
+    """The recommendation's checks, on the step's expectation with its keys replaced."""
+    if recommend is None:
+        return []
+    wanted = dataclasses.replace(must, expect=must.expect.merged(recommend.expect))
+    return [
+        dataclasses.replace(f, level=Level.RECOMMENDATION, authority=recommend.authority)
+        for f in run_checks(wanted, keys=recommend.expect.given)
+    ]
+
+
+@contextmanager
+def _rendering(step: Step) -> Iterator[None]:
+    """A variable the profile does not provide skips the scenario; an unknown one is an error."""
+    try:
+        yield
+    except UnknownVariable as exc:
+        name = str(exc.args[0])
+        if name.startswith("credentials."):
+            raise ScenarioSkipped(f"the profile does not provide {name}") from None
+        if name.startswith("target."):
+            raise ScenarioSkipped(f"the profile does not set {name}") from None
+        raise ScenarioError(
+            f"{step.name}: unknown variable {name!r} (not in fixtures, profile vars or "
+            "saved values)"
+        ) from None
+
+
+def _overridden(expect: Expect, override: Override, context: dict[str, Any]) -> Expect:
+    """The step's expectation with the keys the profile's override replaces."""
+    try:
+        return expect.merged(Expect.of(render(override.expect, context)))
+    except ValueError as exc:
+        raise ConfigError(f"overrides.{override.scenario_id}.expect: {exc}") from None
 
 
 class _Placeholders(dict[str, Any]):
@@ -321,38 +343,39 @@ def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:
     lines = []
     for step in (*scenario.steps, *scenario.cleanup):
         try:
-            request = render(step.request, _context(profile, step, _Placeholders()))
+            request = step.request.render(_context(profile, step.persona, _Placeholders()))
         except UnknownVariable as exc:
             lines.append(f"{scenario.id} [{step.name}] (would be skipped: no {exc.args[0]})")
             continue
-        if request.get("replay") == REPLAY_PREVIOUS:
-            lines.append(
-                f"{scenario.id} [{step.name}] the previous request again, byte for byte "
-                "(same X-Request-ID, Digest and Signature)"
-            )
-            continue
-        url = request.get("url") or profile.base_url + profile.api_prefix + request["path"]
-        query = "&".join(f"{k}={v}" for k, v in (request.get("query") or {}).items())
-        token = request.get("token", "valid")
-        who = f"{step.persona}/{step.scope}" if token != "none" else "no token"
-        if "bearer" in request:
-            who, token = f"bearer {request['bearer']}", "none"
-        if request.get("tpp") == "other":
-            who += ", other TPP's QWAC"
-        body = next((k for k in ("json", "form", "body") if k in request), None)
-        lines.append(
-            f"{scenario.id} [{step.name}] {request['method']} {url}{'?' + query if query else ''}"
-            f"  ({who}{', ' + token + ' token' if token not in ('valid', 'none') else ''}"
-            f"{', ' + body + ' body' if body else ''})"
-        )
+        lines.append(f"{scenario.id} [{step.name}] {_planned(step, request, profile)}")
     return lines
+
+
+def _planned(step: Step, request: Request, profile: Profile) -> str:
+    """What one rendered request would be: method, URL, whose token, the body's kind."""
+    if request.replay:
+        return "the previous request again, byte for byte (same X-Request-ID, Digest and Signature)"
+    url = request.url or profile.base_url + profile.api_prefix + (request.path or "")
+    query = "&".join(f"{k}={v}" for k, v in request.query.items())
+    token: str = request.token
+    who = f"{step.persona}/{step.scope}" if token != "none" else "no token"
+    if request.bearer is not None:
+        who, token = f"bearer {request.bearer}", "none"
+    if request.tpp == "other":
+        who += ", other TPP's QWAC"
+    body = request.payload.kind if request.payload is not None else None
+    return (
+        f"{request.method} {url}{'?' + query if query else ''}"
+        f"  ({who}{', ' + token + ' token' if token not in ('valid', 'none') else ''}"
+        f"{', ' + body + ' body' if body else ''})"
+    )
 
 
 def _unmet(when: tuple[tuple[str, Any], ...], profile: Profile) -> str | None:
     """Why ``when`` conditions are not met by the profile, or ``None`` when they are."""
     if not when:
         return None
-    context = _context(profile, Step("when", 0, None, None, {}, {}), {})
+    context = _context(profile, None, {})
     for name, wanted in when:
         try:
             actual = lookup(context, name)
@@ -410,7 +433,7 @@ def run_scenario(
             if _unmet(step.when, run.profile) is not None:
                 continue  # a step for another profile setting (step-level ``when``)
             applies = _applies(override, step, index, last)
-            result = _run_step(step, run, saved, override, applies, previous())
+            result = _run_step(step, run, saved, override if applies else None, previous())
             results.append(result)
             if listener:
                 listener(result)
@@ -421,7 +444,7 @@ def run_scenario(
                 break
     finally:
         for step in scenario.cleanup:
-            result = _run_step(step, run, saved, None, False, previous())
+            result = _run_step(step, run, saved, None, previous())
             result.cleanup = True
             results.append(result)
             if listener:

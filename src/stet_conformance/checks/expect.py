@@ -1,0 +1,83 @@
+"""What a step expects of a response: one typed field per ``expect`` key of a scenario.
+
+Each check owns one key (``Check.key`` in ``checks/__init__.py``). An ``Expect`` is built from
+the YAML as written, so text values may still hold ``{{ }}`` expressions: the scenario engine
+renders them (``rendered``) just before the checks run. ``given`` remembers which keys the author
+wrote: a profile override or a ``recommend:`` block replaces only those (``merged``), and a
+``recommend:`` runs only the checks that own them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Renderer = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """The properties a response must have; each field is one key of a scenario's ``expect``."""
+
+    status: tuple[int, ...] = ()
+    schema: str | None = None
+    content_type: str | None = None
+    body_empty: bool | None = None  # None: only a 204 must be empty
+    request_id_echo: bool = True
+    error_model: bool | None = None  # None: on 4xx/5xx, unless oauth_error is set
+    oauth_error: str | None = None
+    data: tuple[dict[str, Any], ...] = ()
+    given: frozenset[str] = frozenset()  # the keys the author wrote
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> Expect:
+        """An expectation from its YAML mapping; a key no check owns is a ``ValueError``."""
+        return cls(**_fields(raw), given=frozenset(raw))
+
+    def merged(self, other: Expect) -> Expect:
+        """This expectation with the keys ``other`` gives replaced by its values."""
+        values = {key: getattr(other, key) for key in other.given}
+        return dataclasses.replace(self, **values, given=self.given | other.given)
+
+    def rendered(self, render: Renderer) -> Expect:
+        """The same expectation with ``render`` applied to every value an expression may fill."""
+        return dataclasses.replace(
+            self,
+            content_type=_text(render, self.content_type),
+            oauth_error=_text(render, self.oauth_error),
+            data=tuple(render(dict(assertion)) for assertion in self.data),
+        )
+
+    def templates(self) -> list[Any]:
+        """The values ``rendered`` renders, for the loader's static checks of expressions."""
+        return [self.content_type, self.oauth_error, list(self.data)]
+
+
+KEYS = frozenset(f.name for f in dataclasses.fields(Expect)) - {"given"}
+
+
+def _fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(raw) - KEYS)
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
+    fields = dict(raw)
+    if "status" in fields:
+        fields["status"] = statuses(fields["status"])
+    if "data" in fields:
+        fields["data"] = tuple(fields["data"] or ())
+    return fields
+
+
+def statuses(value: object) -> tuple[int, ...]:
+    """``200`` or ``[200, 204]`` (as YAML or a profile gives them) as a tuple of codes."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    try:
+        return tuple(int(str(item)) for item in items)
+    except ValueError:
+        raise ValueError(f"status must be HTTP codes, got {value!r}") from None
+
+
+def _text(render: Renderer, value: str | None) -> str | None:
+    return None if value is None else str(render(value))
