@@ -168,7 +168,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]
 
 def _run(sandbox: SandboxServer, tmp_path: Path, text: str) -> list[StepResult]:
     profile = load_profile(sandbox.profile_path)
-    client = StetClient(profile, Redactor(profile.secrets()))
+    client = StetClient.for_profile(profile, Redactor(profile.secrets()))
     try:
         return run_scenario(
             load_file(_write(tmp_path, text))[0], RunContext(profile, client, default_store())

@@ -19,7 +19,7 @@ from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.persona_tokens import MissingToken, persona_token
 from stet_conformance.config.profile import Override, Profile, load_profile
 from stet_conformance.errors import ConfigError
-from stet_conformance.http.client import StetClient
+from stet_conformance.http.client import ClientSettings, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.scenario.loader import load_file
 from stet_conformance.scenario.model import BODY_KINDS, Payload, Request
@@ -104,7 +104,9 @@ def _run(
         sent.append(request)
         return answer(request)
 
-    client = StetClient(profile, Redactor(), transport=httpx.MockTransport(handler))
+    client = StetClient(
+        ClientSettings.of(profile), Redactor(), transport=httpx.MockTransport(handler)
+    )
     try:
         return run_scenario(loaded, RunContext(profile, client, default_store())), sent
     finally:
