@@ -93,6 +93,13 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="bundled sandbox only: switch on a fault (repeatable)",
     )
     run.add_argument(
+        "--variant",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="bundled sandbox only: a legitimate bank variant, e.g. choices or data (repeatable)",
+    )
+    run.add_argument(
         "--sandbox-dir",
         metavar="DIR",
         type=Path,
@@ -151,6 +158,8 @@ def pytest_args(
         origin = ["--target", str(args.target)] if args.target else []
         for fault in args.fault:
             origin += ["--fault", fault]
+        for variant in args.variant:
+            origin += ["--variant", variant]
         fuzz += ["--stet-fuzz-cli-args", shlex.join(origin)]
     if not paths:
         paths = [str(scenarios), *([str(suites)] if fuzz else [])]
@@ -205,7 +214,7 @@ def handle(args: argparse.Namespace) -> int:
     spent: list[str] = []  # the bundled sandbox: no token store to refresh
     with ExitStack() as stack:
         if args.target is None:
-            target = start_sandbox(stack, args.fault, args.sandbox_dir)
+            target = start_sandbox(stack, args.fault, args.sandbox_dir, args.variant)
         else:
             _bundled_sandbox_options_unused(args)
             target = args.target.resolve()
@@ -259,9 +268,9 @@ def suite_tests(rootdir: Path, mode: str) -> list[tuple[str, str, str]]:
 
 
 def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:
-    if args.fault or args.sandbox_dir:
+    if args.fault or args.variant or args.sandbox_dir:
         raise UsageError(
-            "--fault and --sandbox-dir only apply to the bundled sandbox (no --target)"
+            "--fault, --variant and --sandbox-dir only apply to the bundled sandbox (no --target)"
         )
 
 
