@@ -52,10 +52,14 @@ def check_error_model(ctx: CheckContext) -> list[Failure]:
 
 
 def check_oauth_error(ctx: CheckContext) -> list[Failure]:
-    """RFC 6750 §3 (WWW-Authenticate) or RFC 6749 §5.2 (body): either carries the error code."""
+    """RFC 6750 §3 (WWW-Authenticate) or RFC 6749 §5.2 (body): either carries the error code.
+
+    ``oauth_error`` is one code or a list of the codes the sources allow for the case.
+    """
     wanted = ctx.expect.get("oauth_error")
     if wanted is None:
         return []
+    allowed = [str(code) for code in wanted] if isinstance(wanted, list) else [str(wanted)]
     header = ctx.exchange.response.headers.get("www-authenticate", "")
     found = _WWW_AUTH_ERROR.findall(header)
     try:
@@ -64,12 +68,13 @@ def check_oauth_error(ctx: CheckContext) -> list[Failure]:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         found.append(body["error"])
-    if wanted in found:
+    if any(code in found for code in allowed):
         return []
     seen = ", ".join(repr(f) for f in found) or "none"
+    expected = " or ".join(repr(code) for code in allowed)
     return [
         Failure(
             "oauth_error",
-            f"expected OAuth error {wanted!r} (WWW-Authenticate or body 'error'), found {seen}",
+            f"expected OAuth error {expected} (WWW-Authenticate or body 'error'), found {seen}",
         )
     ]
