@@ -121,6 +121,13 @@ def test_tokens_never_appear_in_output_or_junit(sandbox: SandboxServer, tmp_path
         (["run", "-k", "NO-SUCH-SCENARIO"], "no scenario matched"),
         (["run", "--scenarios", "{tmp}/missing"], "--scenarios: not a directory"),
         (["selftest", "--fault", "nope"], "--fault: unknown sandbox fault(s): nope;"),
+        (["run", "--variant", "nope"], "--variant: unknown sandbox variant(s): nope; valid:"),
+        (["selftest", "--variant", "x"], "--variant: unknown sandbox variant(s): x; valid:"),
+        (["sandbox", "--variant", "x"], "--variant: unknown sandbox variant(s): x; valid:"),
+        (
+            ["run", "--target", "{tmp}/p.yaml", "--variant", "data"],
+            "--fault, --variant and --sandbox-dir only apply to the bundled sandbox",
+        ),
         (["sandbox", "--host", "0.0.0.0"], "only listens on loopback"),
         (["run", "--mode", "weekly"], "argument --mode: invalid choice: 'weekly'"),
     ],
@@ -219,6 +226,21 @@ def test_sandbox_command_serves_and_writes_a_profile(tmp_path: Path) -> None:
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=20)
+
+
+def test_run_with_a_variant_passes_against_another_bank_shape(tmp_path: Path) -> None:
+    """The bundled sandbox with persona data of another shape: the scenarios read the profile."""
+    junit = tmp_path / "junit.xml"
+    done = cli("run", "--variant", "data", "--junitxml", str(junit), "-k", "ACC or CON or TRX")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert set(junit_cases(junit).values()) == {"passed"}
+
+
+def test_list_variants() -> None:
+    done = cli("sandbox", "--list-variants")
+    assert done.returncode == 0
+    names = [line.split()[0] for line in done.stdout.strip().splitlines()]
+    assert names == ["choices", "data"]
 
 
 def test_list_faults_documents_at_least_30() -> None:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from stet_conformance.sandbox.faults import FAULTS
+from stet_conformance.sandbox.variants import SWITCHES, VARIANTS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -35,3 +36,12 @@ def test_readme_starts_with_run_report_and_the_command_ci_runs() -> None:
     assert commands[1] == ".venv/bin/stet-conformance report"
     assert commands[2] == ".venv/bin/pytest"
     assert ci.rstrip().splitlines()[-1] == commands[2]
+
+
+def test_readme_variant_table_lists_every_switch_of_its_variant() -> None:
+    table = README.split("<!-- variants:begin -->")[1].split("<!-- variants:end -->")[0]
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| ([a-z]+) \| (.+) \|$", table, re.MULTILINE)
+    assert {name: text for name, _, text in rows} == SWITCHES
+    assert {name: variant for name, variant, _ in rows} == {
+        switch: variant for variant, switches in VARIANTS.items() for switch in switches
+    }

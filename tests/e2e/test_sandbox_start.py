@@ -50,6 +50,17 @@ def test_pytest_with_the_replay_fault_fails_sec_replay() -> None:
 
 
 @pytest.mark.e2e
+def test_pytest_with_a_variant_starts_it_and_passes() -> None:
+    """``--stet-variant choices``: CON-3 meets a 403, which the row allows."""
+    done = _pytest("--stet-variant", "choices", "scenarios/consents.yaml", "-k", "CON-3")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-1000:]
+    assert "1 passed" in done.stdout
+    refused = _pytest("--stet-variant", "nope", "scenarios/consents.yaml")
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "--stet-variant: unknown sandbox variant(s): nope;" in refused.stderr
+
+
+@pytest.mark.e2e
 def test_pytest_with_an_unknown_fault_is_a_usage_error() -> None:
     done = _pytest("--stet-fault", "no-such-fault", "scenarios/security.yaml")
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout[-3000:]

@@ -1,4 +1,5 @@
-"""The mutation matrix: every sandbox fault is caught by at least one scenario (issue: sandbox)."""
+"""The mutation matrix: every sandbox fault is caught by at least one scenario (issue: sandbox),
+and every legitimate variant passes every scenario and suite in certification mode (issue 14)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from stet_conformance import selftest
 from stet_conformance.sandbox.faults import FAULTS
+from stet_conformance.sandbox.variants import VARIANTS
 from stet_conformance.selftest import MatrixRow, print_matrix
 
 
@@ -46,6 +48,9 @@ def test_every_fault_is_detected_and_the_conformant_run_is_green(
         row = re.search(rf"^{re.escape(name)} +(\S.*)$", done.stdout, re.MULTILINE)
         assert row is not None, name
         assert not row.group(1).startswith(("NOT DETECTED", "ERROR")), row.group(0)
+    assert len(VARIANTS) >= 2
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == f"legitimate variants passed: {len(VARIANTS)}/{len(VARIANTS)}"
 
 
 def test_matrix_reports_undetected_faults_and_a_red_conformant_run() -> None:
@@ -72,19 +77,25 @@ def test_matrix_passes_only_when_all_detected() -> None:
 def test_progress_is_one_short_line_per_finished_run(monkeypatch: pytest.MonkeyPatch) -> None:
     many = tuple(f"SCN-{i}" for i in range(40))
 
-    def fake_run(fault: str | None, workdir: Path) -> MatrixRow:
-        return MatrixRow(fault, many if fault == "wide" else (), 40)
+    def fake_run(fault: str | None, workdir: Path, variant: str | None = None) -> MatrixRow:
+        return MatrixRow(fault, many if fault == "wide" else (), 40, variant=variant)
 
     monkeypatch.setattr(selftest, "_run_one", fake_run)
     progress = io.StringIO()
-    rows = selftest.run_matrix(["wide", "missed"], workers=1, progress=progress)
-    assert [row.fault for row in rows] == [None, "wide", "missed"]
+    rows = selftest.run_matrix(["wide", "missed"], 1, progress, variants=["choices"])
+    assert [(row.fault, row.variant) for row in rows] == [
+        (None, None),
+        ("wide", None),
+        ("missed", None),
+        (None, "choices"),
+    ]
     lines = progress.getvalue().splitlines()
-    assert len(lines) == 3
-    assert lines[0].startswith("[1/3] conformant sandbox: ok  (")
+    assert len(lines) == 4
+    assert lines[0].startswith("[1/4] conformant sandbox: ok  (")
+    assert lines[3].startswith("[4/4] variant choices: ok (40 passed)  (")
     assert any(
         re.fullmatch(
-            r"\[\d/3\] wide: caught by SCN-0, SCN-1, SCN-2 \(\+37 more\)  \(\d+ s left\)", line
+            r"\[\d/4\] wide: caught by SCN-0, SCN-1, SCN-2 \(\+37 more\)  \(\d+ s left\)", line
         )
         for line in lines
     )
@@ -93,3 +104,23 @@ def test_progress_is_one_short_line_per_finished_run(monkeypatch: pytest.MonkeyP
     table = io.StringIO()
     selftest.print_matrix(rows, table)
     assert max(len(line) for line in table.getvalue().splitlines()) < 100
+
+
+def test_variants_are_run_in_certification_mode_and_must_all_pass() -> None:
+    assert "--mode certification" in " ".join(selftest._command(None, "data", Path("x.xml")))
+    assert "--variant data" in " ".join(selftest._command(None, "data", Path("x.xml")))
+    assert "--mode regression" in " ".join(selftest._command("cap-ignored", None, Path("x.xml")))
+    out = io.StringIO()
+    rows = [
+        MatrixRow(None, (), 44),
+        MatrixRow("a", ("X-1",), 43),
+        MatrixRow(None, (), 102, variant="choices"),
+        MatrixRow(None, ("TRX-7", "CBP-5"), 100, variant="data"),
+    ]
+    assert print_matrix(rows, out) is False
+    text = out.getvalue()
+    assert "faults detected: 1/1" in text
+    assert re.search(r"^choices +ok \(102 passed\)$", text, re.MULTILINE)
+    assert re.search(r"^data +FAILED TRX-7, CBP-5$", text, re.MULTILINE)
+    assert text.strip().splitlines()[-1] == "legitimate variants passed: 1/2"
+    assert print_matrix(rows[:3], io.StringIO()) is True

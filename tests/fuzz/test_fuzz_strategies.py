@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +25,25 @@ def test_every_valid_date_parses_to_its_instant(value: fs.StetDateTime) -> None:
     assert LO <= value.instant <= HI
 
 
+@settings(max_examples=150)
+@given(value=fs.stet_datetimes(LO, HI))
+def test_valid_dates_are_in_the_portal_grammar_with_milliseconds(value: fs.StetDateTime) -> None:
+    """The portal's three formats all carry .SSS: a value without is outside the grammar."""
+    assert re.fullmatch(r"[0-9-]{10}T[0-9:]{8}\.[0-9]{3}(Z|[+-][0-9]{2}:?[0-9]{2})?", value.text)
+    assert parse_stet_datetime(value.text, require_millis=True) == value.instant
+
+
+@pytest.mark.parametrize("kind", fs.OUTSIDE_GRAMMAR_KINDS)
+def test_outside_grammar_values_are_not_in_the_portal_grammar(kind: str) -> None:
+    @settings(max_examples=20)
+    @given(fs.outside_grammar_datetimes(LO, HI, kind=kind))
+    def check(value: str) -> None:
+        with pytest.raises(ValueError):
+            parse_stet_datetime(value, require_millis=True)
+
+    check()
+
+
 @pytest.mark.parametrize("style", fs.OFFSET_STYLES)
 def test_every_offset_style_is_generated(style: str) -> None:
     @settings(max_examples=30)
@@ -33,7 +53,7 @@ def test_every_offset_style_is_generated(style: str) -> None:
         if style == "Z":
             assert text.endswith("Z")
         elif style == "none":
-            assert text[-1].isdigit() and len(text) in (19, 23)
+            assert text[-1].isdigit() and len(text) == 23
         else:
             assert text[-5 if style == "+HHMM" else -6] in "+-"
         assert parse_stet_datetime(text) == value.instant

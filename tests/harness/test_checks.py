@@ -144,6 +144,14 @@ def test_content_type_explicit_and_empty_body() -> None:
 # --- body_empty ---------------------------------------------------------------------------------
 
 
+def test_content_type_of_a_redirect_note_is_not_judged() -> None:
+    """RFC 9110 15.4: a 3xx body is a hypertext note for the user agent, not an API body."""
+    ex = exchange(303, content=b"<a href='x'>here</a>", content_type="text/html")
+    assert CHECKS["content_type"](ctx(ex)) == []
+    assert CHECKS["content_type"](ctx(ex, content_type="application/json"))  # asked: judged
+    assert CHECKS["content_type"](ctx(exchange(400, content=b"<b>", content_type="text/html")))
+
+
 def test_body_empty() -> None:
     check = CHECKS["body_empty"]
     assert messages(check(ctx(exchange(204, content=b"{}")))) == ["expected no body, got 2 bytes"]
@@ -245,6 +253,15 @@ def test_oauth_error_from_body() -> None:
     ex = exchange(400, body={"error": "invalid_grant", "error_description": "x"})
     assert CHECKS["oauth_error"](ctx(ex, oauth_error="invalid_grant")) == []
     assert CHECKS["oauth_error"](ctx(ex, oauth_error="invalid_client"))
+
+
+def test_oauth_error_one_of_the_allowed_codes() -> None:
+    """RFC 6749 5.2 allows invalid_client or invalid_grant for a refresh of another client."""
+    ex = exchange(400, body={"error": "invalid_grant"})
+    allowed = ["invalid_client", "invalid_grant"]
+    assert CHECKS["oauth_error"](ctx(ex, oauth_error=allowed)) == []
+    (message,) = messages(CHECKS["oauth_error"](ctx(ex, oauth_error=["invalid_client", "x"])))
+    assert message.startswith("expected OAuth error 'invalid_client' or 'x' (")
 
 
 def test_oauth_error_none_found() -> None:

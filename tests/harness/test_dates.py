@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 
@@ -106,3 +107,19 @@ def test_bad_plain_dates_are_rejected_even_when_allowed(text: str) -> None:
 def test_format_round_trips(value: dt.datetime, text: str) -> None:
     assert format_stet_datetime(value) == text
     assert parse_stet_datetime(text) == value
+
+
+def test_require_millis_keeps_to_the_portal_grammar() -> None:
+    """The portal's three formats all carry .SSS; its strict reading refuses the others."""
+    assert parse_stet_datetime("2024-03-05T01:02:03.004+01:00", require_millis=True).minute == 2
+    with pytest.raises(ValueError, match="no milliseconds"):
+        parse_stet_datetime("2024-03-05T01:02:03Z", require_millis=True)
+    assert parse_stet_datetime("2024-03-05T01:02:03Z").second == 3  # the lenient default
+
+
+def test_a_value_without_offset_is_read_in_the_local_zone() -> None:
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    local = parse_stet_datetime("2024-07-01T00:30:00.000", local=paris)
+    assert local.astimezone(dt.UTC) == dt.datetime(2024, 6, 30, 22, 30, tzinfo=dt.UTC)
+    assert parse_stet_datetime("2024-07-01T00:30:00.000").tzinfo == dt.UTC
+    assert parse_stet_datetime("2024-07-01T00:30:00.000Z", local=paris).tzinfo == dt.UTC

@@ -245,6 +245,28 @@ def test_unique() -> None:
     assert evaluate(body, {"path": "t[*].r", "unique": True}) == []
 
 
+def test_unique_ignores_empty_optional_values() -> None:
+    """An empty optional field (null or "") is absent, not a value: empties may repeat."""
+    body = {"t": [{"r": ""}, {"r": None}, {"r": "A"}, {"r": ""}, {"r": None}, {}]}
+    assert evaluate(body, {"path": "t[*].r", "unique": True}) == []
+    body["t"].append({"r": "A"})
+    assert evaluate(body, {"path": "t[*].r", "unique": True}) == ["t[*].r: duplicates: 'A'"]
+
+
+def test_if_present_checks_an_optional_field_only_where_given() -> None:
+    assertion = {"path": "scope", "matches": "(.* )?aisp( .*)?", "if_present": True}
+    assert evaluate({"token": "x"}, assertion) == []
+    assert evaluate({"scope": None}, assertion) == []
+    assert evaluate({"scope": "aisp pisp"}, assertion) == []
+    assert evaluate({"scope": "pisp"}, assertion) == [
+        "scope matches: #0: 'pisp' does not match /(.* )?aisp( .*)?/"
+    ]
+    fan_out = {"t": [{"id": "1"}, {}, {"id": "2"}]}
+    assert evaluate(fan_out, {"path": "t[*].id", "in": ["1"], "if_present": True}) != []
+    without = {"path": "scope", "matches": "aisp"}
+    assert evaluate({"token": "x"}, without) == ["scope matches: #0: missing"]
+
+
 def test_order_ascending_and_descending() -> None:
     dates = {"t": ["2024-01-01", "2024-01-01", "2024-01-03T00:00:00Z", "2024-02-01"]}
     assert evaluate(dates, {"path": "t[*]", "order": "ascending"}) == []

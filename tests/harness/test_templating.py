@@ -153,7 +153,79 @@ def test_bad_function_arguments_are_a_scenario_error(expression: str) -> None:
 
 
 def test_functions_module_registry() -> None:
-    assert set(templating.FUNCTIONS) == {"date", "datetime", "uuid", "repeat"}
+    literal = {"date", "datetime", "uuid", "repeat"}
+    assert set(templating.FUNCTIONS) == literal | templating.DATA_FUNCTIONS
+    assert {
+        "account",
+        "consent_body",
+        "ibans",
+        "account_count",
+        "history_start",
+        "beyond_history",
+    } == templating.DATA_FUNCTIONS
+
+
+DECLARED: dict[str, Any] = {
+    "TECHNCO": {
+        "history_days": 180,
+        "consent": {"balances": "all", "transactions": ["FR76Z"], "psu_identity": True},
+        "accounts": [
+            {"iban": "FR76Y", "resource_id": "y", "balance": "10.00", "transactions": 3},
+            {"iban": "FR76Z", "resource_id": "z", "balance": "-5.00", "transactions": 0},
+        ],
+    },
+    "MARC": {"consent": {"balances": "all"}, "accounts": [{"iban": "FR76M", "balance": "1"}]},
+}
+
+
+def test_consent_body_restores_what_the_profile_declares() -> None:
+    """A restore sends the declared consent, whatever the number of accounts (issue: a restore
+    that addressed TECHNCO.accounts.1 broke on a bank whose TECHNCO has one account)."""
+    assert render("{{ consent_body('TECHNCO') }}", DECLARED) == {
+        "balances": [{"iban": "FR76Y"}, {"iban": "FR76Z"}],
+        "transactions": [{"iban": "FR76Z"}],
+        "psuIdentity": True,
+        "trustedBeneficiaries": False,
+    }
+    assert render("{{ consent_body('MARC') }}", DECLARED)["balances"] == [{"iban": "FR76M"}]
+    assert render("{{ consent_body('MARC') }}", DECLARED)["transactions"] == []
+
+
+def test_account_by_role_with_a_field_after_the_call() -> None:
+    assert render("/a/{{ account('TECHNCO', 'negative').resource_id }}", DECLARED) == "/a/z"
+    assert render("{{ account('TECHNCO', 'positive').iban }}", DECLARED) == "FR76Y"
+    assert render("{{ account('TECHNCO', 'empty') }}", DECLARED)["iban"] == "FR76Z"
+    assert render("{{ account('TECHNCO', 'transactions').iban }}", DECLARED) == "FR76Z"
+    with pytest.raises(ScenarioError, match=r"declares no a consented account with transactions"):
+        render("{{ account('TECHNCO', 'history') }}", DECLARED)
+    with pytest.raises(ScenarioError, match=r"unknown account role 'rich'"):
+        render("{{ account('TECHNCO', 'rich') }}", DECLARED)
+    with pytest.raises(UnknownVariable, match="NOBODY"):
+        render("{{ account('NOBODY', 'zero') }}", DECLARED)
+    with pytest.raises(UnknownVariable):
+        render("{{ account('TECHNCO', 'negative').nothing }}", DECLARED)
+
+
+def test_counts_ibans_and_history_from_the_declared_data() -> None:
+    assert render("{{ account_count('TECHNCO') }}", DECLARED) == 2
+    assert render("{{ ibans('TECHNCO') }}", DECLARED) == ["FR76Y", "FR76Z"]
+    first = (_today() - dt.timedelta(days=180)).isoformat()
+    assert render("{{ history_start('TECHNCO') }}", DECLARED) == first
+    assert render("{{ history_start('MARC') }}", DECLARED) == (
+        (_today() - dt.timedelta(days=62)).isoformat()
+    )
+    beyond = (_today() - dt.timedelta(days=188)).isoformat()
+    assert render("{{ beyond_history('TECHNCO') }}", DECLARED) == f"{beyond}T00:00:00.000Z"
+
+
+def test_data_functions_are_checked_without_a_context_at_load_time() -> None:
+    assert templating.call("account", "'LEA', 'zero'") is None
+    with pytest.raises(ScenarioError, match="unknown account role"):
+        templating.call("account", "'LEA', 'nope'")
+    with pytest.raises(ScenarioError, match="persona must be quoted text"):
+        templating.call("consent_body", "3")
+    with pytest.raises(ScenarioError, match="missing a required argument"):
+        templating.call("account", "'LEA'")
 
 
 def test_expressions_lists_every_expression_text() -> None:

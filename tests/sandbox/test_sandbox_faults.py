@@ -47,12 +47,6 @@ def _(api: Api) -> None:
     assert api.get(f"/accounts/{LEA_ID}/balances", scope="pisp").status_code == 403
 
 
-@check("consents-post-403")
-def _(api: Api) -> None:
-    assert api.call("POST", "/consents", json={}).status_code == 403
-    assert api.call("POST", "/accounts", json={}).status_code == 405
-
-
 @check("balances-post-200")
 def _(api: Api) -> None:
     response = api.call("POST", f"/accounts/{LEA_ID}/balances", json={})

@@ -68,14 +68,21 @@ def test_history_shape() -> None:
 
 def test_to_stet_fields() -> None:
     tx = data.transactions_for(LEA_MAIN, 62, TODAY)[0]
-    body = tx.to_stet(entry_reference=True)
+    body = tx.to_stet(entry_reference="all")
     assert body["transactionAmount"] == {"amount": tx.amount, "currency": "EUR"}
     assert body["remittanceInformation"] == [tx.remittance]
     assert body["bookingDate"] == TODAY.isoformat()
     assert body["entryReference"] == tx.entry_reference
     assert {"valueDate", "transactionDate", "status", "creditDebitIndicator"} <= body.keys()
-    assert "entryReference" not in tx.to_stet(entry_reference=False)
-    assert tx.to_stet(entry_reference=False, status="PDNG")["status"] == "PDNG"
+    assert "entryReference" not in tx.to_stet(entry_reference="none")
+    assert tx.to_stet(entry_reference="none", status="PDNG")["status"] == "PDNG"
+
+
+def test_some_entry_references_only_once_booked() -> None:
+    """entry_reference: some (the data variant): booked operations carry it, the others ""."""
+    txs = data.transactions_for(LEA_MAIN, 62, TODAY)
+    by_status = {tx.status: tx.to_stet(entry_reference="some")["entryReference"] for tx in txs}
+    assert by_status["OTHR"] == "" and len(by_status["BOOK"]) == 40
 
 
 def _at(day: dt.date) -> dt.datetime:

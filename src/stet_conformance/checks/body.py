@@ -33,7 +33,7 @@ def check_error_model(ctx: CheckContext) -> list[Failure]:
     """Every 4xx/5xx answer of a STET resource carries an ErrorModel (STET shared responses)."""
     wanted = ctx.expect.error_model
     if wanted is None:  # by default, but not where an OAuth error is the expected answer
-        wanted = ctx.expect.oauth_error is None
+        wanted = not ctx.expect.oauth_error
     if ctx.exchange.status < 400 or not wanted:
         return []
     body, failures = _json(ctx, "error_model")
@@ -53,9 +53,12 @@ def check_error_model(ctx: CheckContext) -> list[Failure]:
 
 
 def check_oauth_error(ctx: CheckContext) -> list[Failure]:
-    """RFC 6750 §3 (WWW-Authenticate) or RFC 6749 §5.2 (body): either carries the error code."""
-    wanted = ctx.expect.oauth_error
-    if wanted is None:
+    """RFC 6750 §3 (WWW-Authenticate) or RFC 6749 §5.2 (body): either carries the error code.
+
+    ``oauth_error`` is one code or a list of the codes the sources allow for the case.
+    """
+    allowed = ctx.expect.oauth_error
+    if not allowed:
         return []
     header = ctx.exchange.response.headers.get("www-authenticate", "")
     found = _WWW_AUTH_ERROR.findall(header)
@@ -65,12 +68,13 @@ def check_oauth_error(ctx: CheckContext) -> list[Failure]:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         found.append(body["error"])
-    if wanted in found:
+    if any(code in found for code in allowed):
         return []
     seen = ", ".join(repr(f) for f in found) or "none"
+    expected = " or ".join(repr(code) for code in allowed)
     return [
         Failure(
             "oauth_error",
-            f"expected OAuth error {wanted!r} (WWW-Authenticate or body 'error'), found {seen}",
+            f"expected OAuth error {expected} (WWW-Authenticate or body 'error'), found {seen}",
         )
     ]

@@ -2,8 +2,11 @@
 
 Each assertion names a path (see ``paths``) and one or more operators, applied to every value the
 path yields. A path that yields nothing fails unless ``allow_no_match`` is set, so an assertion
-can never pass vacuously by accident. Ordering compares numbers as decimals and dates by
-calendar day (a date-time against a date uses its UTC date), otherwise as text.
+can never pass vacuously by accident; ``if_present`` checks an optional field only where it is
+given (a missing or null value is an absent field). ``unique`` compares the values given: an
+absent, null or empty optional field is not a value, so empties may repeat. Ordering compares
+numbers as decimals and dates by calendar day (a date-time against a date uses its UTC date),
+otherwise as text.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
 from stet_conformance.shared.dates import parse_stet_datetime
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_OPTIONS = ("path", "allow_no_match", "if_present")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T")
 
 
@@ -138,7 +142,7 @@ def _over_all(values: list[Any], operator: str, operand: Any) -> str | None:
             return "values cannot be ordered"
         return f"not {operand} at #{broken[0] + 1}: {present[broken[0] + 1]!r}" if broken else None
     if operator == "unique":
-        present = [repr(v) for v in values if v is not MISSING]
+        present = [repr(v) for v in values if v is not MISSING and v not in (None, "")]
         duplicates = sorted({v for v in present if present.count(v) > 1})
         return f"duplicates: {', '.join(duplicates[:5])}" if duplicates else None
     return None
@@ -153,9 +157,11 @@ def evaluate(body: Any, assertion: dict[str, Any]) -> list[str]:
         return [str(exc)]
     if not values:
         return [] if assertion.get("allow_no_match") else [f"{path}: nothing at this path"]
+    if assertion.get("if_present"):
+        values = [v for v in values if v is not MISSING and v is not None]
     problems: list[str] = []
     for operator, operand in assertion.items():
-        if operator in ("path", "allow_no_match"):
+        if operator in _OPTIONS:
             continue
         if operator in ("contains", "unique", "order"):
             message = _over_all(values, operator, operand)

@@ -27,7 +27,7 @@ class Expect:
     body_empty: bool | None = None  # None: only a 204 must be empty
     request_id_echo: bool = True
     error_model: bool | None = None  # None: on 4xx/5xx, unless oauth_error is set
-    oauth_error: str | None = None
+    oauth_error: tuple[str, ...] = ()  # the codes the sources allow; () when none is expected
     data: tuple[dict[str, Any], ...] = ()
     given: frozenset[str] = frozenset()  # the keys the author wrote
 
@@ -46,13 +46,13 @@ class Expect:
         return dataclasses.replace(
             self,
             content_type=_text(render, self.content_type),
-            oauth_error=_text(render, self.oauth_error),
+            oauth_error=tuple(str(render(code)) for code in self.oauth_error),
             data=tuple(render(dict(assertion)) for assertion in self.data),
         )
 
     def templates(self) -> list[Any]:
         """The values ``rendered`` renders, for the loader's static checks of expressions."""
-        return [self.content_type, self.oauth_error, list(self.data)]
+        return [self.content_type, list(self.oauth_error), list(self.data)]
 
 
 KEYS = frozenset(f.name for f in dataclasses.fields(Expect)) - {"given"}
@@ -65,6 +65,9 @@ def _fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     fields = dict(raw)
     if "status" in fields:
         fields["status"] = statuses(fields["status"])
+    if "oauth_error" in fields:  # one code, or the list of codes the sources allow
+        codes = fields["oauth_error"]
+        fields["oauth_error"] = tuple(map(str, codes if isinstance(codes, list) else [codes]))
     if "data" in fields:
         fields["data"] = tuple(fields["data"] or ())
     return fields

@@ -23,6 +23,10 @@ def check_request_id_echo(ctx: CheckContext) -> list[Failure]:
 
 
 def check_content_type(ctx: CheckContext) -> list[Failure]:
+    """The step's media type, else JSON for every body except a redirect's hypertext note.
+
+    RFC 9110 15.4: a 3xx body is "a short hypertext note" for the user agent, not an API body.
+    """
     response = ctx.exchange.response
     if not response.content:
         return []
@@ -32,6 +36,8 @@ def check_content_type(ctx: CheckContext) -> list[Failure]:
     if wanted is not None:
         if media_type != wanted.lower():
             return [Failure("content_type", f"expected Content-Type {wanted}, got {got!r}")]
+        return []
+    if 300 <= ctx.exchange.status < 400:
         return []
     if media_type not in JSON_MEDIA_TYPES:
         return [Failure("content_type", f"body is not JSON: Content-Type {got!r}")]

@@ -124,6 +124,13 @@ def _mode_options(run: argparse.ArgumentParser) -> None:
         help="bundled sandbox only: switch on a fault (repeatable)",
     )
     run.add_argument(
+        "--variant",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="bundled sandbox only: a legitimate bank variant, e.g. choices or data (repeatable)",
+    )
+    run.add_argument(
         "--sandbox-dir",
         metavar="DIR",
         type=Path,
@@ -189,6 +196,8 @@ def pytest_args(
         origin = ["--target", str(args.target)] if args.target else []
         for fault in args.fault:
             origin += ["--fault", fault]
+        for variant in args.variant:
+            origin += ["--variant", variant]
         fuzz += ["--stet-fuzz-cli-args", shlex.join(origin)]
     if not paths:
         paths = [str(scenarios), *([str(suites)] if fuzz else [])]
@@ -265,7 +274,7 @@ def _handle(args: argparse.Namespace) -> int:
     given: list[object] = []  # the profile, loaded here once, for the plugin
     with ExitStack() as stack:
         if args.target is None:
-            target = start_sandbox(stack, args.fault, args.sandbox_dir)
+            target = start_sandbox(stack, args.fault, args.sandbox_dir, args.variant)
         else:
             _bundled_sandbox_options_unused(args)
             target = args.target.resolve()
@@ -378,9 +387,9 @@ def suite_tests(rootdir: Path, mode: str) -> list[tuple[str, str, str]]:
 
 
 def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:
-    if args.fault or args.sandbox_dir:
+    if args.fault or args.variant or args.sandbox_dir:
         raise UsageError(
-            "--fault and --sandbox-dir only apply to the bundled sandbox (no --target)"
+            "--fault, --variant and --sandbox-dir only apply to the bundled sandbox (no --target)"
         )
 
 

@@ -39,16 +39,27 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="bank variant: refuse a replayed signed request (same keyId and Signature within "
         "5 minutes) with 400; the profile says replay_protection: true",
     )
+    sandbox.add_argument(
+        "--variant",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="a legitimate bank variant (repeatable): the other answers the portal and STET "
+        "allow; see --list-variants",
+    )
     sandbox.add_argument("--list-faults", action="store_true", help="list the faults and exit")
+    sandbox.add_argument("--list-variants", action="store_true", help="list the variants and exit")
     sandbox.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     from stet_conformance.sandbox.faults import FAULTS
     from stet_conformance.sandbox.server import SandboxServer
+    from stet_conformance.sandbox.variants import DESCRIPTIONS
 
-    if args.list_faults:
-        for name, description in sorted(FAULTS.items()):
+    if args.list_faults or args.list_variants:
+        table = FAULTS if args.list_faults else DESCRIPTIONS
+        for name, description in sorted(table.items()):
             print(f"{name:34} {description}")
         return EXIT_OK
     if args.host not in LOOPBACK:
@@ -60,8 +71,10 @@ def handle(args: argparse.Namespace) -> int:
             args.port,
             args.host,
             replay_protection=args.replay_protection,
+            variants=args.variant,
         )
-    except ValueError as exc:  # unknown fault name
-        raise UsageError(f"--fault: {exc}") from None
+    except ValueError as exc:  # unknown fault or variant name
+        option = "--variant" if "variant" in str(exc) else "--fault"
+        raise UsageError(f"{option}: {exc}") from None
     server.run_forever()
     return EXIT_OK

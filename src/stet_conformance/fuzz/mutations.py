@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from stet_conformance.config.profile import DEFAULT_PSU_IP
 from stet_conformance.fuzz.session import FuzzSession, raw_target
 from stet_conformance.http.signing import RequestOptions
+from stet_conformance.scenario import declared
 from stet_conformance.shared import cavage
 
 
@@ -93,16 +94,9 @@ def load_key(path: Path) -> rsa.RSAPrivateKey:
     return key
 
 
-def consent_body(fuzz: FuzzSession, persona: str, psu_identity: bool) -> dict[str, object]:
-    """The consent the persona already has (all accounts), so a body accepted by mistake is moot."""
-    accounts = fuzz.profile.personas.get(persona, {}).get("accounts", [])
-    ibans = [{"iban": str(a["iban"])} for a in accounts]
-    return {
-        "balances": ibans,
-        "transactions": ibans,
-        "psuIdentity": psu_identity,
-        "trustedBeneficiaries": False,
-    }
+def consent_body(fuzz: FuzzSession, persona: str) -> dict[str, object]:
+    """The consent the profile declares for the persona, so a body accepted by mistake is moot."""
+    return declared.consent_body(fuzz.persona(persona))
 
 
 def reformat(body: dict[str, object], indent: int | None, sort: bool, space: bool) -> bytes:

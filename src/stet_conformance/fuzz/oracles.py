@@ -2,7 +2,7 @@
 
 They reuse the scenario checks (``run_checks``: status, X-Request-ID echo, Content-Type, ErrorModel)
 so a fuzzed request is judged by the same rules as a hand-written scenario; what the scenarios
-cannot say (every transaction inside a generated window, order, cap) is added here. A problem is
+cannot say (every transaction inside a generated window, the cap) is added here. A problem is
 a message: a plain one breaks a MUST, ``verdict.should(message, authority)`` a recommendation (a
 warning, unless the run is strict).
 """
@@ -10,17 +10,19 @@ warning, unless the run is strict).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterable
 from typing import Any
 
 from stet_conformance.checks import CheckContext, Expect, run_checks
+from stet_conformance.checks.body import check_oauth_error
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
 from stet_conformance.verdict import CheckFailed, Level, Problem, level_of, recommendation
 
 MAX_OPERATIONS = 500  # seed "Limits": at most 500 operations, no pagination
+# A date-time without an offset is the bank's local time: somewhere between UTC-12 and UTC+14.
+LOCAL_TIME_EARLIEST = dt.timedelta(hours=14)
 
 
 def never_5xx(exchange: Exchange) -> list[str]:
@@ -86,17 +88,18 @@ def window_problems(
 
 
 def listing_problems(body: Any) -> list[str]:
-    """At most 500 operations, newest first (seed "Limits"; STET's bookingDate descending)."""
+    """At most 500 operations (seed "Limits"). No source orders them, so any order is fine."""
     items = _transactions(body)
-    problems = []
     if len(items) > MAX_OPERATIONS:
-        problems.append(f"{len(items)} transactions returned, the cap is {MAX_OPERATIONS}")
-    dates = [tx.get("bookingDate") for tx in items if isinstance(tx.get("bookingDate"), str)]
-    for index, (newer, older) in enumerate(itertools.pairwise(dates)):
-        if str(newer) < str(older):
-            problems.append(f"not newest first at transactions[{index + 1}]: {older} > {newer}")
-            break
-    return problems
+        return [f"{len(items)} transactions returned, the cap is {MAX_OPERATIONS}"]
+    return []
+
+
+def oauth_error_problems(exchange: Exchange, code: str, schemas: SchemaStore) -> list[str]:
+    """The OAuth error code is in WWW-Authenticate or in the body (RFC 6750 3, the portal)."""
+    expect = Expect.of({"oauth_error": code})
+    failures = check_oauth_error(CheckContext(exchange, expect, schemas))
+    return [str(f) for f in failures]
 
 
 def echo_problems(exchange: Exchange, sent: str) -> list[str]:

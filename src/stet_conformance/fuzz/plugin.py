@@ -171,6 +171,8 @@ def reproduction_command(config: pytest.Config, item: pytest.Item) -> str:
         words += ["--stet-target", str(target)]
     for fault in config.getoption("--stet-fault", None) or []:
         words += ["--stet-fault", fault]
+    for variant in config.getoption("--stet-variant", None) or []:
+        words += ["--stet-variant", variant]
     return shlex.join([*words, *tail, "-k", item.name])
 
 

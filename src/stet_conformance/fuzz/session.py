@@ -30,6 +30,7 @@ from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, HeaderInput
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
+from stet_conformance.scenario import declared
 from stet_conformance.scenario.runner import RunContext
 from stet_conformance.verdict import WARNING_PROPERTY, Level, level_of, warnings_of
 
@@ -75,15 +76,20 @@ class FuzzSession(SecretHolder):
         except MissingToken as exc:
             pytest.skip(str(exc))
 
-    def account(self, persona: str, index: int = 0) -> dict[str, Any]:
-        try:
-            account: dict[str, Any] = self.profile.personas[persona]["accounts"][index]
-        except (KeyError, IndexError, TypeError):
-            pytest.skip(f"the profile's persona {persona} has no account #{index}")
-        return account
+    def persona(self, persona: str) -> Mapping[str, Any]:
+        """The persona's data as the profile declares it (merged over the fixture)."""
+        data = self.profile.personas.get(persona)
+        return data if isinstance(data, Mapping) else {}
+
+    def account(self, persona: str, role: str = "balances") -> Mapping[str, Any]:
+        """The persona's first declared account for ``role`` (``scenario.declared.ROLES``)."""
+        found = declared.select_account(self.persona(persona), role)
+        if found is None:
+            pytest.skip(f"the profile's {persona} declares no {declared.ROLES[role][0]}")
+        return found
 
     def history_days(self, persona: str) -> int:
-        return int(self.profile.personas.get(persona, {}).get("history_days", 62))
+        return declared.history_days(self.persona(persona))
 
     def history_start(self, persona: str) -> dt.datetime:
         """The earliest dateFrom the bank serves: today 00:00 UTC minus the history depth."""

@@ -2,7 +2,9 @@
 
 Valid values follow the seed portal's dateFrom/dateTo grammar (``shared.dates``) and the swagger's
 header rules; near-misses are one edit away from valid, because that is where parsers break
-(``\\d`` matching Arabic-Indic digits, ``24:00``, an offset read with the wrong sign).
+(``\\d`` matching Arabic-Indic digits, hour 25, an offset read with the wrong sign). Between the
+two lie values other standards allow but the portal's grammar does not (RFC 3339 without
+milliseconds, ISO 8601's ``24:00``...): a bank may serve or refuse those.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from hypothesis import strategies as st
 # ---------------------------------------------------------------- dates (seed grammar)
 
 MAX_OFFSET_MINUTES = 23 * 60 + 59
+# The portal's three formats (all with .SSS): Z, +HHMM or +HH:MM, or no offset at all (local time).
 OFFSET_STYLES = ("Z", "+HHMM", "+HH:MM", "none")
+ZONED_STYLES = ("Z", "+HHMM", "+HH:MM")  # the instant is known without the bank's time zone
 # Non-ASCII decimal digits (Unicode category Nd): Arabic-Indic, Devanagari, fullwidth, Bengali.
 UNICODE_ZEROS = (0x0660, 0x0966, 0xFF10, 0x09E6, 0x06F0)
 
@@ -46,20 +50,19 @@ def utc_offsets(draw: st.DrawFn) -> int:
 def stet_datetimes(
     draw: st.DrawFn, lo: dt.datetime, hi: dt.datetime, styles: tuple[str, ...] = OFFSET_STYLES
 ) -> StetDateTime:
-    """``YYYY-MM-DDTHH:MM:SS[.SSS](Z|+HHMM|+HH:MM|)``, with negative offsets, in [lo, hi].
+    """``YYYY-MM-DDTHH:MM:SS.SSS(Z|+HHMM|+HH:MM|)``, with negative offsets, in [lo, hi].
 
-    Without an offset the value is UTC (``shared.dates``), so it is written in UTC.
+    The portal's grammar: milliseconds always. Without an offset the value is written in UTC
+    and ``instant`` reads it so; the bank may read it in its own time zone (local time).
     """
     start = lo.replace(microsecond=0) + dt.timedelta(seconds=1 if lo.microsecond else 0)
     span = max(0, int((hi - start).total_seconds()) - 1)  # whole seconds plus millis stay <= hi
-    millis = draw(st.none() | st.integers(0, 999))
-    instant = start + dt.timedelta(seconds=draw(st.integers(0, span)), milliseconds=millis or 0)
+    millis = draw(st.integers(0, 999))
+    instant = start + dt.timedelta(seconds=draw(st.integers(0, span)), milliseconds=millis)
     style = draw(st.sampled_from(styles))
     minutes = 0 if style in ("Z", "none") else draw(utc_offsets())
     local = instant.astimezone(dt.timezone(dt.timedelta(minutes=minutes)))
-    text = local.strftime("%Y-%m-%dT%H:%M:%S")
-    if millis is not None:
-        text += f".{millis:03d}"
+    text = local.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}"
     if style == "Z":
         text += "Z"
     elif style != "none":
@@ -100,7 +103,6 @@ NEAR_MISS_KINDS = (
     "day",
     "calendar-day",
     "hour",
-    "24:00",
     "minute-second",
     "missing-T",
     "two-digit-year",
@@ -115,7 +117,8 @@ NEAR_MISS_KINDS = (
 
 @st.composite
 def near_miss_datetimes(draw: st.DrawFn, kind: str | None = None) -> str:
-    """A dateFrom/dateTo one edit away from the grammar (month 13, 24:00, Arabic digits...)."""
+    """A dateFrom/dateTo one edit away from the grammar and valid in no standard either (month
+    13, hour 25, Arabic digits...): every bank must refuse it."""
     kind = kind or draw(st.sampled_from(NEAR_MISS_KINDS))
     lo = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     base = draw(stet_datetimes(lo, dt.datetime(2099, 1, 1, tzinfo=dt.UTC))).text
@@ -128,20 +131,18 @@ def near_miss_datetimes(draw: st.DrawFn, kind: str | None = None) -> str:
         day = draw(st.sampled_from([f"{year}-02-29", "2026-02-30", "2026-04-31", "2026-11-31"]))
         return day + base[10:]
     if kind == "hour":
-        return _set(base, 11, str(draw(st.integers(24, 99))))
-    if kind == "24:00":
-        return base[:11] + "24:00:00" + base[19:]
-    if kind == "minute-second":
+        return _set(base, 11, str(draw(st.integers(25, 99))))
+    if kind == "minute-second":  # a second of 60 is a leap second (RFC 3339): not a near miss
         position = draw(st.sampled_from([14, 17]))
-        return _set(base, position, str(draw(st.integers(60, 99))))
+        return _set(base, position, str(draw(st.integers(60 if position == 14 else 61, 99))))
     if kind == "missing-T":
-        return base[:10] + draw(st.sampled_from(["", " ", "t", "_", "TT"])) + base[11:]
+        return base[:10] + draw(st.sampled_from(["", "_", "TT", "/"])) + base[11:]
     if kind == "two-digit-year":
         return base[2:]
     if kind == "unicode-digits":
         return _unicode_digits(draw, base)
     if kind == "empty":
-        return draw(st.sampled_from(["", " ", "T", "Z"]))
+        return draw(st.sampled_from([" ", "T", "Z"]))
     if kind == "very-long":
         junk = draw(st.sampled_from(["0", "9", "Z", "A", ":"]))
         return base + junk * draw(st.integers(64, 2048))
@@ -149,11 +150,49 @@ def near_miss_datetimes(draw: st.DrawFn, kind: str | None = None) -> str:
         return draw(st.sampled_from(INJECTIONS))
     if kind == "offset":
         stem = base[:23] if len(base) >= 23 and base[19] == "." else base[:19]
-        bad = st.sampled_from(["+24:00", "-24:00", "+23:60", "+0160", "+1:00", "+01", "UTC"])
+        bad = st.sampled_from(["+24:00", "-24:00", "+23:60", "+0160", "+1:00", "UTC"])
         return stem + draw(bad)
-    # fraction: the grammar has exactly three digits of milliseconds
-    digits = draw(st.sampled_from(["", "1", "12", "1234", "123456", "1234567"]))
-    return base[:19] + "." + digits + "Z"
+    # fraction: a separator without digits, or digits that are not
+    return base[:19] + "." + draw(st.sampled_from(["", "1a2", "-12", "+5"])) + "Z"
+
+
+OUTSIDE_GRAMMAR_KINDS = (
+    "no-millis",
+    "fraction-digits",
+    "lowercase",
+    "space",
+    "hour-offset",
+    "leap-second",
+    "end-of-day",
+    "empty",
+)
+
+
+@st.composite
+def outside_grammar_datetimes(
+    draw: st.DrawFn, lo: dt.datetime, hi: dt.datetime, kind: str | None = None
+) -> str:
+    """A value RFC 3339 or ISO 8601 allows but the portal's grammar does not: no milliseconds,
+    1-2 or 4-7 fraction digits, ``t``/``z`` or a space, an hour-only offset, a leap second,
+    ``24:00`` (end of day), or empty (read as absent). A bank may serve or refuse it."""
+    kind = kind or draw(st.sampled_from(OUTSIDE_GRAMMAR_KINDS))
+    base = draw(stet_datetimes(lo, hi, styles=("Z",))).text  # YYYY-MM-DDTHH:MM:SS.SSSZ
+    if kind == "no-millis":
+        return base[:19] + draw(st.sampled_from(["Z", "+00:00", "+0000", ""]))
+    if kind == "fraction-digits":
+        digits = draw(st.sampled_from(["1", "12", "1234", "123456", "1234567"]))
+        return base[:19] + "." + digits + "Z"
+    if kind == "lowercase":
+        return (base[:10] + "t" + base[11:]).lower()
+    if kind == "space":
+        return base[:10] + " " + base[11:]
+    if kind == "hour-offset":
+        return base[:23] + draw(st.sampled_from(["+00", "+01", "-05"]))
+    if kind == "leap-second":
+        return base[:17] + "60" + base[19:]
+    if kind == "end-of-day":
+        return base[:11] + "24:00:00.000Z"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -179,18 +218,19 @@ def date_windows(
     latest: dt.datetime,
     ordered: bool = True,
     future_after: dt.datetime | None = None,
+    styles: tuple[str, ...] = ZONED_STYLES,
 ) -> DateWindow:
     """[dateFrom, dateTo) inside [earliest, latest]; ``ordered`` keeps dateFrom <= dateTo.
 
     With ``future_after`` (the caller's "now", fixed for the test), a third of the dateTo values
     lie after it: future windows are legal and are where a bank's "dateTo <= today" check shows.
     """
-    date_from = draw(st.none() | stet_datetimes(earliest, latest))
+    date_from = draw(st.none() | stet_datetimes(earliest, latest, styles))
     low = date_from.instant if ordered and date_from is not None else earliest
     future = max(low, future_after or latest)
-    choices = [st.none(), stet_datetimes(low, latest)]
+    choices = [st.none(), stet_datetimes(low, latest, styles)]
     if future < latest:
-        choices.append(stet_datetimes(future, latest))
+        choices.append(stet_datetimes(future, latest, styles))
     date_to = draw(st.one_of(choices))
     return DateWindow(date_from, date_to)
 
@@ -346,7 +386,11 @@ SIGNATURE_MUTATIONS = (
     "other-key",
     "stale-date",
 )
-WRONG_ALGORITHMS = ("hmac-sha256", "rsa-sha1", "rsa-sha512", "ecdsa-sha256", "ed25519", "none", "")
+# Algorithms the QSEAL's RSA key cannot have made: refused by every bank.
+WRONG_ALGORITHMS = ("hmac-sha256", "ecdsa-sha256", "ed25519", "none")
+# RSA labels other than rsa-sha256, or none: a bank may derive the algorithm from the key
+# (draft-cavage-12 2.1.3) and verify the signature, or refuse the label.
+RSA_ALGORITHM_LABELS = ("rsa-sha1", "rsa-sha512", "")
 
 
 @st.composite

@@ -111,6 +111,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="switch on a fault in the bundled sandbox (repeatable; without --stet-target)",
     )
+    group.addoption(
+        "--stet-variant",
+        metavar="NAME",
+        type=_variant_name,
+        action="append",
+        default=[],
+        help="a legitimate variant of the bundled sandbox (repeatable; without --stet-target)",
+    )
     selection.add_option(group)
 
 
@@ -300,7 +308,8 @@ def run_context(config: pytest.Config) -> RunContext:
     stack = config.stash[_CLEANUP]
     target = config.getoption("--stet-target")
     if target is None:
-        target = str(_start_sandbox(stack, config.getoption("--stet-fault")))
+        faults, variants = config.getoption("--stet-fault"), config.getoption("--stet-variant")
+        target = str(_start_sandbox(stack, faults, variants))
     redactor = config.stash[_REDACTOR]
     profile = target_profile(config, Path(target), redactor)
     refuse_live(profile, allow_live=config.getoption("--stet-allow-live"))
@@ -316,10 +325,10 @@ def run_context(config: pytest.Config) -> RunContext:
     return run
 
 
-def _start_sandbox(stack: ExitStack, faults: list[str]) -> Path:
+def _start_sandbox(stack: ExitStack, faults: list[str], variants: list[str]) -> Path:
     from stet_conformance.sandbox.server import start_sandbox  # the embedded default target
 
-    return start_sandbox(stack, faults).profile_path
+    return start_sandbox(stack, faults, variants=variants).profile_path
 
 
 def _fault_name(name: str) -> str:
@@ -328,6 +337,17 @@ def _fault_name(name: str) -> str:
 
     try:
         parse_faults([name])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name
+
+
+def _variant_name(name: str) -> str:
+    """``--stet-variant`` values are checked as options are parsed, like ``--stet-fault``."""
+    from stet_conformance.sandbox.variants import parse_variants
+
+    try:
+        parse_variants([name])
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return name

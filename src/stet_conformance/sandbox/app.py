@@ -57,8 +57,9 @@ _SCOPE_FAULTS = {
 _METHOD_FAULTS = {
     ("accounts", "accounts-post-404"): 404,
     ("transactions", "transactions-post-400"): 400,
-    ("consents", "consents-post-403"): 403,
 }
+_MEDIA_RANGE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_ACCEPTABLE = ("*/*", "application/*", "application/json", "application/hal+json")
 
 
 def _route(raw_path: str) -> tuple[str, str, str] | None:
@@ -85,7 +86,9 @@ def build_app(state: SandboxState) -> Starlette:
         try:
             response = await _handle(request, state, qseal_path, qseal_pem)
         except ApiError as exc:
-            response = error_response(exc, request.url.path, state.faults, state.clock())
+            response = error_response(
+                exc, request.url.path, state.faults, state.clock(), state.choices
+            )
         if raw_id is not None and "request-id-sanitized" in state.faults:
             raw_id = re.sub(rb"[^A-Za-z0-9-]", b"", raw_id)
         if raw_id is not None and "request-id-not-echoed" not in state.faults:
@@ -116,14 +119,16 @@ async def _handle(
         names = [name for name, _ in request.scope["headers"]]
         if len(names) != len(set(names)):
             raise ApiError(500, "Internal Server Error")
-    auth.check_request_id(request, state.faults)
+    auth.check_request_id(request, state)
     body = await request.body()
     auth.check_signature(request, body, state)
     caller = auth.check_token(request, _token_tpp(request, tpp, state), state)
     if "ipv6-psu-ip-500" in state.faults and ":" in request.headers.get("psu-ip-address", ""):
         raise ApiError(500, "Internal Server Error")
+    if "accept-negotiated" in state.choices:
+        _check_accept(request.headers.get("accept"))
     if request.method != allowed:
-        _wrong_method(kind, request.method, allowed, state.faults)
+        _wrong_method(kind, request.method, allowed, state)
     scope = _REQUIRED_SCOPE.get(kind, "aisp")
     if scope not in caller.token.scopes and _SCOPE_FAULTS.get(kind) not in state.faults:
         raise ApiError(403, f"the access token lacks the {scope} scope")
@@ -141,6 +146,8 @@ async def _handle(
         if "beneficiaries-200-empty" in state.faults:
             links = {"self": {"href": f"{BASE}/trusted-beneficiaries"}}
             return hal_response({"beneficiaries": [], "_links": links}, state.faults)
+        if "beneficiaries-400" in state.choices:  # the portal: "not implemented at all, HTTP400"
+            raise ApiError(400, "trusted beneficiaries are not implemented")
         raise ApiError(501, "trusted beneficiaries are not available at this bank")
     return handlers[kind]()
 
@@ -169,8 +176,22 @@ def _token_tpp(request: Request, tpp: str, state: SandboxState) -> str:
     return tpp
 
 
-def _wrong_method(kind: str, method: str, allowed: str, faults: frozenset[str]) -> None:
+def _check_accept(value: str | None) -> None:
+    """Variant accept-negotiated: a malformed Accept is 400, one without JSON is 406."""
+    if value is None:
+        return
+    ranges = [part.split(";", 1)[0].strip().lower() for part in value.split(",")]
+    if not all(_MEDIA_RANGE.fullmatch(item) for item in ranges):
+        raise ApiError(400, "the Accept header is not a list of media ranges")
+    if not any(item in _ACCEPTABLE for item in ranges):
+        raise ApiError(406, "the resources are served as application/hal+json")
+
+
+def _wrong_method(kind: str, method: str, allowed: str, state: SandboxState) -> None:
     """Raise the 405 (or a POST fault's status); returns only for balances-post-200."""
+    faults = state.faults
+    if method == "POST" and kind == "consents" and "consents-post-403" in state.choices:
+        raise ApiError(403, "request refused")  # the portal's CON-3 result column
     if method == "POST" and kind == "balances" and "balances-post-200" in faults:
         return
     if method == "GET" and kind == "confirmation" and "confirmation-get-404" in faults:

@@ -10,7 +10,10 @@
    promise it, so it is off by default) a verified signature whose (keyId, Signature value) pair
    was already seen in the last 5 minutes is refused (fault ``replay-accepted``: accepted).
 4. The bearer token: known, unexpired, and issued to the same TPP.
-Every failure raises ``ApiError``.
+Every failure raises ``ApiError``. The switches of the legitimate variants (``state.choices``)
+relax what no source requires: long X-Request-IDs, the signed set, Digest on an empty body, the
+signed Date, an RSA algorithm label; and take other codes (403 for another TPP's token, 400 for
+a malformed Bearer value, invalid_token in the ErrorModel only).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ MAX_CLOCK_SKEW = dt.timedelta(seconds=300)
 _SERIAL_KEY_ID = re.compile(r"SN=([0-9A-Fa-f]+)\s*,\s*CA=(.+)")
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 b64token (fault malformed-token-500)
 _DIGESTS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
+_RSA_LABELS = ("rsa-sha1", "rsa-sha512", "")  # variant algorithm-from-key: the key decides
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,12 @@ def client_tpp(request: Request) -> str:
     return tpp
 
 
-def check_request_id(request: Request, faults: frozenset[str]) -> None:
+def check_request_id(request: Request, state: SandboxState) -> None:
     value = request.headers.get("x-request-id")
     if value is None:
-        if "request-id-optional" not in faults:
+        if "request-id-optional" not in state.faults:
             raise ApiError(400, "Missing request header 'X-Request-ID'")
-    elif not value or len(value) > MAX_REQUEST_ID:
+    elif not value or (len(value) > MAX_REQUEST_ID and "long-request-id-ok" not in state.choices):
         raise ApiError(400, "X-Request-ID must be 1 to 70 characters")
 
 
@@ -102,11 +106,28 @@ def check_digest(value: str | None, body: bytes, faults: frozenset[str]) -> None
         raise ApiError(400, "Digest must use SHA-256 or SHA-512")
 
 
+def _required_headers(headers: dict[str, str], lean: bool) -> list[str]:
+    """What the signed set must cover (variant signature-lean: the request target only)."""
+    if lean:
+        return [cavage.REQUEST_TARGET]
+    required = [cavage.REQUEST_TARGET, "digest"]
+    return required + (["psu-ip-address"] if "psu-ip-address" in headers else [])
+
+
+def _check_algorithm(algorithm: str, choices: frozenset[str]) -> None:
+    label = algorithm.lower()
+    if label == cavage.ALGORITHM or ("algorithm-from-key" in choices and label in _RSA_LABELS):
+        return
+    raise ApiError(400, "Signature algorithm must be rsa-sha256")
+
+
 def check_signature(request: Request, body: bytes, state: SandboxState) -> None:
     faults = state.faults
+    lean = "signature-lean" in state.choices
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    digest_needed = not (lean and not body and "digest" not in headers)
     raw = headers.get("signature")
     if raw is None:
         if "signature-optional" not in faults:
@@ -117,18 +138,15 @@ def check_signature(request: Request, body: bytes, state: SandboxState) -> None:
         params = cavage.parse_signature_header(raw)
     except cavage.SignatureFormatError as exc:
         raise ApiError(400, f"malformed Signature: {exc}") from exc
-    if params.algorithm.lower() != cavage.ALGORITHM:
-        raise ApiError(400, "Signature algorithm must be rsa-sha256")
+    _check_algorithm(params.algorithm, state.choices)
     if not key_id_matches(params.key_id, state.qseal_cert):
         raise ApiError(400, "Signature keyId does not designate a registered QSEAL certificate")
-    required = [cavage.REQUEST_TARGET, "digest"]
-    if "psu-ip-address" in headers and "psu-ip-unsigned-ok" not in faults:
-        required.append("psu-ip-address")
-    missing = [name for name in required if name not in params.headers]
+    missing = [name for name in _required_headers(headers, lean) if name not in params.headers]
     if missing:
         raise ApiError(400, f"the signature must cover: {', '.join(missing)}")
-    check_digest(headers.get("digest"), body, faults)
-    if "date" in params.headers and "signature-date-unchecked" not in faults:
+    if digest_needed:
+        check_digest(headers.get("digest"), body, faults)
+    if "date" in params.headers and not lean:
         _check_date(headers.get("date"), state.clock())
     target = request.scope["raw_path"].decode("latin-1")
     if request.scope["query_string"]:
@@ -165,18 +183,33 @@ def check_token(request: Request, tpp: str, state: SandboxState) -> Caller:
     scheme, _, value = header.partition(" ")
     if "malformed-token-500" in state.faults and header and not _TOKEN68.fullmatch(value.strip()):
         raise ApiError(500, "Internal Server Error")
-    token = state.access.get(value.strip()) if scheme.lower() == "bearer" else None
+    bearer = scheme.lower() == "bearer"
+    malformed = bearer and not _TOKEN68.fullmatch(value.strip())
+    if malformed and "malformed-authorization-400" in state.choices:  # RFC 6750 3.1
+        challenge = {"WWW-Authenticate": 'Bearer error="invalid_request"'}
+        raise ApiError(400, "malformed Bearer value", error="invalid_request", headers=challenge)
+    token = state.access.get(value.strip()) if bearer else None
+    if token is not None and token.tpp != tpp and "other-tpp-token-403" in state.choices:
+        raise ApiError(403, "the access token was issued to another TPP")
     if token is None or token.tpp != tpp:
         raise ApiError(
             401, "missing or unknown access token", headers={"WWW-Authenticate": "Bearer"}
         )
     if token.expires_at <= state.clock() and "expired-token-ok" not in state.faults:
-        if "expired-token-no-invalid-token" in state.faults:
-            raise ApiError(401, "access token refused", headers={"WWW-Authenticate": "Bearer"})
-        raise ApiError(
-            401,
-            "The access token expired",
-            error="invalid_token",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+        _refuse_expired(state)
     return Caller(tpp, token)
+
+
+def _refuse_expired(state: SandboxState) -> None:
+    """401 for an expired or revoked token, with invalid_token where the bank puts it."""
+    if "expired-token-no-invalid-token" in state.faults:
+        raise ApiError(401, "access token refused", headers={"WWW-Authenticate": "Bearer"})
+    challenge = 'Bearer error="invalid_token"'
+    if "invalid-token-in-body" in state.choices:  # RFC 6750 3: the attribute is a SHOULD
+        challenge = 'Bearer realm="stet"'
+    raise ApiError(
+        401,
+        "The access token expired",
+        error="invalid_token",
+        headers={"WWW-Authenticate": challenge},
+    )

@@ -51,8 +51,12 @@ class Transaction:
     def imputation(self) -> dt.datetime:
         return dt.datetime.combine(self.booking_date, dt.time(), tzinfo=dt.UTC)
 
-    def to_stet(self, *, entry_reference: bool, status: str | None = None) -> dict[str, Any]:
-        """The STET ``Transaction`` object."""
+    def to_stet(self, *, entry_reference: str, status: str | None = None) -> dict[str, Any]:
+        """The STET ``Transaction`` object; ``entry_reference`` is the account's all/none/some.
+
+        ``some``: booked operations carry their reference, the others an empty one (the portal
+        gives Paylib operations a reference once booked only).
+        """
         body: dict[str, Any] = {
             "transactionAmount": {"amount": self.amount, "currency": "EUR"},
             "creditDebitIndicator": self.credit_debit,
@@ -62,8 +66,10 @@ class Transaction:
             "transactionDate": self.transaction_date.isoformat(),
             "remittanceInformation": [self.remittance],
         }
-        if entry_reference:
+        if entry_reference == "all" or (entry_reference == "some" and self.status == "BOOK"):
             body["entryReference"] = self.entry_reference
+        elif entry_reference == "some":
+            body["entryReference"] = ""
         return body
 
 

@@ -5,6 +5,8 @@ Rate limit (seed limits): without ``PSU-IP-Address`` a TPP gets 4 calls a calend
 account and AIS method (accounts, balances, transactions, end-user-identity); the 5th is 429.
 ``PUT /consents`` takes ``application/json`` only (any parameters, any case): another or no
 Content-Type is 415 with an ErrorModel, before the body is read (fault ``content-type-500``: 500).
+The switches of the legitimate variants (``Context.choices``, sandbox/variants.py) are read here
+where each behaviour lives, as the faults are.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +28,13 @@ from stet_conformance.sandbox import data
 from stet_conformance.sandbox.auth import Caller
 from stet_conformance.sandbox.consents import AccessError, apply_consent, parse_access
 from stet_conformance.sandbox.personas import Account, Persona
-from stet_conformance.sandbox.responses import BASE, ApiError, empty_response, hal_response
+from stet_conformance.sandbox.responses import (
+    BASE,
+    JSON,
+    ApiError,
+    empty_response,
+    hal_response,
+)
 from stet_conformance.sandbox.state import DAILY_BATCH_CALLS, SandboxState
 from stet_conformance.shared.dates import parse_stet_datetime
 
@@ -32,6 +42,7 @@ _AMOUNT = re.compile(r"-?[0-9]{1,13}(\.[0-9]{0,5})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _OFFSET_WITHOUT_COLON = re.compile(r"[+-][0-9]{4}")
 _EXTRA_IBAN = "FR7612579000920499999999901"
+_PARIS = ZoneInfo("Europe/Paris")  # variant zone-less-paris: the bank's local time
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,17 @@ class Context:
         return self.state.faults
 
     @property
+    def choices(self) -> frozenset[str]:
+        return self.state.choices
+
+    def hal(self, body: dict[str, Any]) -> Response:
+        """A 2xx resource (variant hal-json-absolute: application/json, absolute hrefs)."""
+        if "hal-json-absolute" not in self.choices:
+            return hal_response(body, self.faults)
+        origin = str(self.request.base_url).rstrip("/")
+        return hal_response(_absolute(body, origin), self.faults, media=JSON)
+
+    @property
     def persona(self) -> Persona:
         return self.state.bank.personas[self.caller.token.persona]
 
@@ -60,10 +82,25 @@ def _link(href: str, templated: bool = False) -> dict[str, Any]:
     return {"templated": templated, "href": href}
 
 
+def _absolute(value: Any, origin: str) -> Any:
+    """``value`` with every HAL ``href`` that starts with ``/`` prefixed by ``origin``."""
+    if isinstance(value, list):
+        return [_absolute(item, origin) for item in value]
+    if not isinstance(value, dict):
+        return value
+    copy = {key: _absolute(item, origin) for key, item in value.items()}
+    href = copy.get("href")
+    if isinstance(href, str) and href.startswith("/"):
+        copy["href"] = origin + href
+    return copy
+
+
 def rate_limit(ctx: Context, kind: str, account: str = "-") -> None:
     if "psu-ip-address" in ctx.request.headers or "rate-limit-missing" in ctx.faults:
         return
-    key = (ctx.caller.tpp, ctx.persona.key, account, kind)
+    key: tuple[str, ...] = (ctx.caller.tpp, ctx.persona.key, account, kind)
+    if "quota-per-psu" in ctx.choices:
+        key = key[:2]
     if ctx.state.count_call(key) > DAILY_BATCH_CALLS:
         raise ApiError(429, "at most 4 calls a day without PSU-IP-Address")
 
@@ -74,9 +111,12 @@ def accounts(ctx: Context) -> Response:
     rate_limit(ctx, "accounts")
     items = []
     for account in persona.accounts:
+        account_id = {"iban": account.iban}
+        if "account-currency-in-id" in ctx.choices:
+            account_id["currency"] = "EUR"
         item: dict[str, Any] = {
             "cashAccountType": account.cash_account_type,
-            "accountId": {"iban": account.iban},
+            "accountId": account_id,
             "usage": account.usage,
             "psuStatus": "Account Holder",
             "name": persona.name,
@@ -107,7 +147,7 @@ def accounts(ctx: Context) -> Response:
     top: dict[str, Any] = {"self": _link(f"{BASE}/accounts")}
     if consent.psu_identity:
         top["endUserIdentity"] = _link(f"{BASE}/end-user-identity")
-    return hal_response({"accounts": items, "_links": top}, ctx.faults)
+    return ctx.hal({"accounts": items, "_links": top})
 
 
 def _resolve(ctx: Context, resource_id: str, kind: str) -> Account | Response:
@@ -118,7 +158,8 @@ def _resolve(ctx: Context, resource_id: str, kind: str) -> Account | Response:
         consent = ctx.state.consent(ctx.caller.tpp, ctx.persona.key)
         allowed = consent.balances if kind == "balances" else consent.transactions
         if own.iban not in allowed:
-            raise ApiError(403, f"no {kind} consent for this account")
+            status = 404 if "unconsented-404" in ctx.choices else 403
+            raise ApiError(status, f"no {kind} consent for this account")
         return own
     found = ctx.state.bank.owner(resource_id)
     if found is not None and "cross-psu-access" in ctx.faults:
@@ -148,6 +189,15 @@ def _balance(ctx: Context, account: Account) -> dict[str, Any]:
     }
 
 
+def _balances(ctx: Context, account: Account) -> list[dict[str, Any]]:
+    """CLBD, and (variant balance-xpcd-too) an instant balance beside it."""
+    found = [_balance(ctx, account)]
+    if "balance-xpcd-too" in ctx.choices:
+        instant = {**found[0], "name": "Solde instantane", "balanceType": "XPCD"}
+        found.append(instant)
+    return found
+
+
 def balances(ctx: Context, resource_id: str) -> Response:
     account = _resolve(ctx, resource_id, "balances")
     if isinstance(account, Response):
@@ -163,22 +213,27 @@ def balances(ctx: Context, resource_id: str) -> Response:
     }
     if "links-self-missing" in ctx.faults:
         del links["self"]
-    return hal_response({"balances": [_balance(ctx, account)], "_links": links}, ctx.faults)
+    return ctx.hal({"balances": _balances(ctx, account), "_links": links})
 
 
 def _date(ctx: Context, name: str) -> dt.datetime | None:
     value = ctx.request.query_params.get(name)
-    if value is None:
+    if value is None or (not value and "empty-date-absent" in ctx.choices):
         return None
+    parse = partial(
+        parse_stet_datetime,
+        local=_PARIS if "zone-less-paris" in ctx.choices else dt.UTC,
+        require_millis="date-millis-required" in ctx.choices,
+    )
     try:
-        parsed = parse_stet_datetime(value)
+        parsed = parse(value)
     except ValueError as exc:
         if "invalid-date-accepted" in ctx.faults:
             return None
         try:
             if "unicode-digits-accepted" not in ctx.faults:
                 raise
-            parsed = parse_stet_datetime(_ascii_digits(value))
+            parsed = parse(_ascii_digits(value))
         except ValueError:
             raise ApiError(400, f"{name} is not a valid date-time") from exc
     offset = parsed.utcoffset()
@@ -207,6 +262,8 @@ def transactions(ctx: Context, resource_id: str) -> Response:
     if date_from is not None and date_from < start and "depth-unchecked" not in faults:
         raise ApiError(400, f"period out of bound: history is limited to {history_days} days")
     if date_from is not None and date_to is not None and date_from > date_to:
+        if "inverted-window-204" in ctx.choices:
+            return empty_response(204)
         raise ApiError(400, "dateFrom is after dateTo")
     if "future-dateto-400" in faults and date_to is not None and date_to > ctx.state.clock():
         raise ApiError(400, "dateTo is in the future")
@@ -221,11 +278,13 @@ def transactions(ctx: Context, resource_id: str) -> Response:
     )
     if not chosen and "empty-history-200" not in faults:
         return empty_response(204)
-    with_reference = account.entry_reference or "entry-reference-always" in faults
+    if "oldest-first" in ctx.choices:
+        chosen.reverse()
+    references = "all" if "entry-reference-always" in faults else account.entry_reference
     pdng = "status-pdng" in faults
     items = [
         tx.to_stet(
-            entry_reference=with_reference,
+            entry_reference=references,
             status="PDNG" if pdng and tx.status == "OTHR" else None,
         )
         for tx in chosen
@@ -236,7 +295,7 @@ def transactions(ctx: Context, resource_id: str) -> Response:
         "parent-list": _link(f"{BASE}/accounts"),
         "balances": _link(f"{href}/balances"),
     }
-    return hal_response({"transactions": items, "_links": links}, faults)
+    return ctx.hal({"transactions": items, "_links": links})
 
 
 def _json_body(ctx: Context) -> object:
@@ -250,6 +309,8 @@ def _require_json_content_type(ctx: Context) -> None:
     value = ctx.request.headers.get("content-type", "")
     if value.split(";", 1)[0].strip().lower() == "application/json":
         return
+    if "content-type-lenient" in ctx.choices:
+        return  # the body is read as JSON whatever it is labelled (RFC 9110 8.3)
     if "content-type-500" in ctx.faults:
         raise ApiError(500, "Internal Server Error")
     raise ApiError(415, "the body must be sent as Content-Type: application/json")
@@ -269,7 +330,10 @@ def consents(ctx: Context) -> Response:
         merge="consent-merged" in ctx.faults,
         keep_on_empty="consent-revoke-ignored" in ctx.faults,
     )
-    return empty_response(200 if "consents-put-200" in ctx.faults else 201)
+    status = 200 if "consents-put-200" in ctx.faults else 201
+    if "consent-body-json" in ctx.choices:
+        return Response(b"{}", status, media_type=JSON)
+    return empty_response(status)
 
 
 def identity(ctx: Context) -> Response:
@@ -282,12 +346,14 @@ def identity(ctx: Context) -> Response:
         "connectedPsu": f"{persona.first_name} {persona.last_name}".strip(),
         "connectedPsuLastName": persona.last_name,
     }
-    if persona.first_name:
+    lean = "identity-lean" in ctx.choices
+    if persona.first_name and not lean:
         body["connectedPsuFirstName"] = persona.first_name
     if "identity-no-connected-psu" in ctx.faults:
         del body["connectedPsu"]
-    body["_links"] = {"self": _link(f"{BASE}/end-user-identity")}
-    return hal_response(body, ctx.faults)
+    if not lean:
+        body["_links"] = {"self": _link(f"{BASE}/end-user-identity")}
+    return ctx.hal(body)
 
 
 def funds_confirmation(ctx: Context) -> Response:
@@ -321,7 +387,8 @@ def funds_confirmation(ctx: Context) -> Response:
         everyone = (a for p in ctx.state.bank.personas.values() for a in p.accounts)
         account = next((a for a in everyone if a.iban == iban), None)
     if account is None:
-        raise ApiError(403, "the account is not one of the PSU's")
+        status = 400 if "funds-other-psu-400" in ctx.choices else 403
+        raise ApiError(status, "the account is not one of the PSU's")
     try:
         covered = amount["currency"] == "EUR" and Decimal(account.balance) >= Decimal(
             amount["amount"]
@@ -335,4 +402,4 @@ def funds_confirmation(ctx: Context) -> Response:
         "result": covered,
         "_links": {"self": _link(f"{BASE}/funds-confirmations")},
     }
-    return hal_response(report, ctx.faults)
+    return ctx.hal(report)

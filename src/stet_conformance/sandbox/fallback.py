@@ -5,7 +5,8 @@ the TPP's ``client_id`` and its QWAC answers ``302 Found`` (an HTML body, as in 
 example) whose ``Location`` is the online-banking login page with a JWT for the redirect
 (``?token=``). The login page (``GET /online-banking/login``) accepts only such a token, for
 ten minutes. A client_id that is not the QWAC's is ``401 invalid_client``; mTLS itself is
-required by the server for every connection.
+required by the server for every connection. Variant login-redirects: the login page answers 302
+to a single sign-on page instead of a form.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from stet_conformance.sandbox.responses import oauth_error
 from stet_conformance.sandbox.state import FALLBACK_LIFETIME, SCOPES, SandboxState
 
 LOGIN_PATH = "/online-banking/login"
+SSO_PATH = "/online-banking/sso"
 _KEY = secrets.token_bytes(32)  # signs the redirect JWTs of this process
 _FOUND = (
     '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>302 Found</title>\n'
@@ -78,6 +80,9 @@ def login_page(query: dict[str, str], state: SandboxState, tpp: str) -> Response
     if found is None or found[0] != tpp or found[1] <= state.clock():
         page = "<html><body><h1>401 Unauthorized</h1><p>Session expired.</p></body></html>\n"
         return Response(page.encode(), 401, media_type=_HTML)
+    if "login-redirects" in state.choices:
+        body = _FOUND.format(href=SSO_PATH).encode("iso-8859-1")
+        return Response(body, 302, {"Location": SSO_PATH}, media_type=_HTML)
     page = (
         "<html><head><title>Banque BCP - Espace client</title></head><body>"
         "<h1>Connexion</h1><form method=post><label>Identifiant <input name=login></label>"

@@ -1,7 +1,9 @@
 """Named, deliberate deviations from the bank's rules, switched on when the sandbox starts.
 
 Each fault changes one behaviour and nothing else, so a conformance suite run against the faulty
-sandbox must fail at least one scenario (a mutation test of the suite itself).
+sandbox must fail at least one scenario (a mutation test of the suite itself). A behaviour the
+portal or STET allows is not a fault but a variant switch (sandbox/variants.py): the harness must
+pass it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ FAULTS: dict[str, str] = {
     "accounts-post-404": "POST /accounts answers 404 instead of 405",
     "balances-post-200": "POST on balances answers 200 with the balances body instead of 405",
     "transactions-post-400": "POST on transactions answers 400 instead of 405",
-    "consents-post-403": "POST /consents answers 403 instead of 405 (the seed's CON-3 row)",
     "consents-put-200": "PUT /consents answers 200 instead of 201",
     "unknown-account-403": "an unknown account on balances answers 403 instead of 404",
     "unknown-account-transactions-204": "an unknown account on transactions answers 204",
@@ -62,8 +63,6 @@ FAULTS: dict[str, str] = {
     "future-dateto-400": "a dateTo later than now is refused with 400",
     "request-id-sanitized": "the X-Request-ID echo drops characters other than [A-Za-z0-9-]",
     "ipv6-psu-ip-500": "an IPv6 PSU-IP-Address answers 500",
-    "signature-date-unchecked": "a stale signed Date header is accepted",
-    "psu-ip-unsigned-ok": "a PSU-IP-Address left out of the signed headers is accepted",
     "malformed-token-500": "an Authorization value outside Bearer token68 answers 500",
     # OAuth token lifecycle, fallback mode, PISP confirmation, beneficiaries, funds (issue 10):
     "code-reusable": "an authorization code can be exchanged more than once",
@@ -81,11 +80,10 @@ FAULTS: dict[str, str] = {
     "fallback-client-id-unchecked": "fallback mode ignores a client_id that is not the QWAC's",
     "fallback-location-no-token": "the fallback redirect carries no token for the login page",
     "confirmation-twice-200": "a second confirmation of a payment request answers 200, not 409",
-    "payment-request-unknown-400": "confirming an unknown payment request answers 400, not 404",
+    "payment-request-other-psu-ok": "another PSU's payment request can be confirmed",
     "confirmation-aisp-ok": "an aisp token can confirm a payment request",
     "confirmation-get-404": "GET on a confirmation answers 404 instead of 405",
     "confirmation-status-unchanged": "a confirmed payment request keeps its status and link",
-    "confirmation-body-optional": "a confirmation without a JSON body is accepted",
     "beneficiaries-200-empty": "GET /trusted-beneficiaries answers 200 with an empty list, not 501",
     "funds-always-covered": "funds confirmations answer result true whatever the amount",
     "funds-wrong-scope-ok": "POST /funds-confirmations accepts a token without the cbpii scope",

@@ -4,6 +4,9 @@ mTLS is required; ``client_id`` must equal the QWAC's organizationIdentifier. Th
 login screen: ``GET /authorize`` takes the persona in a ``psu`` parameter and redirects at once.
 Codes are single use and valid one hour (seed: Get your token). PKCE (RFC 7636) is optional
 and S256 only: a code issued with a ``code_challenge`` is exchanged only with its verifier.
+Variant switches (``state.choices``): pkce-required (no code without a challenge; 303 with an
+HTML note), refresh-rotates, revoke-204, token-lean (no scope, token_type bearer) and
+refresh-client-invalid-grant (RFC 6749 5.2: a refresh token "issued to another client").
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from html import escape
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
@@ -37,7 +41,7 @@ async def handle(request: Request, state: SandboxState, tpp: str, endpoint: str)
         if endpoint == "token":
             return token(form, state, tpp)
         state.revoke(form.get("token", ""), tpp)
-        return Response(b"", 200)
+        return Response(b"", 204 if "revoke-204" in state.choices else 200)
     if endpoint in ("authorize", "token", "revoke"):
         return oauth_error(405, "invalid_request", "method not allowed")
     return oauth_error(404, "invalid_request", "unknown OAuth endpoint")
@@ -63,6 +67,8 @@ def authorize(params: dict[str, str], state: SandboxState, tpp: str) -> Response
     if persona not in state.bank.personas:
         return oauth_error(400, "invalid_request", "psu must name a sandbox persona")
     challenge = params.get("code_challenge")
+    if challenge is None and "pkce-required" in state.choices:
+        return oauth_error(400, "invalid_request", "PKCE (code_challenge, S256) is required")
     if challenge is not None and params.get("code_challenge_method") != "S256":
         return oauth_error(400, "invalid_request", "code_challenge_method must be S256")
     code = AuthCode(
@@ -79,7 +85,11 @@ def authorize(params: dict[str, str], state: SandboxState, tpp: str) -> Response
     if "state" in params:
         query["state"] = params["state"]
     separator = "&" if "?" in redirect_uri else "?"
-    return RedirectResponse(f"{redirect_uri}{separator}{urlencode(query)}", status_code=302)
+    location = f"{redirect_uri}{separator}{urlencode(query)}"
+    if "pkce-required" in state.choices:  # RFC 9110 15.4: a short hypertext note
+        note = f'<html><body><a href="{escape(location)}">Continue</a></body></html>\n'
+        return Response(note, 303, {"Location": location}, media_type="text/html")
+    return RedirectResponse(location, status_code=302)
 
 
 def _verifier_matches(challenge: str | None, verifier: str | None) -> bool:
@@ -94,10 +104,12 @@ def _verifier_matches(challenge: str | None, verifier: str | None) -> bool:
 
 
 def token(form: dict[str, str], state: SandboxState, tpp: str) -> Response:
-    if form.get("client_id") != tpp and "token-client-id-unchecked" not in state.faults:
-        return oauth_error(401, "invalid_client", "client_id is not the QWAC's identifier")
     grant = form.get("grant_type")
     faults = state.faults
+    if form.get("client_id") != tpp and "token-client-id-unchecked" not in faults:
+        if grant == "refresh_token" and "refresh-client-invalid-grant" in state.choices:
+            return oauth_error(400, "invalid_grant", "the refresh token belongs to another client")
+        return oauth_error(401, "invalid_client", "client_id is not the QWAC's identifier")
     if grant == "authorization_code":
         value = form.get("code", "")
         code = state.codes.get(value) if "code-reusable" in faults else state.codes.pop(value, None)
@@ -119,7 +131,8 @@ def token(form: dict[str, str], state: SandboxState, tpp: str) -> Response:
         if found is None or found.tpp != tpp:
             return oauth_error(400, "invalid_grant", "unknown or revoked refresh token")
         refresh = found
-        if "refresh-token-rotated" in faults:  # the bank's profile says it does not rotate
+        # The fault rotates although the bank's profile says it does not; the variant says so.
+        if "refresh-token-rotated" in faults or "refresh-rotates" in state.choices:
             del state.refresh[found.value]
             refresh = state.issue_refresh(found.persona, found.scopes, tpp)
     else:
@@ -132,6 +145,9 @@ def token(form: dict[str, str], state: SandboxState, tpp: str) -> Response:
         "scope": " ".join(sorted(refresh.scopes)),
         "refresh_token": refresh.value,
     }
+    if "token-lean" in state.choices:  # RFC 6749 5.1: scope optional, 7.1: case-insensitive
+        body["token_type"] = "bearer"
+        del body["scope"]
     if grant == "authorization_code" and "token-no-refresh-token" in faults:
         del body["refresh_token"]
     if grant == "refresh_token" and "refresh-token-unusable" in faults:

@@ -41,14 +41,15 @@ class PaymentRequest:
     def confirmed(self) -> bool:
         return self.status != "ACTC"
 
-    def to_stet(self, *, confirmation_link: bool) -> dict[str, Any]:
+    def to_stet(self, *, confirmation_link: bool, with_id: bool = True) -> dict[str, Any]:
+        """The HalPaymentRequest; ``with_id=False`` leaves out the optional resourceId."""
         href = f"{BASE}/payment-requests/{self.resource_id}"
         links: dict[str, Any] = {"self": {"href": href}}
         if confirmation_link:
             links["confirmation"] = {"href": f"{href}/{CONFIRMATION}"}
         transaction_status = "ACSP" if self.confirmed else "PDNG"
-        request = {
-            "resourceId": self.resource_id,
+        request: dict[str, Any] = {"resourceId": self.resource_id} if with_id else {}
+        request |= {
             "paymentInformationId": self.resource_id,
             "creationDateTime": _CREATED,
             "numberOfTransactions": 1,

@@ -26,7 +26,7 @@ class Account:
     cash_account_type: str
     usage: str
     transactions: int
-    entry_reference: bool
+    entry_reference: str  # all, none or some (booked operations only; the others carry "")
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def _persona(key: str, raw: dict[str, Any]) -> Persona:
             cash_account_type=str(item["cash_account_type"]),
             usage=str(item["usage"]),
             transactions=int(item["transactions"]),
-            entry_reference=bool(item["entry_reference"]),
+            entry_reference=_entry_reference(item["entry_reference"]),
         )
         for item in raw["accounts"]
     )
@@ -105,6 +105,15 @@ def _persona(key: str, raw: dict[str, Any]) -> Persona:
         ),
         accounts=accounts,
     )
+
+
+def _entry_reference(value: object) -> str:
+    """The fixture's ``entry_reference``: true (all), false (none) or "some"."""
+    if isinstance(value, bool):
+        return "all" if value else "none"
+    if value in ("all", "none", "some"):
+        return str(value)
+    raise ValueError(f"entry_reference must be true, false or some, not {value!r}")
 
 
 def _consented(value: object, all_ibans: frozenset[str]) -> frozenset[str]:

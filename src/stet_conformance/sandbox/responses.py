@@ -39,8 +39,18 @@ def dumps(body: object) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def error_response(exc: ApiError, path: str, faults: frozenset[str], now: Any) -> Response:
-    """The ErrorModel ``{timestamp, status, error, message, path}`` for an ``ApiError``."""
+def error_response(
+    exc: ApiError,
+    path: str,
+    faults: frozenset[str],
+    now: Any,
+    choices: frozenset[str] = frozenset(),
+) -> Response:
+    """The ErrorModel ``{timestamp, status, error, message, path}`` for an ``ApiError``.
+
+    Variant error-model-lean: STET's own example form, a ``+0000`` timestamp and only
+    ``status`` and ``message`` (plus ``error`` when it is an OAuth error code).
+    """
     reason = HTTPStatus(exc.status).phrase
     body: dict[str, Any] = {
         "timestamp": format_stet_datetime(now),
@@ -49,6 +59,11 @@ def error_response(exc: ApiError, path: str, faults: frozenset[str], now: Any) -
         "message": exc.message[:140],
         "path": path[:140],
     }
+    if "error-model-lean" in choices:
+        body = {"timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"}
+        body |= {"status": exc.status, "message": exc.message[:140]}
+        if exc.error:
+            body["error"] = exc.error
     if "error-model-no-status" in faults:
         del body["status"]
     if "error-body-html" in faults and 400 <= exc.status < 500:
@@ -60,9 +75,12 @@ def error_response(exc: ApiError, path: str, faults: frozenset[str], now: Any) -
     return Response(dumps(body), exc.status, exc.headers, media_type=JSON)
 
 
-def hal_response(body: object, faults: frozenset[str], status: int = 200) -> Response:
+def hal_response(
+    body: object, faults: frozenset[str], status: int = 200, media: str = HAL_JSON
+) -> Response:
     """A 2xx HAL JSON body (served as text/plain under the fault hal-content-type-wrong)."""
-    media = "text/plain; charset=utf-8" if "hal-content-type-wrong" in faults else HAL_JSON
+    if "hal-content-type-wrong" in faults:
+        media = "text/plain; charset=utf-8"
     return Response(dumps(body), status, media_type=media)
 
 

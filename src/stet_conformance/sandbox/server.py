@@ -11,11 +11,16 @@ its profile then says ``replay_protection: true``. The portal's bank does not pr
 that only exists in a variant (``replay-accepted``) switches its variant on, whoever starts the
 server: ``stet-conformance run`` and ``pytest`` (``start_sandbox``), ``stet-conformance sandbox``
 (``run_forever``) and the tests all construct a ``SandboxServer``.
+
+Legitimate variants (``variants=``, sandbox/variants.py) take the other answers the portal and
+STET allow; the profile says what a bank would declare of them: its persona data and payment
+requests (variant ``data``), ``oauth.rotates_refresh_token``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import ssl
 import tempfile
@@ -28,6 +33,7 @@ from types import TracebackType
 from typing import Any, cast
 
 import uvicorn
+import yaml
 from cryptography import x509
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -35,9 +41,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from stet_conformance.sandbox.app import RESET_PATH, build_app
 from stet_conformance.sandbox.chaos import CHAOS_FAULTS, TRANSPORT_KEY, with_chaos
 from stet_conformance.sandbox.faults import parse_faults, variant_options
+from stet_conformance.sandbox.payment_requests import load_payment_requests
 from stet_conformance.sandbox.personas import load_bank
 from stet_conformance.sandbox.pki import TPP_ID, Pki, ensure_pki
 from stet_conformance.sandbox.state import SandboxState
+from stet_conformance.sandbox.variants import variant_switches
 from stet_conformance.shared import cavage
 from stet_conformance.shared.resources import fixtures_dir
 
@@ -73,10 +81,48 @@ def _load_cert(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
 
 
+def _data_file(choices: frozenset[str]) -> Path:
+    """The personas and payment requests the bank serves (variant data: another shape)."""
+    name = "personas-variant.yaml" if "other-persona-data" in choices else "personas.yaml"
+    return fixtures_dir() / name
+
+
+def _declared_data(choices: frozenset[str]) -> dict[str, Any]:
+    """What the profile declares of a variant's data: persona data, payment requests."""
+    if "other-persona-data" not in choices:
+        return {}
+    raw = yaml.safe_load(_data_file(choices).read_text(encoding="utf-8"))
+    return {
+        "personas": raw["personas"],
+        "vars": {
+            "unknown_account": raw["unknown_account"],
+            "payment_requests": raw["payment_requests"],
+        },
+    }
+
+
+def _persona_lines(state: SandboxState, declared: dict[str, Any]) -> list[str]:
+    lines = ["personas:"]
+    for name, issued in state.preissued.items():
+        tokens = ", ".join(f"{scope}: {value}" for scope, value in issued.tokens.items())
+        refresh = ", ".join(f"{s}: {v}" for s, v in issued.refresh_tokens.items())
+        expired = ", ".join(f"{s}: {v}" for s, v in issued.expired_tokens.items())
+        data = declared.get("personas", {}).get(name)
+        extra = f", data: {json.dumps(data)}" if data is not None else ""
+        lines.append(
+            f"  {name}: {{tokens: {{{tokens}}}, refresh_tokens: {{{refresh}}}, "
+            f"expired_tokens: {{{expired}}}{extra}}}"
+        )
+    if "vars" in declared:
+        lines.append(f"vars: {json.dumps(declared['vars'])}")
+    return lines
+
+
 def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
     qseal = _load_cert(pki.qseal_cert)
     key_id = f"{base_url}/certs/qseal_{cavage.fingerprint(qseal)}"
     oauth = f"{base_url}/stet/psd2/oauth"
+    rotates = "true" if "refresh-rotates" in state.choices else "false"
     lines = [
         "# Target profile written by the reference sandbox (stet-conformance). "
         "Tokens are sandbox-only.",
@@ -88,20 +134,12 @@ def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
         "other_client_cert: pki/qwac-other.pem, other_client_key: pki/qwac-other.key}",
         f'signing: {{key: pki/qseal.key, certificate: pki/qseal.pem, key_id: "{key_id}"}}',
         f"oauth: {{token_url: {oauth}/token, authorize_url: {oauth}/authorize, "
-        f"revoke_url: {oauth}/revoke, rotates_refresh_token: false, client_id: {TPP_ID}}}",
+        f"revoke_url: {oauth}/revoke, rotates_refresh_token: {rotates}, client_id: {TPP_ID}}}",
         f"replay_protection: {'true' if state.replay_protection else 'false'}",
         "# Sandbox only: the harness restores the sandbox's start state here at each run's start.",
         f"sandbox: {{reset_path: {RESET_PATH}}}",
-        "personas:",
     ]
-    for name, issued in state.preissued.items():
-        tokens = ", ".join(f"{scope}: {value}" for scope, value in issued.tokens.items())
-        refresh = ", ".join(f"{s}: {v}" for s, v in issued.refresh_tokens.items())
-        expired = ", ".join(f"{s}: {v}" for s, v in issued.expired_tokens.items())
-        lines.append(
-            f"  {name}: {{tokens: {{{tokens}}}, refresh_tokens: {{{refresh}}}, "
-            f"expired_tokens: {{{expired}}}}}"
-        )
+    lines += _persona_lines(state, _declared_data(state.choices))
     return "\n".join(lines) + "\n"
 
 
@@ -114,7 +152,7 @@ def _write_private(path: Path, text: str) -> None:
 class SandboxServer:
     """The sandbox on ``https://host:port`` in a background thread (a context manager).
 
-    Raises ``ValueError`` naming the valid faults when a fault name is unknown.
+    Raises ``ValueError`` naming the valid faults (or variants) when a name is unknown.
     """
 
     def __init__(
@@ -125,21 +163,26 @@ class SandboxServer:
         host: str = "127.0.0.1",
         *,
         replay_protection: bool = False,
+        variants: Sequence[str] = (),
     ) -> None:
         self.directory = Path(directory)
         self.faults = parse_faults(faults)
+        self.choices = variant_switches(variants)
         self.host = host
         replay_protection = replay_protection or variant_options(self.faults).get(
             "replay_protection", False
         )
         self.pki = ensure_pki(self.directory / "pki")
         self.profile_path = self.directory / "profile.yaml"
+        data = _data_file(self.choices)
         self.state = SandboxState(
-            load_bank(fixtures_dir() / "personas.yaml"),
+            load_bank(data),
             self.faults,
             _load_cert(self.pki.qseal_cert),
             TPP_ID,
             replay_protection=replay_protection,
+            choices=self.choices,
+            payments=load_payment_requests(data if "other-persona-data" in self.choices else None),
         )
         self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -210,7 +253,10 @@ class SandboxServer:
 
 
 def start_sandbox(
-    stack: ExitStack, faults: Sequence[str] = (), directory: Path | None = None
+    stack: ExitStack,
+    faults: Sequence[str] = (),
+    directory: Path | None = None,
+    variants: Sequence[str] = (),
 ) -> SandboxServer:
     """Run the sandbox in a background thread until ``stack`` closes: a run's default target.
 
@@ -219,4 +265,4 @@ def start_sandbox(
     """
     if directory is None:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stet-sandbox-")))
-    return stack.enter_context(SandboxServer(directory, faults))
+    return stack.enter_context(SandboxServer(directory, faults, variants=variants))

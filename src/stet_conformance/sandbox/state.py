@@ -89,9 +89,13 @@ class SandboxState:
         tpp_id: str,
         clock: Callable[[], dt.datetime] = utc_now,
         replay_protection: bool = False,
+        *,
+        choices: frozenset[str] = frozenset(),
+        payments: dict[str, PaymentRequest] | None = None,
     ) -> None:
         self.bank = bank
         self.faults = faults
+        self.choices = choices  # switches of the legitimate variants (sandbox/variants.py)
         self.replay_protection = replay_protection
         # (keyId, signature) -> when first seen, and the same keys oldest first for expiry.
         self.signatures: dict[tuple[str, bytes], dt.datetime] = {}
@@ -104,7 +108,7 @@ class SandboxState:
         self.consents: dict[tuple[str, str], Consent] = {}
         self.calls: dict[tuple[str, ...], int] = {}
         self.preissued: dict[str, PersonaTokens] = {}
-        self.payments: dict[str, PaymentRequest] = load_payment_requests()
+        self.payments = payments if payments is not None else load_payment_requests()
         self.fallback: dict[str, tuple[str, dt.datetime]] = {}  # login token -> (tpp, expiry)
         self.run_id: str | None = None  # the harness run the last reset was for
         for key in bank.personas:

@@ -1,8 +1,10 @@
 """``{{ ... }}`` expressions in scenario values: persona data, captures, dates relative to today.
 
 An expression is either a dotted path into the context (``LEA.accounts.0.resource_id``,
-``saved.first_date``, ``unknown_account``) or a call of one of ``FUNCTIONS``. A value that is
+``saved.first_date``, ``unknown_account``) or a call of one of ``FUNCTIONS``, optionally followed
+by a dotted path into its result (``account('LEA', 'negative').resource_id``). A value that is
 exactly one expression keeps its type; expressions inside a longer string are formatted as text.
+The functions of ``DATA_FUNCTIONS`` read what the profile declares of a persona (``declared``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, get_type_hints
 
 from stet_conformance.errors import ScenarioError
+from stet_conformance.scenario import declared
 
 # The inner part may not contain "}}", so "{{ a }}-{{ b }}" is two expressions, not one.
 _EXPR = re.compile(r"\{\{\s*((?:(?!\}\}).)+?)\s*\}\}")
-CALL = re.compile(r"([a-z_]+)\((.*)\)")
+CALL = re.compile(r"([a-z_]+)\((.*)\)((?:\.[A-Za-z0-9_]+)*)")
 _ARG = re.compile(r"\s*(-?\d+|\"[^\"]*\"|'[^']*')\s*(?:,|$)")
 
 
@@ -50,17 +53,79 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
-FUNCTIONS: dict[str, Callable[..., str]] = {
+class UnknownVariable(KeyError):
+    """A path that the context does not contain."""
+
+
+Context = Mapping[str, Any] | None  # None: the loader checks the arguments, nothing is read
+
+
+def _persona(context: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = lookup(context, name)
+    if not isinstance(value, Mapping):
+        raise UnknownVariable(name)
+    return value
+
+
+def _account(context: Context, persona: str, role: str) -> Any:
+    """The first account of ``persona`` the profile declares for ``role`` (``declared.ROLES``)."""
+    if role not in declared.ROLES:
+        raise ScenarioError(f"unknown account role {role!r} (known: {', '.join(declared.ROLES)})")
+    if context is None:
+        return None
+    found = declared.select_account(_persona(context, persona), role)
+    if found is None:
+        raise ScenarioError(
+            f"personas.{persona}.data declares no {declared.ROLES[role][0]} (role {role})"
+        )
+    return found
+
+
+def _consent_body(context: Context, persona: str) -> Any:
+    """The PUT /consents body that restores the persona's recorded consent."""
+    return None if context is None else declared.consent_body(_persona(context, persona))
+
+
+def _ibans(context: Context, persona: str) -> Any:
+    if context is None:
+        return None
+    return [str(a.get("iban")) for a in declared.accounts(_persona(context, persona))]
+
+
+def _account_count(context: Context, persona: str) -> Any:
+    return None if context is None else len(declared.accounts(_persona(context, persona)))
+
+
+def _history_start(context: Context, persona: str) -> Any:
+    """The first day the bank serves: ``history_days`` before today (UTC)."""
+    if context is None:
+        return None
+    return _date(-declared.history_days(_persona(context, persona)))
+
+
+def _beyond_history(context: Context, persona: str) -> Any:
+    """A dateFrom a week before the first day served: the bank must refuse it (400)."""
+    if context is None:
+        return None
+    return _datetime(-declared.history_days(_persona(context, persona)) - 8)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
     "date": _date,
     "datetime": _datetime,
     "uuid": _uuid,
     "repeat": _repeat,
+    "account": _account,
+    "consent_body": _consent_body,
+    "ibans": _ibans,
+    "account_count": _account_count,
+    "history_start": _history_start,
+    "beyond_history": _beyond_history,
 }
+DATA_FUNCTIONS = frozenset(
+    {"account", "consent_body", "ibans", "account_count", "history_start", "beyond_history"}
+)
 _TYPE_NAMES = {int: "a whole number", str: "quoted text"}
-
-
-class UnknownVariable(KeyError):
-    """A path that the context does not contain."""
 
 
 def lookup(context: Mapping[str, Any], path: str) -> Any:
@@ -90,18 +155,21 @@ def _parse_args(name: str, text: str) -> list[Any]:
     return args
 
 
-def call(name: str, arguments: str) -> str:
+def call(name: str, arguments: str, context: Context = None) -> Any:
     """``name(arguments)``; a wrong name, argument or bound is a ``ScenarioError``.
 
-    The arguments are literals, so the loader calls this once per expression to refuse a bad
-    one at load time, before any request is sent.
+    The arguments are literals, so the loader calls this once per expression (without a
+    context) to refuse a bad one at load time, before any request is sent.
     """
     function = FUNCTIONS.get(name)
     if function is None:
         raise ScenarioError(f"unknown function {name}() (known: {', '.join(sorted(FUNCTIONS))})")
     args = _parse_args(name, arguments)
+    signature = inspect.signature(function)
+    if name in DATA_FUNCTIONS:  # the context is not an argument of the expression
+        signature = signature.replace(parameters=list(signature.parameters.values())[1:])
     try:
-        bound = inspect.signature(function).bind(*args)
+        bound = signature.bind(*args)
     except TypeError as exc:
         raise ScenarioError(f"{name}({arguments}): {exc}") from None
     hints = get_type_hints(function)
@@ -110,16 +178,22 @@ def call(name: str, arguments: str) -> str:
             wanted = _TYPE_NAMES[hints[parameter]]
             raise ScenarioError(f"{name}({arguments}): {parameter} must be {wanted}")
     try:
-        return function(*args)
+        return function(context, *args) if name in DATA_FUNCTIONS else function(*args)
     except ScenarioError as exc:
         raise ScenarioError(f"{name}({arguments}): {exc}") from None
 
 
 def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     found = CALL.fullmatch(expression)
-    if found is not None:
-        return call(found.group(1), found.group(2))
-    return lookup(context, expression)
+    if found is None:
+        return lookup(context, expression)
+    value = call(found.group(1), found.group(2), context)
+    if not found.group(3):
+        return value
+    try:
+        return lookup(value, found.group(3)[1:])
+    except UnknownVariable:
+        raise UnknownVariable(expression) from None
 
 
 def render(value: Any, context: Mapping[str, Any]) -> Any:

@@ -1,9 +1,11 @@
 """The date grammar of dateFrom/dateTo as the Banque BCP portal documents it.
 
 Allowed: ``YYYY-MM-DDTHH:MM:SS.SSS`` optionally followed by ``Z``, ``+HHMM`` or ``+HH:MM`` (and
-the negative offsets). Milliseconds are optional (RFC 3339 makes fractions optional). A value
-without an offset is read as UTC. Plain dates (``YYYY-MM-DD``) are not in the portal's grammar;
-targets that accept them say so in their profile. Only ASCII digits count as digits.
+the negative offsets). The portal writes the milliseconds in all three formats; this parser
+also reads values without them (RFC 3339 makes fractions optional) unless ``require_millis``.
+A value without an offset is read in ``local`` (UTC by default). Plain dates (``YYYY-MM-DD``)
+are not in the portal's grammar; targets that accept them say so in their profile. Only ASCII
+digits count as digits.
 """
 
 from __future__ import annotations
@@ -18,9 +20,17 @@ _DATETIME = re.compile(
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
-def parse_stet_datetime(value: str, *, allow_plain_date: bool = False) -> dt.datetime:
+def parse_stet_datetime(
+    value: str,
+    *,
+    allow_plain_date: bool = False,
+    local: dt.tzinfo = dt.UTC,
+    require_millis: bool = False,
+) -> dt.datetime:
     """Parse a dateFrom/dateTo value into an aware datetime; ``ValueError`` when invalid."""
     match = _DATETIME.fullmatch(value)
+    if match is not None and require_millis and match.group(7) is None:
+        raise ValueError(f"no milliseconds: {value[:40]!r}")
     if match is None:
         date_match = _DATE.fullmatch(value) if allow_plain_date else None
         if date_match is None:
@@ -30,12 +40,14 @@ def parse_stet_datetime(value: str, *, allow_plain_date: bool = False) -> dt.dat
     year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
     millis = int(match.group(7) or 0)
     return dt.datetime(
-        year, month, day, hour, minute, second, millis * 1000, tzinfo=_offset(match.group(8))
+        year, month, day, hour, minute, second, millis * 1000, tzinfo=_offset(match.group(8), local)
     )
 
 
-def _offset(text: str | None) -> dt.tzinfo:
-    if text is None or text == "Z":
+def _offset(text: str | None, local: dt.tzinfo) -> dt.tzinfo:
+    if text is None:
+        return local
+    if text == "Z":
         return dt.UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")

@@ -1,0 +1,83 @@
+"""Legitimate variants of the bank: where the portal and STET leave a choice, the other answer.
+
+A fault breaks a rule, so the harness must fail it; a variant takes another answer the sources
+allow, so the harness must pass it (``stet-conformance selftest`` checks both directions). Each
+variant is a named set of switches; a switch is read (``name in state.choices``) at the one place
+its behaviour lives, as faults are. The profile the sandbox writes describes what a variant
+changes that a bank would declare (its persona data, ``oauth.rotates_refresh_token``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+SWITCHES: dict[str, str] = {
+    # Status codes the sources list too, or leave open.
+    "funds-other-psu-400": "a funds confirmation on another PSU's account answers 400",
+    "unconsented-404": "an own account outside the consent answers 404, not 403",
+    "consents-post-403": "POST /consents answers 403 (the portal's CON-3 result column)",
+    "beneficiaries-400": "GET /trusted-beneficiaries answers 400 (entry point not implemented)",
+    "payment-request-400": "an unknown or another PSU's payment request answers 400, not 404",
+    "confirmation-body-optional": "a confirmation without a body is accepted (body not required)",
+    "other-tpp-token-403": "a token presented over another TPP's QWAC answers 403, not 401",
+    "malformed-authorization-400": "a malformed Bearer value answers 400 invalid_request",
+    "refresh-client-invalid-grant": "a refresh with another client_id answers 400 invalid_grant",
+    "login-redirects": "the fallback login page answers 302 to a single sign-on page",
+    "inverted-window-204": "dateFrom after dateTo answers 204 (an empty window)",
+    "accept-negotiated": "a malformed Accept answers 400, an unacceptable one 406",
+    # OAuth2 choices (RFC 6749, 7009, 7636).
+    "refresh-rotates": "every refresh issues a new refresh token and revokes the old one",
+    "revoke-204": "POST /revoke answers 204 with no body",
+    "token-lean": "token responses say token_type bearer and carry no scope",
+    "pkce-required": "authorize requires PKCE S256 and answers 303 with an HTML note",
+    "invalid-token-in-body": "an expired token's invalid_token is in the ErrorModel only",
+    # Headers, signatures, body formats.
+    "long-request-id-ok": "an X-Request-ID longer than 70 characters is accepted and echoed",
+    "content-type-lenient": "PUT /consents reads a JSON body whatever its Content-Type",
+    "signature-lean": "a signature over (request-target) alone is enough; Digest optional "
+    "without a body; the signed Date is not checked",
+    "algorithm-from-key": "the Signature algorithm rsa-sha1, rsa-sha512 or empty is read "
+    "as rsa-sha256 (derived from the key)",
+    # Dates and windows.
+    "date-millis-required": "dateFrom/dateTo without .SSS milliseconds answer 400",
+    "zone-less-paris": "a dateFrom/dateTo without an offset is Europe/Paris local time",
+    "empty-date-absent": "an empty dateFrom/dateTo is read as absent",
+    "oldest-first": "transactions are listed oldest first (still the 500 most recent)",
+    # Body shapes.
+    "account-currency-in-id": "accounts carry accountId.currency besides currency",
+    "balance-xpcd-too": "balances add an XPCD balance next to CLBD",
+    "consent-body-json": "PUT /consents answers 201 with a {} body",
+    "error-model-lean": "ErrorModel with a +0000 timestamp and no path (error only for OAuth)",
+    "hal-json-absolute": "resources are application/json with absolute HAL hrefs",
+    "confirmation-lean": "a confirmed payment request omits its resourceId and is ACCP",
+    "identity-lean": "end-user-identity carries connectedPsu and the last name only",
+    "quota-per-psu": "the unattended quota counts per TPP and PSU, all accounts and methods",
+    # Data.
+    "other-persona-data": "personas of another shape: other ids, counts, order, consents, "
+    "payment requests, mixed entryReference, a 180-day history (declared in the profile)",
+}
+
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "choices": tuple(name for name in SWITCHES if name != "other-persona-data"),
+    "data": ("other-persona-data",),
+}
+DESCRIPTIONS: dict[str, str] = {
+    "choices": "every other status, format and OAuth choice the portal and STET allow",
+    "data": "persona data of another shape, described in the profile it writes",
+}
+
+
+def parse_variants(names: Iterable[str]) -> frozenset[str]:
+    """Validate variant names; an unknown one raises ``ValueError`` listing the valid names."""
+    chosen = frozenset(names)
+    unknown = sorted(chosen - VARIANTS.keys())
+    if unknown:
+        raise ValueError(
+            f"unknown sandbox variant(s): {', '.join(unknown)}; valid: {', '.join(VARIANTS)}"
+        )
+    return chosen
+
+
+def variant_switches(variants: Iterable[str]) -> frozenset[str]:
+    """The switches of the chosen variants (validated)."""
+    return frozenset(s for name in parse_variants(variants) for s in VARIANTS[name])

@@ -1,0 +1,378 @@
+"""Each legitimate variant switch takes the other answer it names (checked on a fresh sandbox),
+the data variant's profile describes the data it serves, and names never collide with faults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import yaml
+from sandbox_helpers import BASE, Api, load_key, open_api
+
+from stet_conformance.http.signing import RequestOptions, Signer
+from stet_conformance.sandbox.faults import FAULTS
+from stet_conformance.sandbox.server import SandboxServer
+from stet_conformance.sandbox.variants import SWITCHES, VARIANTS, parse_variants
+from stet_conformance.shared.resources import fixtures_dir
+
+Start = Callable[[Sequence[str]], AbstractContextManager[Api]]
+LEA_ID = "125790009204004305180"
+LEA_TX = f"/accounts/{LEA_ID}/transactions"
+CLAIRE_IBAN = "FR7617515900000800358074006"
+LEA_CONSENT = {
+    "balances": [],
+    "transactions": [],
+    "psuIdentity": False,
+    "trustedBeneficiaries": False,
+}
+
+
+@pytest.fixture
+def start(sandbox: SandboxServer, tmp_path: Path) -> Start:
+    """A short-lived sandbox with some variants, reusing the session's PKI (fast)."""
+
+    @contextmanager
+    def run(variants: Sequence[str] = ("choices",)) -> Iterator[Api]:
+        directory = tmp_path / "-".join(variants)
+        shutil.copytree(sandbox.pki.directory, directory / "pki")
+        with SandboxServer(directory, variants=variants) as server, open_api(server) as api:
+            yield api
+
+    return run
+
+
+def _day(days_ago: int, suffix: str = ".000Z") -> str:
+    return f"{dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days_ago)}T00:00:00{suffix}"
+
+
+def _oauth(api: Api, name: str) -> str:
+    return str(api.profile["oauth"][name])
+
+
+def _refresh(api: Api, token: str, client_id: str = "PSDFR-ACPR-13807") -> httpx.Response:
+    form = {"grant_type": "refresh_token", "refresh_token": token, "client_id": client_id}
+    return api.client.post(_oauth(api, "token_url"), data=form)
+
+
+def _lea_refresh(api: Api) -> str:
+    return str(api.profile["personas"]["LEA"]["refresh_tokens"]["aisp"])
+
+
+CHECKS: dict[str, Callable[[Api], None]] = {}
+
+
+def check(name: str) -> Callable[[Callable[[Api], None]], Callable[[Api], None]]:
+    def register(func: Callable[[Api], None]) -> Callable[[Api], None]:
+        CHECKS[name] = func
+        return func
+
+    return register
+
+
+@check("funds-other-psu-400")
+def _(api: Api) -> None:
+    body = {
+        "paymentCoverageRequestId": "v-1",
+        "instructedAmount": {"amount": "1.00", "currency": "EUR"},
+        "accountId": {"iban": CLAIRE_IBAN},
+    }
+    assert api.call("POST", "/funds-confirmations", scope="cbpii", json=body).status_code == 400
+
+
+@check("unconsented-404")
+def _(api: Api) -> None:
+    assert api.call("PUT", "/consents", json=LEA_CONSENT).status_code == 201
+    assert api.get(f"/accounts/{LEA_ID}/balances").status_code == 404
+
+
+@check("consents-post-403")
+def _(api: Api) -> None:
+    assert api.call("POST", "/consents", json={}).status_code == 403
+    assert api.call("POST", "/accounts", json={}).status_code == 405
+
+
+@check("beneficiaries-400")
+def _(api: Api) -> None:
+    assert api.get("/trusted-beneficiaries").status_code == 400
+
+
+@check("payment-request-400")
+def _(api: Api) -> None:
+    for resource in ("PR-UNKNOWN-0000", "PR-CLAIRE-0001"):
+        path = f"/payment-requests/{resource}/o-confirmation"
+        assert api.call("POST", path, scope="pisp", json={}).status_code == 400
+
+
+@check("confirmation-body-optional")
+def _(api: Api) -> None:
+    path = "/payment-requests/PR-LEA-0003/o-confirmation"
+    assert api.call("POST", path, scope="pisp").status_code == 200
+
+
+@check("other-tpp-token-403")
+def _(api: Api) -> None:
+    pki = api.server.pki
+    with open_api(api.server, cert=pki.other_qwac_cert, key=pki.other_qwac_key) as other:
+        assert other.get("/accounts", token=api.token()).status_code == 403
+    assert api.get("/accounts").status_code == 200
+
+
+@check("malformed-authorization-400")
+def _(api: Api) -> None:
+    response = api.get("/accounts", headers={"Authorization": "Bearer two words"})
+    assert response.status_code == 400
+    assert 'error="invalid_request"' in response.headers["www-authenticate"]
+    assert api.get("/accounts", headers={"Authorization": "Basic abc"}).status_code == 401
+
+
+@check("refresh-client-invalid-grant")
+def _(api: Api) -> None:
+    response = _refresh(api, _lea_refresh(api), client_id="PSDFR-X-1")
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_grant")
+
+
+@check("login-redirects")
+def _(api: Api) -> None:
+    form = {"client_id": "PSDFR-ACPR-13807", "grant_type": "client_credentials"}
+    found = api.client.post(_oauth(api, "token_url"), data=form, headers={"fallback": "1"})
+    login = api.client.get(found.headers["location"])
+    assert login.status_code == 302 and login.headers["location"].endswith("/sso")
+
+
+@check("inverted-window-204")
+def _(api: Api) -> None:
+    response = api.get(LEA_TX, params={"dateFrom": _day(5), "dateTo": _day(20)})
+    assert response.status_code == 204 and not response.content
+
+
+@check("accept-negotiated")
+def _(api: Api) -> None:
+    assert api.get("/accounts", headers={"Accept": "garbage"}).status_code == 400
+    assert api.get("/accounts", headers={"Accept": "text/html"}).status_code == 406
+    assert api.get("/accounts", headers={"Accept": "*/*;q=0.5"}).status_code == 200
+
+
+@check("refresh-rotates")
+def _(api: Api) -> None:
+    assert api.profile["oauth"]["rotates_refresh_token"] is True
+    first = _refresh(api, _lea_refresh(api)).json()
+    assert first["refresh_token"] != _lea_refresh(api)
+    assert _refresh(api, _lea_refresh(api)).status_code == 400
+    assert _refresh(api, first["refresh_token"]).status_code == 200
+
+
+@check("revoke-204")
+def _(api: Api) -> None:
+    form = {"token": _lea_refresh(api), "client_id": "PSDFR-ACPR-13807"}
+    response = api.client.post(_oauth(api, "revoke_url"), data=form)
+    assert response.status_code == 204 and not response.content
+
+
+@check("token-lean")
+def _(api: Api) -> None:
+    body = _refresh(api, _lea_refresh(api)).json()
+    assert body["token_type"] == "bearer" and "scope" not in body
+
+
+@check("pkce-required")
+def _(api: Api) -> None:
+    params = {
+        "response_type": "code",
+        "client_id": "PSDFR-ACPR-13807",
+        "redirect_uri": "https://tpp.example/cb",
+        "scope": "aisp",
+        "psu": "LEA",
+    }
+    url = _oauth(api, "authorize_url")
+    assert api.client.get(url, params=params).status_code == 400
+    params |= {"code_challenge": "x" * 43, "code_challenge_method": "S256"}
+    response = api.client.get(url, params=params)
+    assert response.status_code == 303
+    assert response.headers["content-type"].startswith("text/html")
+    assert parse_qs(urlsplit(response.headers["location"]).query)["code"]
+
+
+@check("invalid-token-in-body")
+def _(api: Api) -> None:
+    expired = api.profile["personas"]["LEA"]["expired_tokens"]["aisp"]
+    response = api.get("/accounts", token=expired)
+    assert response.status_code == 401
+    assert "invalid_token" not in response.headers["www-authenticate"]
+    assert response.json()["error"] == "invalid_token"
+
+
+@check("long-request-id-ok")
+def _(api: Api) -> None:
+    response = api.get("/accounts", headers={"X-Request-ID": "a" * 71})
+    assert response.status_code == 200 and response.headers["x-request-id"] == "a" * 71
+
+
+@check("content-type-lenient")
+def _(api: Api) -> None:
+    request = api.client.build_request(
+        "PUT",
+        BASE + "/consents",
+        content=json.dumps(LEA_CONSENT).encode(),
+        headers={"Content-Type": "text/plain"},
+        extensions={"stet": RequestOptions(token=api.token())},
+    )
+    assert api.client.send(request).status_code == 201
+
+
+def _signed_by(api: Api, headers: Sequence[str], algorithm: str | None = None) -> httpx.Response:
+    key_id = api.profile["signing"]["key_id"]
+    signer = Signer(load_key(api.server.pki.qseal_key), key_id, headers)
+    request = api.client.build_request(
+        "GET", BASE + "/accounts", extensions={"stet": RequestOptions(token=api.token())}
+    )
+    request.headers["Digest"] = "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    request.headers["X-Request-ID"] = "variant-signature"
+    request.headers["PSU-IP-Address"] = "192.0.2.10"
+    value = signer.signature_header(request)
+    if algorithm is not None:
+        value = value.replace('algorithm="rsa-sha256"', f'algorithm="{algorithm}"')
+    request.headers["Signature"] = value
+    return api.client.send(request)
+
+
+@check("signature-lean")
+def _(api: Api) -> None:
+    assert _signed_by(api, ["(request-target)"]).status_code == 200
+    assert _signed_by(api, ["digest", "x-request-id"]).status_code == 400
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    dated = api.get("/accounts", headers={"Date": stale.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+    assert dated.status_code == 200
+
+
+@check("algorithm-from-key")
+def _(api: Api) -> None:
+    names = ["(request-target)", "digest", "x-request-id", "psu-ip-address"]
+    assert _signed_by(api, names, "rsa-sha512").status_code == 200
+    assert _signed_by(api, names, "hmac-sha256").status_code == 400
+
+
+@check("date-millis-required")
+def _(api: Api) -> None:
+    assert api.get(LEA_TX, params={"dateFrom": _day(3, "Z")}).status_code == 400
+    assert api.get(LEA_TX, params={"dateFrom": _day(3)}).status_code == 200
+
+
+@check("zone-less-paris")
+def _(api: Api) -> None:
+    # 00:30 in Paris is the evening before in UTC: yesterday's operation (booked at 00:00 UTC)
+    # is inside the window; read as UTC, it would not be.
+    local = _day(1)[:10] + "T00:30:00.000"
+    items = api.get(LEA_TX, params={"dateFrom": local}).json()
+    assert {t["bookingDate"] for t in items["transactions"]} == {_day(0)[:10], _day(1)[:10]}
+
+
+@check("empty-date-absent")
+def _(api: Api) -> None:
+    assert api.get(LEA_TX, params={"dateFrom": ""}).status_code == 200
+
+
+@check("oldest-first")
+def _(api: Api) -> None:
+    dates = [t["bookingDate"] for t in api.get(LEA_TX).json()["transactions"]]
+    assert dates == sorted(dates) and dates[0] < dates[-1]
+
+
+@check("account-currency-in-id")
+def _(api: Api) -> None:
+    accounts = api.get("/accounts").json()["accounts"]
+    assert {a["accountId"]["currency"] for a in accounts} == {"EUR"}
+
+
+@check("balance-xpcd-too")
+def _(api: Api) -> None:
+    balances = api.get(f"/accounts/{LEA_ID}/balances").json()["balances"]
+    assert [b["balanceType"] for b in balances] == ["CLBD", "XPCD"]
+
+
+@check("consent-body-json")
+def _(api: Api) -> None:
+    consent = {**LEA_CONSENT, "balances": [{"iban": "FR7612579000920400430518020"}]}
+    response = api.call("PUT", "/consents", json=consent)
+    assert response.status_code == 201 and response.json() == {}
+
+
+@check("error-model-lean")
+def _(api: Api) -> None:
+    body = api.get("/accounts/CPT30014684067/balances").json()
+    assert set(body) == {"timestamp", "status", "message"} and body["timestamp"].endswith("+0000")
+
+
+@check("hal-json-absolute")
+def _(api: Api) -> None:
+    response = api.get("/accounts")
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["_links"]["self"]["href"] == f"{api.server.base_url}{BASE}/accounts"
+
+
+@check("confirmation-lean")
+def _(api: Api) -> None:
+    path = "/payment-requests/PR-LEA-0001/o-confirmation"
+    request = api.call("POST", path, scope="pisp", json={}).json()["paymentRequest"]
+    assert "resourceId" not in request and request["paymentInformationStatus"] == "ACCP"
+
+
+@check("identity-lean")
+def _(api: Api) -> None:
+    body = api.get("/end-user-identity", persona="MARC").json()
+    assert set(body) == {"connectedPsu", "connectedPsuLastName"}
+
+
+@check("quota-per-psu")
+def _(api: Api) -> None:
+    paths = ["/accounts", f"/accounts/{LEA_ID}/balances", LEA_TX, "/accounts", LEA_TX]
+    codes = [api.get(path, psu_ip_address=False).status_code for path in paths]
+    assert codes == [200, 200, 200, 200, 429]
+
+
+@pytest.mark.parametrize("switch", sorted(CHECKS))
+def test_switch_takes_the_other_answer(start: Start, switch: str) -> None:
+    with start(["choices"]) as api:
+        CHECKS[switch](api)
+
+
+def test_every_behaviour_switch_is_checked_and_in_a_variant() -> None:
+    assert set(CHECKS) | {"other-persona-data"} == set(SWITCHES)
+    assert {s for switches in VARIANTS.values() for s in switches} == set(SWITCHES)
+    assert not set(SWITCHES) & set(FAULTS), "a switch is a legitimate answer, never a fault"
+    assert len(VARIANTS) >= 2
+
+
+def test_unknown_variant_is_refused_with_the_valid_names(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown sandbox variant.*valid: choices, data"):
+        parse_variants(["nope"])
+    with pytest.raises(ValueError, match="unknown sandbox variant"):
+        SandboxServer(tmp_path, variants=["nope"])
+
+
+def test_data_variant_serves_and_declares_other_persona_data(start: Start) -> None:
+    source = yaml.safe_load((fixtures_dir() / "personas-variant.yaml").read_text("utf-8"))
+    with start(["data"]) as api:
+        declared = api.profile["personas"]
+        assert declared["TECHNCO"]["data"] == source["personas"]["TECHNCO"]
+        assert api.profile["vars"]["payment_requests"] == source["payment_requests"]
+        assert api.profile["oauth"]["rotates_refresh_token"] is False
+        ibans = [a["accountId"]["iban"] for a in api.get("/accounts").json()["accounts"]]
+        assert ibans == [a["iban"] for a in declared["LEA"]["data"]["accounts"]]
+        assert len(api.get("/accounts", persona="TECHNCO").json()["accounts"]) == 1
+        first = declared["GEORGES"]["data"]["accounts"][0]
+        items = api.get(f"/accounts/{first['resource_id']}/transactions", persona="GEORGES")
+        references = [t["entryReference"] for t in items.json()["transactions"]]
+        assert "" in references and any(references), "mixed empty and filled entryReference"
+        assert len(references) == first["transactions"]
+
+
+def test_default_sandbox_profile_declares_no_data(api: Api) -> None:
+    assert "vars" not in api.profile
+    assert all("data" not in entry for entry in api.profile["personas"].values())
