@@ -73,7 +73,7 @@ def test_an_expectation_renders_its_operands_and_merges_overrides() -> None:
     data = [{"path": "a", "equals": "{{ n }}"}]
     expect = Expect.of({"status": 200, "oauth_error": "{{ e }}", "data": data})
     rendered = expect.rendered(lambda value: render(value, {"n": 3, "e": "x"}))
-    assert (rendered.oauth_error, rendered.data) == ("x", ({"path": "a", "equals": 3},))
+    assert (rendered.oauth_error, rendered.data) == (("x",), ({"path": "a", "equals": 3},))
     assert expect.data == tuple(data)  # the template is kept
     assert expect.given == {"status", "oauth_error", "data"}
     merged = expect.merged(Expect.of({"status": [403, "404"]}))
