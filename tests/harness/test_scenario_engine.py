@@ -77,7 +77,7 @@ def test_an_expectation_renders_its_operands_and_merges_overrides() -> None:
     assert expect.data == tuple(data)  # the template is kept
     assert expect.given == {"status", "oauth_error", "data"}
     merged = expect.merged(Expect.of({"status": [403, "404"]}))
-    assert (merged.status, merged.oauth_error) == ((403, 404), "{{ e }}")
+    assert (merged.status, merged.oauth_error) == ((403, 404), ("{{ e }}",))
     with pytest.raises(ValueError, match="unknown key 'stauts'"):
         Expect.of({"stauts": 403})
 
