@@ -22,7 +22,7 @@ from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin.recorder import sanitized_profile
 from stet_conformance.sandbox.server import SandboxServer
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PROFILE_DOC = Path(__file__).resolve().parents[2] / "docs" / "profile.md"
 SECRET = "sEcReT-t0ken-Value-91f3a7"
 PASSPHRASE = "correct-horse-battery-staple-42"
 
@@ -563,10 +563,10 @@ def test_unknown_names_point_at_their_own_line(broken: Broken, extra: list[str],
     assert message.startswith(broken.at(line))
 
 
-def test_the_readme_retries_example_loads_and_survives_sanitizing(broken: Broken) -> None:
+def test_the_documented_retries_example_loads_and_survives_sanitizing(broken: Broken) -> None:
     """YAML 1.1 read the key ``on`` as true: the documented form was refused (retries.True)."""
-    readme = README.read_text(encoding="utf-8").splitlines()
-    example = next(line for line in readme if line.startswith("retries: {"))
+    doc = PROFILE_DOC.read_text(encoding="utf-8").splitlines()
+    example = next(line for line in doc if line.startswith("retries: {"))
     expected = RetryPolicy(2, frozenset({"timeout", "connect", "503"}), 0.5)
     path = broken.write([*broken.lines(), example])
     assert load_profile(path).limits.retries == expected
