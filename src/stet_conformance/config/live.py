@@ -1,5 +1,5 @@
-"""Live safety: the origins a profile declares, and when a run may contact them (README, 'Live
-safety').
+"""Live safety: the origins a profile declares, and when a run may contact them (docs/profile.md,
+'Live safety').
 
 A harness must never surprise a production bank. Every origin the harness contacts comes from the
 profile (``base_url`` and the OAuth URLs); each is read with httpx's URL parser, the one that

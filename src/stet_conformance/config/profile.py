@@ -1,4 +1,4 @@
-"""Target profiles: which bank, which certificates, which tokens (README, 'Target profile').
+"""Target profiles: which bank, which certificates, which tokens (docs/profile.md).
 
 A profile is YAML validated by ``schemas/profile.schema.json``. ``${VAR}`` reads the environment
 (``${VAR:-default}`` gives a default; an empty value means "not configured", so scenarios needing

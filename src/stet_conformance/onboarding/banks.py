@@ -44,8 +44,9 @@ personas:
   TECHNCO: {tokens: {aisp: "${TECHNCO_AISP_TOKEN:-}"}}
   EDME: {tokens: {aisp: "${EDME_AISP_TOKEN:-}"}}
 
-# Per-bank expectation changes, always with a reason (README: "Where the portal and STET
-# disagree"). Known failures go here with `skip: true` so a nightly run fails on regressions only.
+# Per-bank expectation changes, always with a reason (docs/checks.md, "Where the portal and
+# STET disagree"). Known failures go here with `skip: true` so a nightly run fails on
+# regressions only.
 overrides: {}
 """
 
@@ -64,7 +65,7 @@ def profile_template(code: str, live: bool, base_url: str | None = None) -> str:
     return (
         f"""\
 # stet-conformance target profile for {bank} ({code}), written by `stet-conformance init`.
-# Reference: README.md, "Target profile". Check it with: stet-conformance doctor --target THIS_FILE
+# Reference: docs/profile.md. Check it with: stet-conformance doctor --target THIS_FILE
 # ${{VAR}} reads an environment variable (unset: error); ${{VAR:-}} is optional (empty: the
 # scenarios needing it are skipped). Relative paths resolve against this file's directory.
 name: {profile_name(code, live)}

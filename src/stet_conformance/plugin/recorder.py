@@ -213,7 +213,7 @@ def skipped_lines(skipped: dict[str, list[str]]) -> list[str]:
 
 
 def cli_exit_status(exitstatus: int) -> int:
-    """What ``stet-conformance run`` exits with after a pytest session (README, "Exit codes"):
+    """What ``stet-conformance run`` exits with after a pytest session (docs/cli.md, exit codes):
     0 passed, 1 failed, 130 interrupted, 2 for the rest (usage error, nothing selected)."""
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return 130
