@@ -11,8 +11,11 @@ import pytest
 from stet_conformance.sandbox import data
 from stet_conformance.sandbox.consents import AccessError, Consent, apply_consent, parse_access
 from stet_conformance.sandbox.faults import FAULTS, parse_faults
+from stet_conformance.sandbox.payment_requests import PaymentRequest
 from stet_conformance.sandbox.personas import load_bank
 from stet_conformance.sandbox.server import SandboxServer
+from stet_conformance.sandbox.state import SandboxState
+from stet_conformance.shared.resources import fixtures_dir
 
 TODAY = dt.date(2026, 3, 15)
 BANK = load_bank()
@@ -180,3 +183,19 @@ def test_preissued_tokens_outlive_a_working_day_and_expired_ones_are_expired(
         for scope, value in issued.tokens.items():
             assert state.access[value].expires_at - now > dt.timedelta(days=7), (name, scope)
         assert state.access[issued.expired_tokens["aisp"]].expires_at < now
+
+
+def test_a_reset_restores_the_payment_requests_the_sandbox_started_with() -> None:
+    """A variant's own saved requests (other ids) come back after a reset, not the fixtures'."""
+    own = PaymentRequest("PR-own-1", "LEA", "FR76", "25.0", "Shop", "FR76X", "order 1")
+    state = SandboxState(
+        load_bank(fixtures_dir() / "personas.yaml"),
+        frozenset(),
+        None,  # type: ignore[arg-type]  # the certificate only serves to verify signatures
+        "PSDFR-ACPR-13807",
+        payments={own.resource_id: own},
+    )
+    state.payments["PR-own-1"].status = "ACSP"  # confirmed by a first run
+    state.reset("run-2")
+    assert list(state.payments) == ["PR-own-1"]
+    assert not state.payments["PR-own-1"].confirmed

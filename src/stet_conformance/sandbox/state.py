@@ -6,6 +6,7 @@ Only the server's event-loop thread touches it, so no locking is needed.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import secrets
 import string
@@ -109,6 +110,7 @@ class SandboxState:
         self.calls: dict[tuple[str, ...], int] = {}
         self.preissued: dict[str, PersonaTokens] = {}
         self.payments = payments if payments is not None else load_payment_requests()
+        self._start_payments = copy.deepcopy(self.payments)  # what a reset restores
         self.fallback: dict[str, tuple[str, dt.datetime]] = {}  # login token -> (tpp, expiry)
         self.run_id: str | None = None  # the harness run the last reset was for
         for key in bank.personas:
@@ -134,7 +136,7 @@ class SandboxState:
         if run_id == self.run_id:
             return
         self.run_id = run_id
-        self.payments = load_payment_requests()
+        self.payments = copy.deepcopy(self._start_payments)
         self.consents.clear()
         self.calls.clear()
 
