@@ -93,7 +93,8 @@ def test_tokens_never_appear_in_output_or_junit(sandbox: SandboxServer, tmp_path
         token
         for persona in profile["personas"].values()
         for table in persona.values()
-        for token in table.values()
+        for value in table.values()
+        for token in (value if isinstance(value, list) else [value])  # disposable: a list
     ]
     junit = tmp_path / "junit.xml"
     # Every scenario fails on a missing X-Request-ID echo, so every exchange is printed.
@@ -104,7 +105,8 @@ def test_tokens_never_appear_in_output_or_junit(sandbox: SandboxServer, tmp_path
         token
         for persona in broken_profile["personas"].values()
         for table in persona.values()
-        for token in table.values()
+        for value in table.values()
+        for token in (value if isinstance(value, list) else [value])  # disposable: a list
     ]
     assert done.returncode == 1
     text = done.stdout + done.stderr + junit.read_text()
@@ -257,7 +259,8 @@ def test_collect_only_lists_ids_without_secrets_or_network(sandbox: SandboxServe
         token
         for persona in profile["personas"].values()
         for table in persona.values()
-        for token in table.values()
+        for value in table.values()
+        for token in (value if isinstance(value, list) else [value])  # disposable: a list
     ]
     done = subprocess.run(
         [

@@ -83,6 +83,30 @@ def test_a_consumed_payment_request_at_a_bank_is_skipped_with_the_value_to_renew
     assert RENEW.format(1) in second.stdout
 
 
+def test_the_token_lifecycle_passes_run_after_run(long_running: SandboxServer) -> None:
+    """Revocation consumes disposable refresh tokens; the reset makes them work again."""
+    target = str(long_running.profile_path)
+    first = cli("run", "--target", target, "-k", "OAU-RE")
+    assert first.returncode == 0, first.stdout[-2000:]
+    second = cli("run", "--target", target, "-k", "OAU-RE", "-n", "2")  # halves of the pool
+    assert second.returncode == 0, second.stdout[-2000:]
+    assert "5 passed" in first.stdout and "5 passed" in second.stdout
+
+
+def test_a_disposable_token_consumed_at_a_bank_is_skipped_with_what_to_do(
+    long_running: SandboxServer,
+) -> None:
+    """No token store: a second run takes the same tokens again, which the bank refuses."""
+    target = str(bank_like(long_running))
+    revocations = ("--id", "OAU-REVOKE-REFRESH", "--id", "OAU-REVOKE-ACCESS")
+    first = cli("run", "--target", target, *revocations)
+    assert first.returncode == 0 and "2 passed" in first.stdout, first.stdout[-2000:]
+    second = cli("run", "--target", target, *revocations, "--", "-rs")
+    assert second.returncode == 0 and "2 skipped" in second.stdout, second.stdout[-2000:]
+    assert "step 'refresh a disposable refresh token' answered 400" in second.stdout
+    assert "remove it from personas.LEA.disposable_refresh_tokens.aisp" in second.stdout
+
+
 def test_where_the_harness_resets_the_state_a_409_to_a_first_confirmation_fails(
     long_running: SandboxServer, tmp_path: Path
 ) -> None:

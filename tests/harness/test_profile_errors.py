@@ -77,6 +77,11 @@ def test_sandbox_profile_loads(sandbox: SandboxServer) -> None:
     assert profile.personas["LEA"]["accounts"][0]["iban"] == "FR7612579000920400430518020"
     assert profile.variables["unknown_account"] == "CPT30014684067"
     assert profile.sandbox_reset_path == "/sandbox/reset"
+    assert profile.browserless_authorize is True
+    pool = raw["personas"]["LEA"]["disposable_refresh_tokens"]["aisp"]
+    assert profile.credentials["LEA"].disposable_refresh_tokens == {"aisp": tuple(pool)}
+    assert len(pool) == len(set(pool)) > 2 and set(pool) <= profile.secrets()
+    assert not any(token in repr(profile.credentials["LEA"]) for token in pool)
 
 
 def test_profile_extras_are_parsed(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,6 +126,26 @@ def test_profile_extras_are_parsed(sandbox: SandboxServer, monkeypatch: pytest.M
     )
     assert profile.overrides["ACC-3"].skip is True
     assert SECRET in profile.secrets()
+
+
+def test_disposable_refresh_tokens_read_the_environment_and_leave_empty_ones_out(
+    broken: Broken, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_DISPOSABLE", SECRET + "-d")
+    monkeypatch.delenv("HARNESS_UNSET", raising=False)
+    pool = "['${HARNESS_DISPOSABLE}', '${HARNESS_UNSET:-}', null, d2, d2]"
+    path = broken.write([*broken.lines(), f"    disposable_refresh_tokens: {{aisp: {pool}}}"])
+    profile = load_profile(path)
+    assert profile.credentials["LEA"].disposable_refresh_tokens == {"aisp": (SECRET + "-d", "d2")}
+    assert {SECRET + "-d", "d2"} <= profile.secrets()
+    assert not profile.browserless_authorize  # a bank's profile: the PSU logs in in a browser
+
+
+def test_a_disposable_token_given_as_text_is_refused_without_its_value(broken: Broken) -> None:
+    message = broken.error(
+        broken.write([*broken.lines(), f"    disposable_refresh_tokens: {{aisp: {SECRET}}}"])
+    )
+    assert message.startswith(broken.at(15)) and "disposable_refresh_tokens.aisp" in message
 
 
 def test_fixture_personas_are_not_mutated_by_persona_data(sandbox: SandboxServer) -> None:

@@ -154,7 +154,8 @@ def test_bad_function_arguments_are_a_scenario_error(expression: str) -> None:
 
 def test_functions_module_registry() -> None:
     literal = {"date", "datetime", "uuid", "repeat"}
-    assert set(templating.FUNCTIONS) == literal | templating.DATA_FUNCTIONS
+    assert set(templating.FUNCTIONS) == literal | templating.CONTEXT_FUNCTIONS
+    assert {"disposable_refresh_token"} == templating.CONTEXT_FUNCTIONS - templating.DATA_FUNCTIONS
     assert {
         "account",
         "consent_body",
@@ -245,3 +246,22 @@ def test_expressions_lists_every_expression_text() -> None:
     ]
     assert expressions("no expressions") == []
     assert expressions(42) == []
+
+
+def test_disposable_refresh_token_is_the_takers_and_checked_at_load() -> None:
+    taken: list[tuple[str, str]] = []
+
+    def take(persona: str, scope: str) -> str:
+        taken.append((persona, scope))
+        return "d-1"
+
+    expression = "{{ disposable_refresh_token('LEA', 'aisp') }}"
+    assert render(expression, {templating.DISPOSABLE: take}) == "d-1"
+    assert taken == [("LEA", "aisp")]
+    assert templating.call("disposable_refresh_token", "'LEA', 'aisp'") is None  # load time
+    with pytest.raises(ScenarioError, match="unknown persona ZOE"):
+        templating.call("disposable_refresh_token", "'ZOE', 'aisp'")
+    with pytest.raises(ScenarioError, match="unknown scope admin"):
+        templating.call("disposable_refresh_token", "'LEA', 'admin'")
+    with pytest.raises(ScenarioError, match="given to scenario steps only"):
+        render(expression, {})

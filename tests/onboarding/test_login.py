@@ -156,6 +156,46 @@ def test_login_end_to_end_with_pkce_then_a_run_uses_the_store(copy: Path, edit: 
     assert accounts(copy, fresh.access_token) == 200
 
 
+def complete_in_the_browser(profile: Path, process: subprocess.Popen[str]) -> None:
+    """The PSU's part of one login: open the printed URL, land on the loopback callback."""
+    url = printed_url(process)
+    with browser(profile) as client:
+        answer = client.get(url)
+    assert answer.status_code == 302
+    assert httpx.get(answer.headers["location"], timeout=10).status_code == 200
+
+
+def test_login_disposable_stores_that_many_refresh_tokens_for_the_pool(
+    copy: Path, edit: Edit
+) -> None:
+    store = copy.parent / "tokens.json"
+    process = start_login(copy, store, "--authorize-param", "psu=LEA", "--disposable", "2")
+    for _ in range(2):
+        complete_in_the_browser(copy, process)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "stored 2 disposable LEA/aisp refresh tokens in" in out
+    profile = load_profile(copy)
+    entries = list(TokenStore.load(store).disposable(profile.base_url))
+    stored = [token for _, _, token, _ in entries]
+    assert [(p, s) for p, s, _, _ in entries] == [("LEA", "aisp")] * 2 and len(set(stored)) == 2
+    assert TokenStore.load(store).get(profile.base_url, "LEA", "aisp") is None  # not the main one
+    assert not any(token in out + err for token in stored)
+    with OAuthClient(profile) as oauth:
+        assert all(oauth.refresh(token).access_token for token in stored)
+    edit(copy, lambda data: data.update(token_store="tokens.json"))
+    pool = load_profile(copy).credentials["LEA"].disposable_refresh_tokens["aisp"]
+    assert pool[-2:] == tuple(stored)  # after the profile's own
+
+
+@pytest.mark.parametrize("count", ["0", "51"])
+def test_login_disposable_counts_a_person_can_do(
+    copy: Path, capsys: pytest.CaptureFixture[str], count: str
+) -> None:
+    assert main(["login", "--target", str(copy), "--persona", "LEA", "--disposable", count]) == 2
+    assert f"--disposable: {count} is not between 1 and 50" in capsys.readouterr().err
+
+
 def _stale_claire(copy: Path, edit: Edit, **settings: Any) -> None:
     """A token store whose CLAIRE aisp access token is stale (its refresh token is valid)."""
     profile = load_profile(copy)

@@ -37,7 +37,8 @@ QSEAL_PASSPHRASE = "planted-qseal-passphrase-5b07e9"
 _EMBEDDED = re.compile(rb'd\("([^"]+)","([A-Za-z0-9+/=]*)"\)')
 SUITE_FAULT = "ipv6-psu-ip-500"  # fails test_psu_ip_address_of_any_shape_never_crashes
 FAILING_SUITE = "test_psu_ip_address_of_any_shape_never_crashes"
-# The steps that read a code, a fallback token and a token response, made to fail.
+# The steps that read a code, a fallback token and a token response, or send a disposable
+# refresh token, made to fail.
 OVERRIDES = {
     "OAU-CODE-FLOW": {
         "reason": "planted: the code's step fails",
@@ -49,9 +50,14 @@ OVERRIDES = {
         "step": 1,
         "expect": {"status": 200},
     },
+    "OAU-REVOKE-REFRESH": {
+        "reason": "planted: the step sending a disposable refresh token fails",
+        "step": 1,
+        "expect": {"status": 201},
+    },
     "OAU-REFRESH": {
         "reason": "planted: a check quotes the token response's tokens",
-        "step": "exchange the code",
+        "step": "refresh",
         "expect": {  # the override itself is attached to the step in Allure
             "data": [
                 {"path": "access_token", "equals": "planted"},
@@ -119,10 +125,11 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         directory = Path(server.profile_path).parent
         profile: dict[str, Any] = yaml.safe_load(Path(server.profile_path).read_text())
         tokens = [
-            value
+            token
             for persona in profile["personas"].values()
             for table in persona.values()
             for value in table.values()
+            for token in (value if isinstance(value, list) else [value])  # disposable ones
         ]
         env = {
             "QWAC_PASSPHRASE": QWAC_PASSPHRASE,
@@ -234,7 +241,12 @@ def test_the_capturing_steps_and_a_suite_really_failed(planted: dict[str, Any]) 
     assert {*OVERRIDES, FAILING_SUITE} <= failed
     output = planted["outputs"][0]
     assert "Failing explicit example: test_psu_ip_address_of_any_shape_never_crashes(" in output
-    for shown in ("?code=[REDACTED]", "?token=[REDACTED]", "access_token equals: #0: '[REDACTED]'"):
+    for shown in (
+        "?code=[REDACTED]",
+        "?token=[REDACTED]",
+        "access_token equals: #0: '[REDACTED]'",
+        "refresh_token=[REDACTED]",  # the disposable refresh token OAU-REVOKE-REFRESH sent
+    ):
         assert shown in output
     assert any(len(secret) > 100 for secret in planted["issued"])  # a fallback JWT
 
@@ -262,3 +274,5 @@ def test_the_sanitized_profile_in_the_pack_shows_redactions(planted: dict[str, A
     with zipfile.ZipFile(planted["pack"]) as archive:
         profile = archive.read("results/profile.yaml").decode()
     assert "[REDACTED]" in profile
+    pools = yaml.safe_load(profile)["personas"]["LEA"]["disposable_refresh_tokens"]
+    assert set(pools["aisp"]) == {"[REDACTED]"}

@@ -12,13 +12,21 @@ import webbrowser
 from pathlib import Path
 
 from stet_conformance.cli.common import EXIT_FAILED, EXIT_OK, Commands
-from stet_conformance.config.profile import fixture_personas, load_profile
+from stet_conformance.config.persona_tokens import TOKEN_SCOPES
+from stet_conformance.config.profile import Profile, fixture_personas, load_profile
 from stet_conformance.config.token_store import TokenStore, TokenStoreError, default_store_path
 from stet_conformance.errors import UsageError
-from stet_conformance.onboarding.login import LoginFailed, LoginRequest, login
+from stet_conformance.onboarding.login import (
+    Announce,
+    Ask,
+    LoginFailed,
+    LoginRequest,
+    login,
+    login_disposable,
+)
 from stet_conformance.onboarding.oauth import OAuthError
 
-SCOPES = ("aisp", "pisp", "cbpii", "piisp", "extended_transaction_history")
+MAX_DISPOSABLE = 50  # each is a login by a person
 
 
 def register(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -61,6 +69,13 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     cmd.add_argument("--no-pkce", action="store_true", help="for a bank that rejects PKCE")
     cmd.add_argument(
+        "--disposable",
+        metavar="N",
+        type=int,
+        help="instead of the persona's tokens, N disposable refresh tokens (N logins, each its "
+        "own grant) for the revocation scenarios to consume",
+    )
+    cmd.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for the redirect"
     )
     cmd.set_defaults(handler=handle)
@@ -76,27 +91,37 @@ def _extra(values: list[str]) -> dict[str, str]:
     return extra
 
 
-def handle(args: argparse.Namespace) -> int:
+def _checked(args: argparse.Namespace) -> str:
+    """The persona, after checking the options that need no profile."""
     personas = sorted(fixture_personas()["personas"])
     persona = str(args.persona).upper()
     if persona not in personas:
         raise UsageError(
             f"--persona: unknown persona {args.persona} (one of {', '.join(personas)})"
         )
-    if args.scope not in SCOPES:
-        raise UsageError(f"--scope: unknown scope {args.scope} (one of {', '.join(SCOPES)})")
+    if args.scope not in TOKEN_SCOPES:
+        raise UsageError(f"--scope: unknown scope {args.scope} (one of {', '.join(TOKEN_SCOPES)})")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: {args.port} is not a TCP port")
+    if args.disposable is not None and not 1 <= args.disposable <= MAX_DISPOSABLE:
+        raise UsageError(f"--disposable: {args.disposable} is not between 1 and {MAX_DISPOSABLE}")
+    return persona
+
+
+def handle(args: argparse.Namespace) -> int:
+    persona = _checked(args)
     extra = _extra(args.authorize_param)
     profile = load_profile(args.target.resolve())
     store_path: Path = args.store or profile.token_store or default_store_path()
     try:
-        store = TokenStore.load(store_path)
+        TokenStore.load(store_path)
     except TokenStoreError as exc:
         raise UsageError(str(exc)) from None
+    count = args.disposable
 
     def announce(url: str, redirect_uri: str) -> None:
-        print(f"Log in as {persona} ({args.scope}) at {profile.name}; open this URL:", flush=True)
+        what = f"{persona} ({args.scope})"
+        print(f"Log in as {what} at {profile.name}; open this URL:", flush=True)
         print(f"  {url}", flush=True)
         if args.redirect_uri is None:
             print(f"Waiting for the redirect to {redirect_uri} ...", flush=True)
@@ -106,24 +131,49 @@ def handle(args: argparse.Namespace) -> int:
     request = LoginRequest(
         persona=persona,
         scope=args.scope,
-        store=store,
+        store=store_path,
         port=args.port,
         timeout=args.timeout,
         pkce=not args.no_pkce,
         extra=extra,
         redirect_uri=args.redirect_uri,
     )
+    ask = input if sys.stdin.isatty() else None
     try:
-        token = login(profile, request, announce, ask=input if sys.stdin.isatty() else None)
+        if count is None:
+            _login(profile, request, announce, ask)
+        else:
+            _login_disposable(profile, request, announce, ask, count)
     except (LoginFailed, OAuthError) as exc:
         print(f"stet-conformance: login failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    until = f"{token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "no expiry given"
-    refresh = "with a refresh token" if token.refresh_token else "without a refresh token"
-    print(f"stored {persona}/{args.scope} tokens in {store_path} (access until {until}, {refresh})")
     if profile.token_store is None or profile.token_store.resolve() != store_path.resolve():
         print(
             f"note: add 'token_store: {store_path}' to {args.target} so runs use these tokens",
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _login(profile: Profile, request: LoginRequest, announce: Announce, ask: Ask) -> None:
+    token = login(profile, request, announce, ask)
+    until = f"{token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "no expiry given"
+    refresh = "with a refresh token" if token.refresh_token else "without a refresh token"
+    print(
+        f"stored {request.persona}/{request.scope} tokens in {request.store} "
+        f"(access until {until}, {refresh})"
+    )
+
+
+def _login_disposable(
+    profile: Profile, request: LoginRequest, announce: Announce, ask: Ask, count: int
+) -> None:
+    """``count`` logins, each adding one disposable refresh token to the store's pool."""
+    what = f"{request.persona}/{request.scope}"
+    for done in range(count):
+        print(f"Disposable refresh token {done + 1} of {count}:", flush=True)
+        try:
+            login_disposable(profile, request, announce, ask)
+        except (LoginFailed, OAuthError) as exc:
+            raise type(exc)(f"{exc} ({done} of {count} disposable tokens stored)") from None
+    print(f"stored {count} disposable {what} refresh tokens in {request.store}")

@@ -11,6 +11,7 @@ from typing import Literal
 from stet_conformance.config.profile import Profile
 
 TokenTable = Literal["tokens", "refresh_tokens", "expired_tokens"]
+TOKEN_SCOPES = ("aisp", "pisp", "cbpii", "piisp", "extended_transaction_history")
 
 
 class MissingToken(LookupError):

@@ -43,9 +43,12 @@ from stet_conformance.config.settings import (
 )
 from stet_conformance.config.token_store import (
     StoredToken,
+    TokenStore,
     TokenStoreError,
     credentials_from_store,
+    disposable_from_store,
     expired_warning,
+    fingerprint,
 )
 from stet_conformance.config.yamlload import PathKey, Positions, dotted, load_yaml, validate
 from stet_conformance.errors import ConfigError
@@ -60,18 +63,25 @@ _TABLES = ("tokens", "refresh_tokens", "expired_tokens")
 
 @dataclass(frozen=True, repr=False)
 class PersonaCredentials(SecretHolder):
-    """Tokens per scope for one persona; a missing or empty entry means "not configured"."""
+    """Tokens per scope for one persona; a missing or empty entry means "not configured".
+
+    ``disposable_refresh_tokens`` are the pool the revocation scenarios consume, one token each,
+    never the persona's own ``refresh_tokens``.
+    """
 
     tokens: dict[str, str] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)
     expired_tokens: dict[str, str] = field(default_factory=dict)
+    disposable_refresh_tokens: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # the scopes configured, never the tokens
         scopes = " ".join(f"{name}={sorted(getattr(self, name))}" for name in _TABLES)
-        return f"<PersonaCredentials {scopes}>"
+        pools = {scope: len(pool) for scope, pool in sorted(self.disposable_refresh_tokens.items())}
+        return f"<PersonaCredentials {scopes} disposable_refresh_tokens={pools}>"
 
     def secrets(self) -> set[str]:
-        return {v for table in _TABLES for v in getattr(self, table).values() if v}
+        values = {v for table in _TABLES for v in getattr(self, table).values() if v}
+        return values | {v for pool in self.disposable_refresh_tokens.values() for v in pool}
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,8 @@ class Profile(SecretHolder):
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
     warnings: tuple[str, ...] = ()
     sandbox_reset_path: str | None = None  # the bundled sandbox's reset, called at each run's start
+    # The bundled sandbox's authorize issues a code without a browser (``psu=<persona>``).
+    browserless_authorize: bool = False
 
     def __repr__(self) -> str:  # tokens and passphrases stay out of tracebacks and examples
         return f"<Profile {self.name!r} {self.base_url} ({self.source})>"
@@ -438,8 +450,14 @@ def load_personas(
     personas = copy.deepcopy(fixture_personas()["personas"])
     credentials: dict[str, PersonaCredentials] = {}
     for name, entry in document.section("personas").items():
-        tables = [{k: v for k, v in (entry.get(t) or {}).items() if v} for t in _TABLES]
-        credentials[name] = PersonaCredentials(*tables)
+        tables = {t: {k: v for k, v in (entry.get(t) or {}).items() if v} for t in _TABLES}
+        pools = {
+            scope: tuple(dict.fromkeys(v for v in values or [] if v))
+            for scope, values in (entry.get("disposable_refresh_tokens") or {}).items()
+        }
+        credentials[name] = PersonaCredentials(
+            **tables, disposable_refresh_tokens={k: v for k, v in pools.items() if v}
+        )
         if "data" in entry:
             personas[name] = _merge(personas.get(name, {}), entry["data"])
     return personas, credentials
@@ -457,26 +475,48 @@ def _merge(base: Any, extra: Any) -> Any:
 def add_stored_tokens(
     document: ProfileDocument, credentials: dict[str, PersonaCredentials]
 ) -> tuple[dict[str, PersonaCredentials], list[str]]:
-    """Step 11: tokens from `stet-conformance login` fill what the profile leaves empty.
+    """Step 11: tokens from `stet-conformance login` fill what the profile leaves empty; its
+    disposable refresh tokens join the profile's, and those a run already took leave the pool.
 
     The store need not exist before the first login.
     """
     path = document.path_of("token_store")
     if path is None:
         return credentials, []
+    target = document.data["base_url"]
     try:
-        stored, warnings = credentials_from_store(path, document.data["base_url"])
+        store = TokenStore.load(path)
+        stored, warnings = credentials_from_store(store, target)
+        pools, pool_warnings = disposable_from_store(store, target)
     except TokenStoreError as exc:
         raise ConfigError(f"{document.where('token_store')}: {exc}") from None
+    used = store.used(target)
     merged = dict(credentials)
-    for name, tables in stored.items():
+    for name in dict.fromkeys([*merged, *stored, *pools]):
         current = merged.get(name, PersonaCredentials())
-        merged[name] = PersonaCredentials(
+        tables = stored.get(name, {"tokens": {}, "refresh_tokens": {}})
+        merged[name] = replace(
+            current,
             tokens={**tables["tokens"], **current.tokens},
             refresh_tokens={**tables["refresh_tokens"], **current.refresh_tokens},
-            expired_tokens=current.expired_tokens,
+            disposable_refresh_tokens=_unused_pools(
+                current.disposable_refresh_tokens, pools.get(name, {}), used
+            ),
         )
-    return merged, warnings
+    return merged, warnings + pool_warnings
+
+
+def _unused_pools(
+    profile: dict[str, tuple[str, ...]], stored: dict[str, list[str]], used: set[str]
+) -> dict[str, tuple[str, ...]]:
+    """Per scope: the profile's disposable tokens, then the store's, minus those runs took."""
+    pools = {}
+    for scope in dict.fromkeys([*profile, *stored]):
+        tokens = dict.fromkeys([*profile.get(scope, ()), *stored.get(scope, [])])
+        unused = tuple(t for t in tokens if fingerprint(t) not in used)
+        if unused:
+            pools[scope] = unused
+    return pools
 
 
 def load_variables(document: ProfileDocument) -> dict[str, Any]:
@@ -541,6 +581,7 @@ def load_profile(path: Path) -> Profile:
         replay_protection=bool(data.get("replay_protection", False)),
         warnings=(*key_warnings(document, tls), *store_warnings),
         sandbox_reset_path=(data.get("sandbox") or {}).get("reset_path"),
+        browserless_authorize=bool((data.get("sandbox") or {}).get("authorize_without_browser")),
     )
 
 
@@ -559,10 +600,10 @@ def with_refreshed_token(
             return {**table, scope: new}
         return table
 
-    creds = PersonaCredentials(
-        renewed(current.tokens, old.access_token, fresh.access_token),
-        renewed(current.refresh_tokens, old.refresh_token, fresh.refresh_token),
-        current.expired_tokens,
+    creds = replace(
+        current,
+        tokens=renewed(current.tokens, old.access_token, fresh.access_token),
+        refresh_tokens=renewed(current.refresh_tokens, old.refresh_token, fresh.refresh_token),
     )
     gone = expired_warning(profile.token_store, persona, scope) if profile.token_store else None
     return replace(

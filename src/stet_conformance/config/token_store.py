@@ -5,6 +5,12 @@ shell history. Entries are keyed by the profile's ``base_url`` (one store can se
 then persona, then scope. ``authorized_at`` is when the PSU last did SCA: the portal's refresh
 token lives 180 days from there, and a refresh does not reset it.
 
+Two more sections serve the revocation scenarios: ``disposable`` (per bank, persona and scope,
+refresh tokens obtained by ``login --disposable N`` for scenarios to consume) and
+``disposable_used`` (per bank, the SHA-256 of every disposable token a run took, whether it came
+from here or from the profile, so no run takes it again). Writers that may run at the same time
+(the workers of a run, a login) go through ``locked_store``.
+
 Pure standard library; ``config/profile.py`` reads the store when a profile names one, and
 ``onboarding/`` (login, refresh, doctor) writes and checks it.
 """
@@ -13,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
+import hashlib
 import json
 import os
 import tempfile
@@ -25,6 +33,8 @@ STORE_VERSION = 1
 REFRESH_LIFETIME = dt.timedelta(days=180)  # seed: "Refresh your token"
 REFRESH_WARNING = dt.timedelta(days=150)
 KINDS = ("tokens", "refresh_tokens")
+DISPOSABLE = "disposable"
+USED = "disposable_used"
 
 
 def default_store_path() -> Path:
@@ -153,6 +163,41 @@ class TokenStore:
         personas = self.data["targets"].setdefault(target, {})
         personas.setdefault(persona, {})[scope] = token.to_json()
 
+    def disposable(self, target: str) -> Iterator[tuple[str, str, str, dt.datetime]]:
+        """(persona, scope, refresh token, obtained at) of the unused disposable tokens."""
+        personas = _mapping(_mapping(self.data.get(DISPOSABLE)).get(target))
+        for persona, scopes in personas.items():
+            for scope, entries in _mapping(scopes).items():
+                for entry in entries if isinstance(entries, list) else []:
+                    token = entry.get("refresh_token") if isinstance(entry, dict) else None
+                    obtained = _time(entry.get("obtained_at")) if isinstance(entry, dict) else None
+                    if isinstance(token, str) and token and obtained is not None:
+                        yield persona, scope, token, obtained
+
+    def add_disposable(
+        self, target: str, persona: str, scope: str, refresh_token: str, now: dt.datetime
+    ) -> None:
+        personas = self.data.setdefault(DISPOSABLE, {}).setdefault(target, {})
+        entries = personas.setdefault(persona, {}).setdefault(scope, [])
+        entries.append({"refresh_token": refresh_token, "obtained_at": _iso(now)})
+
+    def used(self, target: str) -> set[str]:
+        """Fingerprints of the disposable tokens runs took at ``target``."""
+        return set(_mapping(_mapping(self.data.get(USED)).get(target)))
+
+    def mark_used(self, target: str, refresh_token: str, now: dt.datetime) -> None:
+        """Remember a disposable token as taken (by fingerprint) and drop it from the pool."""
+        used = self.data.setdefault(USED, {}).setdefault(target, {})
+        used[fingerprint(refresh_token)] = _iso(now)
+        for scopes in _mapping(_mapping(self.data.get(DISPOSABLE)).get(target)).values():
+            for scope, entries in _mapping(scopes).items():
+                if isinstance(entries, list):
+                    scopes[scope] = [
+                        e
+                        for e in entries
+                        if not (isinstance(e, dict) and e.get("refresh_token") == refresh_token)
+                    ]
+
     def save(self) -> None:
         """Atomic write: a temporary 0600 file in the same directory, then rename."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -169,13 +214,39 @@ class TokenStore:
             raise
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def fingerprint(token: str) -> str:
+    """What the store keeps of a used disposable token: its SHA-256, not the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@contextlib.contextmanager
+def locked_store(path: Path) -> Iterator[TokenStore]:
+    """The store read under an exclusive lock (``<store>.lock`` beside it), saved at the end
+    of the block if it changed: concurrent writers (a run's workers, a login) lose nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        store = TokenStore.load(path)
+        before = json.dumps(store.data, sort_keys=True)
+        yield store
+        if json.dumps(store.data, sort_keys=True) != before:
+            store.save()
+    finally:
+        os.close(lock)  # releases the lock
+
+
 def expired_warning(path: Path, persona: str, scope: str) -> str:
     """How the warning about an expired stored access token starts (a refresh removes it)."""
     return f"token store {path}: {persona}/{scope} access token expired"
 
 
 def credentials_from_store(
-    path: Path, target: str, now: dt.datetime | None = None
+    store: TokenStore, target: str, now: dt.datetime | None = None
 ) -> tuple[dict[str, dict[str, dict[str, str]]], list[str]]:
     """Tokens of ``target`` as ``{persona: {"tokens"|"refresh_tokens": {scope: value}}}``.
 
@@ -183,7 +254,7 @@ def credentials_from_store(
     failed with a 401); warnings say so, and when a refresh token nears its 180-day end.
     """
     now = now or dt.datetime.now(dt.UTC)
-    store = TokenStore.load(path)
+    path = store.path
     found: dict[str, dict[str, dict[str, str]]] = {}
     warnings: list[str] = []
     for persona, scope, token in store.entries(target):
@@ -210,4 +281,28 @@ def credentials_from_store(
             )
         else:
             tables["tokens"][scope] = token.access_token
+    return found, warnings
+
+
+def disposable_from_store(
+    store: TokenStore, target: str, now: dt.datetime | None = None
+) -> tuple[dict[str, dict[str, list[str]]], list[str]]:
+    """Unused disposable refresh tokens of ``target`` as ``{persona: {scope: [token, ...]}}``.
+
+    Those past the 180-day life are left out, with a warning.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    found: dict[str, dict[str, list[str]]] = {}
+    expired: dict[tuple[str, str], int] = {}
+    for persona, scope, token, obtained in store.disposable(target):
+        if now - obtained >= REFRESH_LIFETIME:
+            expired[persona, scope] = expired.get((persona, scope), 0) + 1
+        else:
+            found.setdefault(persona, {}).setdefault(scope, []).append(token)
+    warnings = [
+        f"token store {store.path}: {count} disposable {persona}/{scope} refresh token(s) past "
+        f"their 180-day life (not used): run stet-conformance login --persona {persona} "
+        f"--scope {scope} --disposable N for new ones"
+        for (persona, scope), count in sorted(expired.items())
+    ]
     return found, warnings

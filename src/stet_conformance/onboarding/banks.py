@@ -38,6 +38,9 @@ personas:
       cbpii: ${LEA_CBPII_TOKEN:-}
     refresh_tokens: {aisp: "${LEA_AISP_REFRESH:-}"}
     expired_tokens: {aisp: "${LEA_AISP_EXPIRED:-}"}  # an expired token, for SEC-EXPIRED-TOKEN
+    # Refresh tokens the revocation scenarios consume, one each (each from its own login), or:
+    # stet-conformance login --disposable 2 --persona LEA (into the token store)
+    disposable_refresh_tokens: {aisp: ["${LEA_AISP_DISPOSABLE_1:-}", "${LEA_AISP_DISPOSABLE_2:-}"]}
   CLAIRE: {tokens: {aisp: "${CLAIRE_AISP_TOKEN:-}", cbpii: "${CLAIRE_CBPII_TOKEN:-}"}}
   GEORGES: {tokens: {aisp: "${GEORGES_AISP_TOKEN:-}"}}
   MARC: {tokens: {aisp: "${MARC_AISP_TOKEN:-}"}}

@@ -3,7 +3,9 @@
 The PSU logs in at the bank in a browser; the bank redirects to a loopback listener
 (``http://127.0.0.1:PORT/callback``) that takes the code once; the code is exchanged over mTLS
 with a PKCE verifier (S256) and the tokens go to the token store. ``state`` is random and
-checked, so a stray or forged redirect cannot plant another PSU's code.
+checked, so a stray or forged redirect cannot plant another PSU's code. ``login --disposable N``
+runs the flow N times and keeps only each grant's refresh token, in the store's pool of
+disposable tokens that the revocation scenarios consume.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from stet_conformance.config.profile import Profile
-from stet_conformance.config.token_store import StoredToken, TokenStore
+from stet_conformance.config.token_store import StoredToken, locked_store
 from stet_conformance.errors import StetConformanceError
-from stet_conformance.onboarding.oauth import OAuthClient, require
+from stet_conformance.onboarding.oauth import OAuthClient, TokenResponse, require
 
 CALLBACK_PATH = "/callback"
 
@@ -129,7 +132,7 @@ class CallbackListener(HTTPServer):
 class LoginRequest:
     persona: str
     scope: str
-    store: TokenStore
+    store: Path
     port: int = 0
     timeout: float = 300.0
     pkce: bool = True
@@ -153,15 +156,17 @@ def code_from(params: Mapping[str, str], state: str) -> str:
     return code
 
 
-def login(
-    profile: Profile,
-    request: LoginRequest,
-    announce: Callable[[str, str], None],
-    ask: Callable[[str], str] | None = None,
-) -> StoredToken:
-    """Run the flow; ``announce(url, redirect_uri)`` shows the URL (and may open a browser).
+Announce = Callable[[str, str], None]
+Ask = Callable[[str], str] | None
 
-    With ``request.redirect_uri``, nothing listens: ``ask`` reads the URL the browser was sent to.
+
+def authorize(
+    profile: Profile, request: LoginRequest, announce: Announce, ask: Ask = None
+) -> TokenResponse:
+    """The PSU's authorization in a browser, its code exchanged: a new grant's tokens.
+
+    ``announce(url, redirect_uri)`` shows the URL (and may open a browser). With
+    ``request.redirect_uri``, nothing listens: ``ask`` reads the URL the browser was sent to.
     """
     verifier, challenge = pkce_pair() if request.pkce else (None, None)
     state = secrets.token_urlsafe(24)
@@ -181,7 +186,14 @@ def login(
             params = listener.wait(request.timeout)
     code = code_from(params, state)
     with OAuthClient(profile) as client:
-        answer = client.exchange_code(code, redirect_uri, verifier)
+        return client.exchange_code(code, redirect_uri, verifier)
+
+
+def login(
+    profile: Profile, request: LoginRequest, announce: Announce, ask: Ask = None
+) -> StoredToken:
+    """The persona's tokens for the scope, from a new authorization, into the token store."""
+    answer = authorize(profile, request, announce, ask)
     now = dt.datetime.now(dt.UTC)
     token = StoredToken(
         access_token=answer.access_token,
@@ -191,6 +203,24 @@ def login(
         authorized_at=now,
         scope=answer.scope or request.scope,
     )
-    request.store.put(profile.base_url, request.persona, request.scope, token)
-    request.store.save()
+    with locked_store(request.store) as store:
+        store.put(profile.base_url, request.persona, request.scope, token)
     return token
+
+
+def login_disposable(
+    profile: Profile, request: LoginRequest, announce: Announce, ask: Ask = None
+) -> None:
+    """One more disposable refresh token, from its own authorization, into the token store's
+    pool (``login --disposable N``); the persona's own tokens are left as they are."""
+    answer = authorize(profile, request, announce, ask)
+    if answer.refresh_token is None:
+        raise LoginFailed("the bank answered without a refresh token: nothing to keep")
+    with locked_store(request.store) as store:
+        store.add_disposable(
+            profile.base_url,
+            request.persona,
+            request.scope,
+            answer.refresh_token,
+            dt.datetime.now(dt.UTC),
+        )

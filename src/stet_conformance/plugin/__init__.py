@@ -20,6 +20,7 @@ import pytest
 from stet_conformance.checks import Failure
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.live import refuse_live
+from stet_conformance.config.run_tokens import Worker
 from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
@@ -319,10 +320,18 @@ def run_context(config: pytest.Config) -> RunContext:
     if budget is not None:
         for persona in config.getoption("--stet-spent"):
             budget.spend(persona)  # sent before pytest started (token refreshes)
-    run = RunContext(profile, client, default_store(), budget)
+    run = RunContext(profile, client, default_store(), budget, worker=_worker(config))
     reset_target(config, run)  # the bundled sandbox: each run starts from its start state
     config.stash[_RUN] = run
     return run
+
+
+def _worker(config: pytest.Config) -> Worker:
+    """This process among the run's (pytest-xdist workers share the disposable tokens)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return Worker()
+    return Worker(int(str(workerinput["workerid"]).lstrip("gw")), int(workerinput["workercount"]))
 
 
 def _start_sandbox(stack: ExitStack, faults: list[str], variants: list[str]) -> Path:

@@ -44,6 +44,9 @@ def sanitized_profile(path: Path, redactor: Redactor) -> str:
         for table in _SECRET_TABLES:
             for scope in persona.get(table) or {}:
                 persona[table][scope] = REDACTED
+        pools = persona.get("disposable_refresh_tokens") or {}
+        for scope, pool in pools.items():
+            pools[scope] = [REDACTED for _ in pool or []]
     return redactor.text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 

@@ -107,11 +107,14 @@ def _persona_lines(state: SandboxState, declared: dict[str, Any]) -> list[str]:
         tokens = ", ".join(f"{scope}: {value}" for scope, value in issued.tokens.items())
         refresh = ", ".join(f"{s}: {v}" for s, v in issued.refresh_tokens.items())
         expired = ", ".join(f"{s}: {v}" for s, v in issued.expired_tokens.items())
+        pools = ", ".join(
+            f"{s}: [{', '.join(v)}]" for s, v in issued.disposable_refresh_tokens.items()
+        )
         data = declared.get("personas", {}).get(name)
         extra = f", data: {json.dumps(data)}" if data is not None else ""
         lines.append(
             f"  {name}: {{tokens: {{{tokens}}}, refresh_tokens: {{{refresh}}}, "
-            f"expired_tokens: {{{expired}}}{extra}}}"
+            f"expired_tokens: {{{expired}}}, disposable_refresh_tokens: {{{pools}}}{extra}}}"
         )
     if "vars" in declared:
         lines.append(f"vars: {json.dumps(declared['vars'])}")
@@ -136,8 +139,9 @@ def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
         f"oauth: {{token_url: {oauth}/token, authorize_url: {oauth}/authorize, "
         f"revoke_url: {oauth}/revoke, rotates_refresh_token: {rotates}, client_id: {TPP_ID}}}",
         f"replay_protection: {'true' if state.replay_protection else 'false'}",
-        "# Sandbox only: the harness restores the sandbox's start state here at each run's start.",
-        f"sandbox: {{reset_path: {RESET_PATH}}}",
+        "# Sandbox only: the harness restores the sandbox's start state here at each run's start;",
+        "# its authorize issues a code at once for psu=<persona> (no browser).",
+        f"sandbox: {{reset_path: {RESET_PATH}, authorize_without_browser: true}}",
     ]
     lines += _persona_lines(state, _declared_data(state.choices))
     return "\n".join(lines) + "\n"

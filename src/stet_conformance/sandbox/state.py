@@ -29,6 +29,9 @@ PREISSUED_LIFETIME = dt.timedelta(days=30)
 DAILY_BATCH_CALLS = 4  # seed limits: at most 4 calls a day without PSU-IP-Address
 FALLBACK_LIFETIME = dt.timedelta(minutes=10)  # the fallback redirect's token (invented)
 REPLAY_WINDOW = dt.timedelta(minutes=5)  # replay-protection variant: how long a signature is kept
+# Disposable aisp refresh tokens per persona, each its own grant: the revocation scenarios take
+# one each (three with refresh rotation), and each of 2 workers takes from its half.
+DISPOSABLE_TOKENS = 6
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -77,6 +80,7 @@ class PersonaTokens:
     tokens: dict[str, str] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)
     expired_tokens: dict[str, str] = field(default_factory=dict)
+    disposable_refresh_tokens: dict[str, list[str]] = field(default_factory=dict)
 
 
 class SandboxState:
@@ -113,25 +117,43 @@ class SandboxState:
         self._start_payments = copy.deepcopy(self.payments)  # what a reset restores
         self.fallback: dict[str, tuple[str, dt.datetime]] = {}  # login token -> (tpp, expiry)
         self.run_id: str | None = None  # the harness run the last reset was for
+        self.tpp_id = tpp_id
         for key in bank.personas:
-            issued = PersonaTokens()
-            for scope in SCOPE_ORDER:
-                token = self.issue_access(key, frozenset({scope}), tpp_id)
-                token.expires_at = self.clock() + PREISSUED_LIFETIME
-                issued.tokens[scope] = token.value
-            refresh = self.issue_refresh(key, frozenset({"aisp"}), tpp_id)
-            issued.refresh_tokens["aisp"] = refresh.value
-            expired = self.issue_access(key, frozenset({"aisp"}), tpp_id)
-            expired.expires_at = self.clock() - TOKEN_LIFETIME
-            issued.expired_tokens["aisp"] = expired.value
-            self.preissued[key] = issued
+            self.preissued[key] = self._preissue(key)
+
+    def _preissue(self, persona: str) -> PersonaTokens:
+        """The tokens the profile holds for ``persona`` (access tokens live 30 days)."""
+        issued = PersonaTokens()
+        for scope in SCOPE_ORDER:
+            token = self.issue_access(persona, frozenset({scope}), self.tpp_id)
+            token.expires_at = self.clock() + PREISSUED_LIFETIME
+            issued.tokens[scope] = token.value
+        aisp = frozenset({"aisp"})
+        issued.refresh_tokens["aisp"] = self.issue_refresh(persona, aisp, self.tpp_id).value
+        issued.disposable_refresh_tokens["aisp"] = [
+            self.issue_refresh(persona, aisp, self.tpp_id).value for _ in range(DISPOSABLE_TOKENS)
+        ]
+        expired = self.issue_access(persona, aisp, self.tpp_id)
+        expired.expires_at = self.clock() - TOKEN_LIFETIME
+        issued.expired_tokens["aisp"] = expired.value
+        return issued
+
+    def _restore_refresh_tokens(self) -> None:
+        """The profile's refresh tokens work again, whatever earlier runs revoked or rotated."""
+        for persona, issued in self.preissued.items():
+            for value in [
+                *issued.refresh_tokens.values(),
+                *issued.disposable_refresh_tokens["aisp"],
+            ]:
+                self.refresh[value] = RefreshToken(value, persona, frozenset({"aisp"}), self.tpp_id)
 
     def reset(self, run_id: str) -> None:
-        """Restore what runs change (payment requests, consents, daily quotas), once per run.
+        """Restore what runs change (payment requests, consents, daily quotas, the profile's
+        refresh tokens that revocation consumed or rotation replaced), once per run.
 
         A long-running sandbox serves run after run; the harness calls this at the start of each
         one (``POST /sandbox/reset``). The workers of one run send the same id, so a second
-        worker cannot undo the first one's confirmations. The tokens stay: the profile holds them.
+        worker cannot undo the first one's confirmations.
         """
         if run_id == self.run_id:
             return
@@ -139,6 +161,7 @@ class SandboxState:
         self.payments = copy.deepcopy(self._start_payments)
         self.consents.clear()
         self.calls.clear()
+        self._restore_refresh_tokens()
 
     def issue_access(
         self, persona: str, scopes: frozenset[str], tpp: str, refresh: str | None = None

@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +24,7 @@ from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.config.live import UndeclaredOrigin
 from stet_conformance.config.persona_tokens import MissingToken, TokenTable, persona_token
 from stet_conformance.config.profile import Override, Profile
+from stet_conformance.config.run_tokens import NoDisposableToken, Refreshed, RunTokens, Worker
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.errors import ConfigError, ScenarioError
 from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
@@ -30,7 +32,7 @@ from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
 from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
-from stet_conformance.scenario.templating import UnknownVariable, lookup, render
+from stet_conformance.scenario.templating import DISPOSABLE, UnknownVariable, lookup, render
 from stet_conformance.verdict import Level
 
 
@@ -52,15 +54,52 @@ class StepResult:
 
 @dataclass(repr=False)
 class RunContext(SecretHolder):
-    """Everything a run shares: the profile, one client, compiled schemas, the request budget."""
+    """Everything a run shares: the profile, one client, compiled schemas, the request budget,
+    and the refresh tokens as scenarios rotate and consume them (this process is ``worker``)."""
 
     profile: Profile
     client: StetClient
     schemas: SchemaStore
     budget: RequestBudget | None = None
+    worker: Worker = field(default_factory=Worker)
 
     def __repr__(self) -> str:  # suites get it as a fixture: Hypothesis prints it
         return f"<RunContext {self.profile!r}>"
+
+    @cached_property
+    def tokens(self) -> RunTokens:
+        return RunTokens(self.profile, self.worker)
+
+
+Taker = Callable[[str, str], str]
+
+
+@dataclass
+class Scene:
+    """What one scenario run keeps between its steps: saved values, the personas' refresh
+    tokens as it started (a rotation it causes shows in later scenarios), its taker of
+    disposable refresh tokens."""
+
+    saved: dict[str, Any]
+    refresh_tokens: dict[str, dict[str, str]]
+    take: Taker
+
+
+def _holding(run: RunContext) -> Taker:
+    """A taker that takes each persona's and scope's disposable token once per scenario run."""
+    held: dict[tuple[str, str], str] = {}
+
+    def take(persona: str, scope: str) -> str:
+        if (persona, scope) not in held:
+            held[persona, scope] = run.tokens.take_disposable(persona, scope)
+        return held[persona, scope]
+
+    return take
+
+
+def _placeholder(persona: str, scope: str) -> str:
+    """A dry run's disposable token: nothing is taken."""
+    return f"<disposable refresh token {persona}/{scope}>"
 
 
 LIVE_BUDGET = {"requests": 1000, "per_persona": 300, "unattended": 4}
@@ -110,12 +149,13 @@ def _token(step: Step, profile: Profile, kind: str) -> str | None:
         raise ScenarioSkipped(str(exc)) from None
 
 
-def _context(profile: Profile, persona: str | None, saved: dict[str, Any]) -> dict[str, Any]:
+def _context(profile: Profile, persona: str | None, scene: Scene) -> dict[str, Any]:
     context: dict[str, Any] = dict(profile.variables)
     context.update(profile.personas)
     if persona:
         context["persona"] = profile.personas.get(persona, {})
-    context["saved"] = saved
+    context["saved"] = scene.saved
+    context[DISPOSABLE] = scene.take
     target = {
         "name": profile.name,
         "base_url": profile.base_url,
@@ -124,6 +164,9 @@ def _context(profile: Profile, persona: str | None, saved: dict[str, Any]) -> di
         "client_id": profile.oauth.client_id,
         "token_url": profile.oauth.token_url,
         "authorize_url": profile.oauth.authorize_url,
+        "browserless_authorize_url": (
+            profile.oauth.authorize_url if profile.browserless_authorize else None
+        ),
         "revoke_url": profile.oauth.revoke_url,
         "other_client_id": profile.other_tpp.client_id if profile.other_tpp else None,
         "rotates_refresh_token": profile.oauth.rotates_refresh_token,
@@ -132,10 +175,16 @@ def _context(profile: Profile, persona: str | None, saved: dict[str, Any]) -> di
     # An unset setting is absent, so a scenario using it is skipped ("does not set target.X").
     context["target"] = {k: v for k, v in target.items() if v is not None}
     context["credentials"] = {
-        name: {"tokens": c.tokens, "refresh_tokens": c.refresh_tokens}
+        name: {"tokens": c.tokens, "refresh_tokens": scene.refresh_tokens.get(name, {})}
         for name, c in profile.credentials.items()
     }
     return context
+
+
+def _scene(profile: Profile, saved: dict[str, Any], take: Taker = _placeholder) -> Scene:
+    """A scene of the profile's tokens as loaded: dry runs, ``when`` conditions."""
+    tokens = {name: dict(c.refresh_tokens) for name, c in profile.credentials.items()}
+    return Scene(saved, tokens, take)
 
 
 def _replay(step: Step, previous: Exchange | None, run: RunContext) -> Exchange:
@@ -269,12 +318,12 @@ def _capture(step: Step, exchange: Exchange, saved: dict[str, Any]) -> list[Fail
 def _run_step(
     step: Step,
     run: RunContext,
-    saved: dict[str, Any],
+    scene: Scene,
     override: Override | None,
     previous: Exchange | None = None,
 ) -> StepResult:
     """``override`` is the profile's change of this step's expectation, if any."""
-    context = _context(run.profile, step.persona, saved)
+    context = _context(run.profile, step.persona, scene)
     with _rendering(step):
         request = step.request.render(context)
         expect = step.expect.rendered(lambda value: render(value, context))
@@ -283,13 +332,35 @@ def _run_step(
         recommend = step.recommend.render(context) if step.recommend is not None else None
     exchange = _send(step, request, run, previous)
     _register_secrets(step, exchange, run.client.redactor)
+    _follow_rotation(request, exchange, run.tokens)
     found = run_checks(CheckContext(exchange, expect, run.schemas))
     failures = [f for f in found if f.level is Level.MUST]
     warnings = [f for f in found if f.level is not Level.MUST]
     if not failures:
         warnings += _recommended(recommend, CheckContext(exchange, expect, run.schemas))
-        failures = _capture(step, exchange, saved)
+        failures = _capture(step, exchange, scene.saved)
     return StepResult(step, exchange, failures, override, warnings=warnings)
+
+
+def _follow_rotation(request: Request, exchange: Exchange, tokens: RunTokens) -> None:
+    """A refresh answered with another refresh token (a bank that rotates): if the token sent
+    was a persona's, the run (and the token store) go on with the new one."""
+    form = request.payload.value if request.payload and request.payload.kind == "form" else None
+    if not isinstance(form, Mapping) or form.get("grant_type") != "refresh_token":
+        return
+    if request.tpp != "own" or exchange.status != 200:
+        return
+    try:
+        body = exchange.body
+    except ValueError:
+        return  # not JSON: the step's checks say so
+    sent = form.get("refresh_token")
+    if not isinstance(body, dict) or not isinstance(sent, str):
+        return
+    new, access, expires = (body.get(k) for k in ("refresh_token", "access_token", "expires_in"))
+    if isinstance(new, str) and new and new != sent and isinstance(access, str):
+        expires_in = float(expires) if isinstance(expires, int | float) else None
+        tokens.rotated(sent, Refreshed(access, new, expires_in))
 
 
 def _recommended(recommend: Recommendation | None, must: CheckContext) -> list[Failure]:
@@ -303,15 +374,29 @@ def _recommended(recommend: Recommendation | None, must: CheckContext) -> list[F
     ]
 
 
+# Why a scenario needs a target setting, when its absence alone would not say it.
+_NEEDS = {
+    "target.browserless_authorize_url": (
+        "needs a fresh authorization code, which only an authorize endpoint that issues one "
+        "without a browser gives (the bundled sandbox: sandbox.authorize_without_browser); at a "
+        "bank the PSU logs in through a browser: stet-conformance login runs that code flow"
+    ),
+}
+
+
 @contextmanager
 def _rendering(step: Step) -> Iterator[None]:
     """A variable the profile does not provide skips the scenario; an unknown one is an error."""
     try:
         yield
+    except NoDisposableToken as exc:
+        raise ScenarioSkipped(str(exc)) from None
     except UnknownVariable as exc:
         name = str(exc.args[0])
         if name.startswith("credentials."):
             raise ScenarioSkipped(f"the profile does not provide {name}") from None
+        if name in _NEEDS:
+            raise ScenarioSkipped(_NEEDS[name]) from None
         if name.startswith("target."):
             raise ScenarioSkipped(f"the profile does not set {name}") from None
         raise ScenarioError(
@@ -341,9 +426,10 @@ class _Placeholders(dict[str, Any]):
 def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:
     """The requests a scenario would send, one line each, without sending anything."""
     lines = []
+    scene = _scene(profile, _Placeholders())
     for step in (*scenario.steps, *scenario.cleanup):
         try:
-            request = step.request.render(_context(profile, step.persona, _Placeholders()))
+            request = step.request.render(_context(profile, step.persona, scene))
         except UnknownVariable as exc:
             lines.append(f"{scenario.id} [{step.name}] (would be skipped: no {exc.args[0]})")
             continue
@@ -375,7 +461,7 @@ def _unmet(when: tuple[tuple[str, Any], ...], profile: Profile) -> str | None:
     """Why ``when`` conditions are not met by the profile, or ``None`` when they are."""
     if not when:
         return None
-    context = _context(profile, None, {})
+    context = _context(profile, None, _scene(profile, {}))
     for name, wanted in when:
         try:
             actual = lookup(context, name)
@@ -421,7 +507,7 @@ def run_scenario(
     if override is not None and override.skip:
         raise ScenarioSkipped(f"skipped by the target profile: {override.reason}")
     _check_when(scenario, run.profile)
-    saved: dict[str, Any] = {}
+    scene = Scene({}, run.tokens.refresh_tokens(), _holding(run))
     results: list[StepResult] = []
     last = len(scenario.steps) - 1
 
@@ -433,7 +519,7 @@ def run_scenario(
             if _unmet(step.when, run.profile) is not None:
                 continue  # a step for another profile setting (step-level ``when``)
             applies = _applies(override, step, index, last)
-            result = _run_step(step, run, saved, override if applies else None, previous())
+            result = _run_step(step, run, scene, override if applies else None, previous())
             results.append(result)
             if listener:
                 listener(result)
@@ -444,7 +530,7 @@ def run_scenario(
                 break
     finally:
         for step in scenario.cleanup:
-            result = _run_step(step, run, saved, None, previous())
+            result = _run_step(step, run, scene, None, previous())
             result.cleanup = True
             results.append(result)
             if listener:

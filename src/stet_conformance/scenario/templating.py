@@ -4,7 +4,9 @@ An expression is either a dotted path into the context (``LEA.accounts.0.resourc
 ``saved.first_date``, ``unknown_account``) or a call of one of ``FUNCTIONS``, optionally followed
 by a dotted path into its result (``account('LEA', 'negative').resource_id``). A value that is
 exactly one expression keeps its type; expressions inside a longer string are formatted as text.
-The functions of ``DATA_FUNCTIONS`` read what the profile declares of a persona (``declared``).
+The functions of ``DATA_FUNCTIONS`` read what the profile declares of a persona (``declared``);
+``disposable_refresh_token('LEA', 'aisp')`` is the disposable refresh token the scenario took
+(the runner's ``DISPOSABLE`` taker in the context: one token per scenario run).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, get_type_hints
 
+from stet_conformance.config.persona_tokens import TOKEN_SCOPES
+from stet_conformance.config.profile import fixture_personas
 from stet_conformance.errors import ScenarioError
 from stet_conformance.scenario import declared
 
@@ -110,6 +114,23 @@ def _beyond_history(context: Context, persona: str) -> Any:
     return _datetime(-declared.history_days(_persona(context, persona)) - 8)
 
 
+DISPOSABLE = "__disposable__"  # the context's taker: (persona, scope) -> refresh token
+
+
+def _disposable_refresh_token(context: Context, persona: str, scope: str) -> Any:
+    """The disposable refresh token this scenario run holds for ``persona`` and ``scope``."""
+    if persona not in fixture_personas()["personas"]:
+        raise ScenarioError(f"unknown persona {persona}")
+    if scope not in TOKEN_SCOPES:
+        raise ScenarioError(f"unknown scope {scope} (known: {', '.join(TOKEN_SCOPES)})")
+    if context is None:
+        return None
+    take = context.get(DISPOSABLE)
+    if take is None:
+        raise ScenarioError("disposable refresh tokens are given to scenario steps only")
+    return take(persona, scope)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "date": _date,
     "datetime": _datetime,
@@ -121,10 +142,12 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "account_count": _account_count,
     "history_start": _history_start,
     "beyond_history": _beyond_history,
+    "disposable_refresh_token": _disposable_refresh_token,
 }
 DATA_FUNCTIONS = frozenset(
     {"account", "consent_body", "ibans", "account_count", "history_start", "beyond_history"}
 )
+CONTEXT_FUNCTIONS = DATA_FUNCTIONS | {"disposable_refresh_token"}  # called with the context
 _TYPE_NAMES = {int: "a whole number", str: "quoted text"}
 
 
@@ -166,7 +189,7 @@ def call(name: str, arguments: str, context: Context = None) -> Any:
         raise ScenarioError(f"unknown function {name}() (known: {', '.join(sorted(FUNCTIONS))})")
     args = _parse_args(name, arguments)
     signature = inspect.signature(function)
-    if name in DATA_FUNCTIONS:  # the context is not an argument of the expression
+    if name in CONTEXT_FUNCTIONS:  # the context is not an argument of the expression
         signature = signature.replace(parameters=list(signature.parameters.values())[1:])
     try:
         bound = signature.bind(*args)
@@ -178,7 +201,7 @@ def call(name: str, arguments: str, context: Context = None) -> Any:
             wanted = _TYPE_NAMES[hints[parameter]]
             raise ScenarioError(f"{name}({arguments}): {parameter} must be {wanted}")
     try:
-        return function(context, *args) if name in DATA_FUNCTIONS else function(*args)
+        return function(context, *args) if name in CONTEXT_FUNCTIONS else function(*args)
     except ScenarioError as exc:
         raise ScenarioError(f"{name}({arguments}): {exc}") from None
 

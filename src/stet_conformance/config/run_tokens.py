@@ -1,0 +1,122 @@
+"""The run's refresh tokens as scenarios change them (the token lifecycle at a bank).
+
+Main tokens (``personas.<P>.refresh_tokens``): a refresh answered with another refresh token (a
+bank that rotates) replaces the persona's token for the rest of the run and, when the token came
+from the token store, in the store too, so the next run still works.
+
+Disposable tokens (``personas.<P>.disposable_refresh_tokens``, and those of ``login
+--disposable N``): each revocation scenario takes one and consumes it. With a token store, the
+taking happens under the store's lock and the store remembers the token as used (its SHA-256):
+no other worker and no later run takes it again. Without one, worker k of n takes only the
+k-th, (k+n)-th... tokens of the pool, and a later run may take a used one again (the scenario
+then skips at its first step: ``skip_when``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from stet_conformance.config.profile import Profile
+from stet_conformance.config.secret_repr import SecretHolder
+from stet_conformance.config.token_store import fingerprint, locked_store
+
+
+class NoDisposableToken(LookupError):
+    """The pool of a persona and scope is empty (the message names the key and the command)."""
+
+    def __init__(self, persona: str, scope: str) -> None:
+        super().__init__(
+            f"no unused disposable refresh token for {persona}/{scope} "
+            f"(personas.{persona}.disposable_refresh_tokens.{scope}; "
+            f"stet-conformance login --disposable N --persona {persona} --scope {scope} "
+            "obtains N more)"
+        )
+
+
+@dataclass(frozen=True)
+class Worker:
+    """Which of the run's processes this is (pytest-xdist: ``gw<index>`` of ``count``)."""
+
+    index: int = 0
+    count: int = 1
+
+
+@dataclass(frozen=True, repr=False)
+class Refreshed(SecretHolder):
+    """A token response to a refresh that rotated the refresh token."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: float | None
+
+    def __repr__(self) -> str:
+        return f"<Refreshed expires_in={self.expires_in}>"
+
+
+class RunTokens(SecretHolder):
+    """One process's view of the profile's refresh tokens during a run."""
+
+    def __init__(self, profile: Profile, worker: Worker = Worker()) -> None:
+        self._profile = profile
+        self._worker = worker
+        self._main = {p: dict(c.refresh_tokens) for p, c in profile.credentials.items()}
+        self._taken: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"<RunTokens {self._profile!r} worker {self._worker.index}/{self._worker.count}>"
+
+    def refresh_tokens(self) -> dict[str, dict[str, str]]:
+        """The personas' refresh tokens now (a copy: a scenario keeps those it started with)."""
+        return {persona: dict(tables) for persona, tables in self._main.items()}
+
+    def rotated(self, sent: str, answer: Refreshed) -> None:
+        """``sent`` was refreshed into another refresh token: if it is a persona's, follow it."""
+        for persona, tables in self._main.items():
+            for scope, value in tables.items():
+                if value == sent:
+                    tables[scope] = answer.refresh_token
+                    self._write_back(persona, scope, sent, answer)
+                    return
+
+    def _write_back(self, persona: str, scope: str, sent: str, answer: Refreshed) -> None:
+        """The store's entry follows when it held the token sent (a profile's own cannot)."""
+        if self._profile.token_store is None:
+            return
+        target = self._profile.base_url
+        with locked_store(self._profile.token_store) as store:
+            entry = store.get(target, persona, scope)
+            if entry is not None and entry.refresh_token == sent:
+                now = dt.datetime.now(dt.UTC)
+                fresh = entry.refreshed(
+                    answer.access_token, answer.refresh_token, answer.expires_in, now
+                )
+                store.put(target, persona, scope, fresh)
+
+    def take_disposable(self, persona: str, scope: str) -> str:
+        """One unused disposable refresh token, now used; ``NoDisposableToken`` if none is left."""
+        credentials = self._profile.credentials.get(persona)
+        pool = credentials.disposable_refresh_tokens.get(scope, ()) if credentials else ()
+        own = set(self._main.get(persona, {}).values())  # never the persona's main token
+        candidates = [t for t in pool if t not in self._taken and t not in own]
+        store = self._profile.token_store
+        if store is not None:
+            token = self._take_stored(store, candidates)
+        else:
+            mine = set(pool[self._worker.index :: self._worker.count])
+            token = next((t for t in candidates if t in mine), None)
+        if token is None:
+            raise NoDisposableToken(persona, scope)
+        self._taken.add(token)
+        return token
+
+    def _take_stored(self, path: Path, candidates: list[str]) -> str | None:
+        """The first candidate no run took yet, marked used in the store under its lock."""
+        target = self._profile.base_url
+        with locked_store(path) as store:
+            used = store.used(target)
+            token = next((t for t in candidates if fingerprint(t) not in used), None)
+            if token is not None:
+                store.mark_used(target, token, dt.datetime.now(dt.UTC))
+        return token
