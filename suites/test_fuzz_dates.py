@@ -62,6 +62,8 @@ def _negative_offset_example() -> StetDateTime:
 def test_valid_dates_are_served_inside_their_window(
     fuzz: FuzzSession, date_from: StetDateTime, date_to: StetDateTime | None
 ) -> None:
+    """200 or 204, every transaction inside; a pair in the wrong order selects nothing, and may
+    also be refused with 400 (no source prefers either)."""
     assert parse_stet_datetime(date_from.text, require_millis=True) == date_from.instant
     assume(date_from.instant >= fuzz.history_start(PERSONA))
     params = {"dateFrom": date_from.text}

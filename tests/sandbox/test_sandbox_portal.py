@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sandbox_helpers import Api, open_api
 
+from stet_conformance.http.signing import RequestOptions
 from stet_conformance.sandbox.payment_requests import load_payment_requests
 from stet_conformance.sandbox.pki import TPP_ID
 from stet_conformance.sandbox.server import SandboxServer
@@ -147,6 +148,7 @@ def test_confirmation_lifecycle(fresh: Fresh) -> None:
     ("fault", "status"),
     [
         ("confirmation-twice-200", 200),
+        ("confirmation-twice-400", 400),
         ("confirmation-status-unchanged", 200),
     ],
 )
@@ -155,6 +157,26 @@ def test_confirmation_faults_answer_a_second_time(fresh: Fresh, fault: str, stat
     with fresh([fault]) as api:
         assert api.call("POST", path, scope="pisp", json={}).status_code == 200
         assert api.call("POST", path, scope="pisp", json={}).status_code == status
+
+
+def test_token_no_expires_in_fault_drops_only_the_lifetime(fresh: Fresh) -> None:
+    with fresh(["token-no-expires-in"]) as api:
+        issued = issue(api)
+        assert "expires_in" not in issued
+        assert {"access_token", "refresh_token", "token_type"} <= set(issued)
+        refreshed = refresh(api, issued["refresh_token"])
+        assert refreshed.status_code == 200 and "expires_in" not in refreshed.json()
+
+
+def test_no_token_400_fault_changes_only_the_missing_token(fresh: Fresh) -> None:
+    with fresh(["no-token-400"]) as api:
+        missing = api.client.get("/stet/psd2/v1.4.2/accounts", extensions={"stet": _no_token()})
+        assert missing.status_code == 400 and missing.json()["status"] == 400
+        assert api.get("/accounts", token="unknown-token").status_code == 401
+
+
+def _no_token() -> RequestOptions:
+    return RequestOptions(token=None)
 
 
 def test_reset_restores_the_start_state_once_per_run(fresh: Fresh) -> None:

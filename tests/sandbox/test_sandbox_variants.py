@@ -175,6 +175,20 @@ def _(api: Api) -> None:
     assert response.status_code == 204 and not response.content
 
 
+@check("revoke-access-unsupported")
+def _(api: Api) -> None:
+    issued = _refresh(api, _lea_refresh(api)).json()
+    url = _oauth(api, "revoke_url")
+    form = {"token": issued["access_token"], "client_id": "PSDFR-ACPR-13807"}
+    refused = api.client.post(url, data=form)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "unsupported_token_type"
+    assert api.get("/accounts", token=issued["access_token"]).status_code == 200
+    form["token"] = issued["refresh_token"]
+    assert api.client.post(url, data=form).status_code == 204  # refresh tokens still revocable
+    assert api.get("/accounts", token=issued["access_token"]).status_code == 401
+
+
 @check("token-lean")
 def _(api: Api) -> None:
     body = _refresh(api, _lea_refresh(api)).json()

@@ -180,6 +180,8 @@ def _check_date(value: str | None, now: dt.datetime) -> None:
 
 def check_token(request: Request, tpp: str, state: SandboxState) -> Caller:
     header = request.headers.get("authorization", "")
+    if not header and "no-token-400" in state.faults:
+        raise ApiError(400, "Missing request header 'Authorization'")
     scheme, _, value = header.partition(" ")
     if "malformed-token-500" in state.faults and header and not _TOKEN68.fullmatch(value.strip()):
         raise ApiError(500, "Internal Server Error")

@@ -1,9 +1,10 @@
 """Named, deliberate deviations from the bank's rules, switched on when the sandbox starts.
 
 Each fault changes one behaviour and nothing else, so a conformance suite run against the faulty
-sandbox must fail at least one scenario (a mutation test of the suite itself). A behaviour the
-portal or STET allows is not a fault but a variant switch (sandbox/variants.py): the harness must
-pass it.
+sandbox must fail at least one scenario (a mutation test of the suite itself), or, for a fault
+that breaks only a recommendation (``request-id-optional``, ``no-token-400``...), make one warn.
+A behaviour the portal or STET allows is not a fault but a variant switch (sandbox/variants.py):
+the harness must pass it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ FAULTS: dict[str, str] = {
     "signature-unchecked": "the Signature value is not verified (the header is still required)",
     "signature-optional": "a request without Signature is accepted",
     "digest-unchecked": "the Digest header is not compared with the body",
+    "no-token-400": "a request without an access token answers 400, not 401",
     "expired-token-ok": "expired access tokens are accepted",
     "expired-token-no-invalid-token": "an expired token gets 401 without invalid_token",
     "cross-psu-access": "an account of another PSU is served",
@@ -69,6 +71,7 @@ FAULTS: dict[str, str] = {
     "bad-code-invalid-request": "an unknown or used code gets invalid_request, not invalid_grant",
     "redirect-uri-unchecked": "a redirect_uri other than the one of authorize is accepted",
     "token-no-refresh-token": "the authorization_code grant answers without a refresh_token",
+    "token-no-expires-in": "token responses carry no expires_in (the token's lifetime)",
     "refresh-token-unusable": "an access token issued by the refresh_token grant is refused",
     "refresh-token-rotated": "every refresh rotates the refresh token (its profile says no)",
     "revoke-ignored": "POST /revoke answers 200 but revokes nothing",
@@ -80,6 +83,7 @@ FAULTS: dict[str, str] = {
     "fallback-client-id-unchecked": "fallback mode ignores a client_id that is not the QWAC's",
     "fallback-location-no-token": "the fallback redirect carries no token for the login page",
     "confirmation-twice-200": "a second confirmation of a payment request answers 200, not 409",
+    "confirmation-twice-400": "a second confirmation of a payment request answers 400, not 409",
     "payment-request-other-psu-ok": "another PSU's payment request can be confirmed",
     "confirmation-aisp-ok": "an aisp token can confirm a payment request",
     "confirmation-get-404": "GET on a confirmation answers 404 instead of 405",

@@ -5,7 +5,8 @@ login screen: ``GET /authorize`` takes the persona in a ``psu`` parameter and re
 Codes are single use and valid one hour (seed: Get your token). PKCE (RFC 7636) is optional
 and S256 only: a code issued with a ``code_challenge`` is exchanged only with its verifier.
 Variant switches (``state.choices``): pkce-required (no code without a challenge; 303 with an
-HTML note), refresh-rotates, revoke-204, token-lean (no scope, token_type bearer) and
+HTML note), refresh-rotates, revoke-204, revoke-access-unsupported (RFC 7009 2: access tokens
+are not revocable), token-lean (no scope, token_type bearer) and
 refresh-client-invalid-grant (RFC 6749 5.2: a refresh token "issued to another client").
 """
 
@@ -40,11 +41,19 @@ async def handle(request: Request, state: SandboxState, tpp: str, endpoint: str)
             return fallback.token_request(form, state, tpp, str(request.base_url))
         if endpoint == "token":
             return token(form, state, tpp)
-        state.revoke(form.get("token", ""), tpp)
-        return Response(b"", 204 if "revoke-204" in state.choices else 200)
+        return revoke(form.get("token", ""), state, tpp)
     if endpoint in ("authorize", "token", "revoke"):
         return oauth_error(405, "invalid_request", "method not allowed")
     return oauth_error(404, "invalid_request", "unknown OAuth endpoint")
+
+
+def revoke(value: str, state: SandboxState, tpp: str) -> Response:
+    """RFC 7009: 200 (variant revoke-204: 204), whether the token was known or not; the variant
+    revoke-access-unsupported revokes refresh tokens only (2.2.1 ``unsupported_token_type``)."""
+    if "revoke-access-unsupported" in state.choices and value in state.access:
+        return oauth_error(400, "unsupported_token_type", "only refresh tokens can be revoked")
+    state.revoke(value, tpp)
+    return Response(b"", 204 if "revoke-204" in state.choices else 200)
 
 
 def _scopes(text: str) -> frozenset[str] | None:
@@ -150,6 +159,8 @@ def token(form: dict[str, str], state: SandboxState, tpp: str) -> Response:
         del body["scope"]
     if grant == "authorization_code" and "token-no-refresh-token" in faults:
         del body["refresh_token"]
+    if "token-no-expires-in" in faults:
+        del body["expires_in"]
     if grant == "refresh_token" and "refresh-token-unusable" in faults:
         del state.access[access.value]
     return Response(dumps(body), 200, {"Cache-Control": "no-store"}, media_type=JSON)

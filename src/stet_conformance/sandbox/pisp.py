@@ -38,7 +38,8 @@ def confirm(ctx: Context, resource_id: str) -> Response:
     if factor is not None and not isinstance(factor, str):
         raise ApiError(400, "psuAuthenticationFactor must be a string")
     if request.confirmed and "confirmation-twice-200" not in faults:
-        raise ApiError(409, "the payment request is already confirmed")
+        status = 400 if "confirmation-twice-400" in faults else 409
+        raise ApiError(status, "the payment request is already confirmed")
     unchanged = "confirmation-status-unchanged" in faults
     lean = "confirmation-lean" in choices
     if not unchanged:

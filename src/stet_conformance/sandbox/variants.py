@@ -28,6 +28,8 @@ SWITCHES: dict[str, str] = {
     # OAuth2 choices (RFC 6749, 7009, 7636).
     "refresh-rotates": "every refresh issues a new refresh token and revokes the old one",
     "revoke-204": "POST /revoke answers 204 with no body",
+    "revoke-access-unsupported": "POST /revoke refuses an access token with 400 "
+    "unsupported_token_type (refresh tokens only)",
     "token-lean": "token responses say token_type bearer and carry no scope",
     "pkce-required": "authorize requires PKCE S256 and answers 303 with an HTML note",
     "invalid-token-in-body": "an expired token's invalid_token is in the ErrorModel only",

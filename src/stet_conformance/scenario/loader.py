@@ -4,8 +4,9 @@ Static checks beyond the schema: a ``schema:`` name must exist in ``schemas/stet
 ``{{ saved.X }}`` must be saved by an earlier step, persona data must have the names the
 fixture personas have (``scenario/references.py``), functions must exist and take their
 arguments (within bounds), ``matches:`` must be a regular expression, ``replay: previous`` needs
-an earlier step, ``skip_when`` is not for cleanup steps, YAML aliases may not expand a file past
-``ALIAS_BUDGET`` values. Duplicate ids across files are caught by ``load_all``.
+an earlier step, ``skip_when`` and ``stop_when`` are not for cleanup steps, ``stop_when`` ends
+the steps only on an allowed answer the step's ``recommend`` warns about, YAML aliases may not
+expand a file past ``ALIAS_BUDGET`` values. Duplicate ids across files are caught by ``load_all``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from stet_conformance.checks.expect import KEYS
+from stet_conformance.checks.expect import KEYS, statuses
 from stet_conformance.config.yamlload import Positions, load_yaml, validate
 from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
@@ -54,6 +55,7 @@ def _step(raw: dict[str, Any], name: str, path: tuple[str | int, ...], pos: Posi
         save=dict(raw.get("save") or {}),
         when=tuple((raw.get("when") or {}).items()),
         skip_when=raw.get("skip_when"),
+        stop_when=raw.get("stop_when"),
         recommend=Recommendation.of(raw["recommend"]) if "recommend" in raw else None,
     )
 
@@ -100,6 +102,24 @@ def _check_step(
                     f"{name!r}"
                 )
     _check_patterns(step, path, pos)
+    _check_stop(step, path, pos)
+
+
+def _check_stop(step: Step, path: tuple[str | int, ...], pos: Positions) -> None:
+    """``stop_when`` codes are allowed by ``expect`` and not recommended: ending the steps
+    early is never silent, the recommendation's warning says why."""
+    if step.stop_when is None:
+        return
+    codes = set(statuses(step.stop_when["status"]))
+    where = pos.where([*path, "stop_when"])
+    if not codes <= set(step.expect.status):
+        raise ScenarioError(f"{where}: stop_when: status must be among expect's status codes")
+    recommended = step.recommend.expect if step.recommend is not None else None
+    if recommended is None or "status" not in recommended.given or codes & set(recommended.status):
+        raise ScenarioError(
+            f"{where}: stop_when needs a recommend: with a status that leaves out its codes "
+            "(an early end is a warning)"
+        )
 
 
 def _where_used(
@@ -157,10 +177,11 @@ def _check_cleanup(
 ) -> None:
     """Cleanup always runs to the end: it cannot skip the scenario it restores after."""
     for step, path in zip(cleanup, paths, strict=True):
-        if step.skip_when is not None:
-            raise ScenarioError(
-                f"{pos.where([*path, 'skip_when'])}: skip_when is not allowed in cleanup steps"
-            )
+        for key in ("skip_when", "stop_when"):
+            if getattr(step, key) is not None:
+                raise ScenarioError(
+                    f"{pos.where([*path, key])}: {key} is not allowed in cleanup steps"
+                )
 
 
 Steps = tuple[Step, ...]

@@ -128,6 +128,8 @@ class Step:
     recommend: Recommendation | None = None
     # {status, reason}: this answer means an earlier run used the target's state up (skip).
     skip_when: dict[str, Any] | None = None
+    # {status, reason}: this answer (allowed, not recommended) leaves nothing for the later steps.
+    stop_when: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

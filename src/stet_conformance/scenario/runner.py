@@ -3,7 +3,8 @@
 The runner knows nothing about pytest: it returns ``StepResult`` records and raises
 ``ScenarioSkipped`` when the profile lacks what the scenario needs (a persona's token, or state an
 earlier run used up: ``skip_when``), so the same engine can back the pytest plugin, the self-test
-and future reporters.
+and future reporters. ``stop_when`` ends the steps, with a warning, on an allowed answer that
+leaves the later steps nothing to check.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from stet_conformance.checks import CheckContext, Failure, run_checks
+from stet_conformance.checks.expect import statuses
 from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.config.live import UndeclaredOrigin
@@ -493,10 +495,23 @@ def _used_up(result: StepResult, profile: Profile) -> str | None:
     rule, exchange = result.step.skip_when, result.exchange
     if rule is None or exchange is None or profile.sandbox_reset_path is not None:
         return None
-    statuses = rule["status"] if isinstance(rule["status"], list) else [rule["status"]]
-    if exchange.status not in statuses:
+    if exchange.status not in statuses(rule["status"]):
         return None
     return f"step {result.step.name!r} answered {exchange.status}: {rule['reason']}"
+
+
+def _stopped(result: StepResult) -> bool:
+    """Whether the step's answer ends the steps (``stop_when``): allowed, not recommended, and
+    leaving the later steps nothing to check. The reason joins the step's warnings."""
+    rule, exchange = result.step.stop_when, result.exchange
+    if rule is None or exchange is None or result.failures:
+        return False
+    if exchange.status not in statuses(rule["status"]):
+        return False
+    authority = result.step.recommend.authority if result.step.recommend is not None else ""
+    note = f"the later steps were not run: {rule['reason']}"
+    result.warnings.append(Failure("stop_when", note, Level.RECOMMENDATION, authority))
+    return True
 
 
 def run_scenario(
@@ -520,13 +535,14 @@ def run_scenario(
                 continue  # a step for another profile setting (step-level ``when``)
             applies = _applies(override, step, index, last)
             result = _run_step(step, run, scene, override if applies else None, previous())
+            stopped = _stopped(result)
             results.append(result)
             if listener:
                 listener(result)
             reason = _used_up(result, run.profile)
             if reason is not None:
                 raise ScenarioSkipped(reason)
-            if result.failures:
+            if result.failures or stopped:
                 break
     finally:
         for step in scenario.cleanup:
