@@ -104,12 +104,14 @@ def test_a_server_that_cannot_revoke_access_tokens_ends_the_scenario_with_a_warn
     sandboxes: dict[str, SandboxServer], scenarios: dict[str, Scenario]
 ) -> None:
     scenario = scenarios["OAU-REVOKE-ACCESS"]
+    names = [s.name for s in scenario.steps]
+    at = names.index("revoke the access token")  # the steps after it are not run
     results = _run(sandboxes["choices"], scenario)
-    assert [r.step.name for r in results] == [s.name for s in scenario.steps[:3]]
+    assert [r.step.name for r in results] == names[: at + 1]
     assert [f for r in results for f in r.failures] == []
     warnings = results[-1].warnings
     assert [w.check for w in warnings] == ["status", "stop_when"]
-    revoke = scenario.steps[2].recommend
+    revoke = scenario.steps[at].recommend
     assert revoke is not None and {w.authority for w in warnings} == {revoke.authority}
     assert "unsupported_token_type" in warnings[1].message
 
