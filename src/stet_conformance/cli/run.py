@@ -21,6 +21,7 @@ from stet_conformance.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     Commands,
+    add_latency_option,
     start_sandbox,
 )
 from stet_conformance.config.live import refuse_live
@@ -136,6 +137,7 @@ def _mode_options(run: argparse.ArgumentParser) -> None:
         type=Path,
         help="bundled sandbox only: keep its PKI and profile in DIR (default: a temporary one)",
     )
+    add_latency_option(run, "bundled sandbox only: ")
     run.add_argument(
         "--allow-live",
         action="store_true",
@@ -198,6 +200,8 @@ def pytest_args(
             origin += ["--fault", fault]
         for variant in args.variant:
             origin += ["--variant", variant]
+        if args.latency_ms:
+            origin += ["--latency-ms", f"{args.latency_ms:g}"]
         fuzz += ["--stet-fuzz-cli-args", shlex.join(origin)]
     if not paths:
         paths = [str(scenarios), *([str(suites)] if fuzz else [])]
@@ -274,7 +278,9 @@ def _handle(args: argparse.Namespace) -> int:
     given: list[object] = []  # the profile, loaded here once, for the plugin
     with ExitStack() as stack:
         if args.target is None:
-            target = start_sandbox(stack, args.fault, args.sandbox_dir, args.variant)
+            target = start_sandbox(
+                stack, args.fault, args.sandbox_dir, args.variant, args.latency_ms
+            )
         else:
             _bundled_sandbox_options_unused(args)
             target = args.target.resolve()
@@ -387,9 +393,10 @@ def suite_tests(rootdir: Path, mode: str) -> list[tuple[str, str, str]]:
 
 
 def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:
-    if args.fault or args.variant or args.sandbox_dir:
+    if args.fault or args.variant or args.sandbox_dir or args.latency_ms:
         raise UsageError(
-            "--fault, --variant and --sandbox-dir only apply to the bundled sandbox (no --target)"
+            "--fault, --variant, --sandbox-dir and --latency-ms only apply to the bundled "
+            "sandbox (no --target)"
         )
 
 
