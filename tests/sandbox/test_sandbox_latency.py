@@ -1,6 +1,6 @@
 """``--latency-ms``: the sandbox answers every request that much later, through the one start
-path of ``run`` and ``pytest`` (``start_sandbox``). Only a lower bound is asserted: a loaded
-machine may be slower, never faster."""
+path of ``run`` and ``pytest`` (``start_sandbox``; ``run`` calls it in a thread). Only a lower
+bound is asserted: a loaded machine may be slower, never faster."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stet_conformance.cli.common import start_sandbox
+from stet_conformance.cli.common import BundledSandbox
 from stet_conformance.config.persona_tokens import persona_token
 from stet_conformance.config.profile import load_profile
 from stet_conformance.http.client import StetClient
@@ -25,7 +25,7 @@ LATENCY_MS = 40
 def test_every_answer_waits_the_latency(sandbox: SandboxServer, tmp_path: Path) -> None:
     shutil.copytree(sandbox.pki.directory, tmp_path / "pki")  # a fresh PKI costs seconds
     with ExitStack() as stack:
-        profile = load_profile(start_sandbox(stack, [], tmp_path, (), LATENCY_MS))
+        profile = load_profile(BundledSandbox(stack, [], tmp_path, (), LATENCY_MS).wait())
         client = StetClient.for_profile(profile, Redactor())
         stack.callback(client.close)
         options = RequestOptions(token=persona_token(profile, "LEA", "aisp"))

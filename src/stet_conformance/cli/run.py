@@ -14,18 +14,17 @@ import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stet_conformance.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    BundledSandbox,
     Commands,
     add_latency_option,
-    start_sandbox,
 )
-from stet_conformance.config.live import refuse_live
-from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.errors import UsageError
 from stet_conformance.report.results import (
     MATRIX_FILE,
@@ -35,11 +34,13 @@ from stet_conformance.report.results import (
     new_results_dir,
     reports_root,
 )
-from stet_conformance.scenario.loader import load_all
-from stet_conformance.scenario.model import Scenario
 from stet_conformance.shared.resources import project_root, scenarios_dir
 from stet_conformance.suggest import unknown_names
 from stet_conformance.verdict import PASSING
+
+if TYPE_CHECKING:  # the profile and scenario modules load when a run needs them, not to parse
+    from stet_conformance.config.profile import Profile
+    from stet_conformance.scenario.model import Scenario
 
 
 def suites_dir() -> Path:
@@ -258,7 +259,9 @@ def handle(args: argparse.Namespace) -> int:
 def _handle(args: argparse.Namespace) -> int:
     import pytest
 
-    from stet_conformance.plugin.target import GivenProfile
+    from stet_conformance.plugin import GivenScenarios
+    from stet_conformance.plugin.target import GivenProfile, StartingTarget
+    from stet_conformance.scenario.loader import load_all
 
     scenarios = (args.scenarios or scenarios_dir()).resolve()
     if not scenarios.is_dir():
@@ -271,16 +274,18 @@ def _handle(args: argparse.Namespace) -> int:
     results = Path(args.results) if args.results else None
     check_outputs(results, args.junitxml, args.alluredir, "--results")
     targets = list(args.target or [])
+    parsed = GivenScenarios(loaded)  # collection takes them as they are
     if len(targets) > 1:
-        return handle_targets(args, targets, scenarios)
+        return handle_targets(args, targets, scenarios, parsed)
     args.target = targets[0] if targets else None
     spent: list[str] = []  # the bundled sandbox: no token store to refresh
-    given: list[object] = []  # the profile, loaded here once, for the plugin
+    given: list[object] = []  # the profile, loaded here once, or the sandbox starting
     with ExitStack() as stack:
         if args.target is None:
-            target = start_sandbox(
+            sandbox = BundledSandbox(
                 stack, args.fault, args.sandbox_dir, args.variant, args.latency_ms
             )
+            target, given = sandbox.profile, [StartingTarget(sandbox.wait)]
         else:
             _bundled_sandbox_options_unused(args)
             target = args.target.resolve()
@@ -288,7 +293,8 @@ def _handle(args: argparse.Namespace) -> int:
             if not args.dry_run:
                 profile, spent = refresh_tokens(profile)
             given = [GivenProfile(profile)]
-        code = int(pytest.main(pytest_args(args, target, scenarios, spent), plugins=given))
+        argv = pytest_args(args, target, scenarios, spent)
+        code = int(pytest.main(argv, plugins=[*given, parsed]))
     return exit_code(code)
 
 
@@ -402,6 +408,9 @@ def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:
 
 def _checked_profile(target: Path, args: argparse.Namespace) -> Profile:
     """Load a profile (exit 2 when bad, before any request) and apply the live safety."""
+    from stet_conformance.config.live import refuse_live
+    from stet_conformance.config.profile import load_profile
+
     profile = load_profile(target)
     refuse_live(profile, allow_live=args.allow_live)
     return profile
@@ -446,7 +455,9 @@ def _dir_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Path) -> int:
+def handle_targets(
+    args: argparse.Namespace, targets: list[Path], scenarios: Path, parsed: object
+) -> int:
     """One pytest session per target, in sequence; a pass/FAIL matrix at the end.
 
     Every profile is loaded (and the live safety checked) before the first request, so a typo
@@ -484,7 +495,7 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
         if not args.dry_run:
             profile, spent = refresh_tokens(profile)
         collector = OutcomeCollector()
-        plugins = [collector, GivenProfile(profile)]
+        plugins = [collector, GivenProfile(profile), parsed]
         code = int(pytest.main(pytest_args(one, target, scenarios, spent), plugins=plugins))
         codes.append(exit_code(code))
         columns[name] = collector.outcomes

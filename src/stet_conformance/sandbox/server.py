@@ -38,6 +38,7 @@ from cryptography import x509
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from stet_conformance.sandbox import PKI_DIR, PROFILE_FILE
 from stet_conformance.sandbox.app import RESET_PATH, build_app
 from stet_conformance.sandbox.chaos import CHAOS_FAULTS, TRANSPORT_KEY, with_chaos
 from stet_conformance.sandbox.faults import parse_faults, variant_options
@@ -180,8 +181,8 @@ class SandboxServer:
         replay_protection = replay_protection or variant_options(self.faults).get(
             "replay_protection", False
         )
-        self.pki = ensure_pki(self.directory / "pki")
-        self.profile_path = self.directory / "profile.yaml"
+        self.pki = ensure_pki(self.directory / PKI_DIR)
+        self.profile_path = self.directory / PROFILE_FILE
         data = _data_file(self.choices)
         self.state = SandboxState(
             load_bank(data),
