@@ -234,7 +234,7 @@ def _surely_valid(data: Any, schema_json: str) -> bool:
 def validate(data: Any, schema: dict[str, Any], positions: Positions) -> None:
     """Validate against a JSON Schema; report the most relevant error with its line.
 
-    ``jsonschema-rs`` decides (a file a run loads is valid: ~30x faster); the pure-Python
+    ``jsonschema-rs`` decides (the scenario files: ~1 ms, against ~60 ms); the pure-Python
     ``jsonschema`` finds the error to word (and is imported) only when it is not.
     Messages describe what is expected, never the offending value: a token pasted in the
     wrong place must not end up in a terminal or a CI log.
