@@ -257,15 +257,29 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    scenarios = (args.scenarios or scenarios_dir()).resolve()
+    if not scenarios.is_dir():
+        raise UsageError(f"--scenarios: not a directory: {scenarios}")
+    targets = list(args.target or [])
+    with ExitStack() as stack:
+        sandbox = None  # else started first: its keys are made while the rest of the run starts
+        if not targets and not args.list:
+            sandbox = BundledSandbox(
+                stack, args.fault, args.sandbox_dir, args.variant, args.latency_ms
+            )
+        return _run(args, scenarios, targets, sandbox)
+
+
+def _run(
+    args: argparse.Namespace, scenarios: Path, targets: list[Path], sandbox: BundledSandbox | None
+) -> int:
+    """Check the selection and run pytest against the bundled ``sandbox`` or ``targets``."""
     import pytest
 
     from stet_conformance.plugin import GivenScenarios
     from stet_conformance.plugin.target import GivenProfile, StartingTarget
     from stet_conformance.scenario.loader import load_all
 
-    scenarios = (args.scenarios or scenarios_dir()).resolve()
-    if not scenarios.is_dir():
-        raise UsageError(f"--scenarios: not a directory: {scenarios}")
     loaded = load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
     if args.list:
         return list_selection(args, loaded, scenarios)
@@ -273,29 +287,23 @@ def _handle(args: argparse.Namespace) -> int:
         check_ids(args.id, [s.id for s in loaded])
     results = Path(args.results) if args.results else None
     check_outputs(results, args.junitxml, args.alluredir, "--results")
-    targets = list(args.target or [])
     parsed = GivenScenarios(loaded)  # collection takes them as they are
     if len(targets) > 1:
         return handle_targets(args, targets, scenarios, parsed)
     args.target = targets[0] if targets else None
     spent: list[str] = []  # the bundled sandbox: no token store to refresh
     given: list[object] = []  # the profile, loaded here once, or the sandbox starting
-    with ExitStack() as stack:
-        if args.target is None:
-            sandbox = BundledSandbox(
-                stack, args.fault, args.sandbox_dir, args.variant, args.latency_ms
-            )
-            target, given = sandbox.profile, [StartingTarget(sandbox.wait)]
-        else:
-            _bundled_sandbox_options_unused(args)
-            target = args.target.resolve()
-            profile = _checked_profile(target, args)
-            if not args.dry_run:
-                profile, spent = refresh_tokens(profile)
-            given = [GivenProfile(profile)]
-        argv = pytest_args(args, target, scenarios, spent)
-        code = int(pytest.main(argv, plugins=[*given, parsed]))
-    return exit_code(code)
+    if sandbox is not None:
+        target, given = sandbox.profile, [StartingTarget(sandbox.wait)]
+    else:
+        _bundled_sandbox_options_unused(args)
+        target = args.target.resolve()
+        profile = _checked_profile(target, args)
+        if not args.dry_run:
+            profile, spent = refresh_tokens(profile)
+        given = [GivenProfile(profile)]
+    argv = pytest_args(args, target, scenarios, spent)
+    return exit_code(int(pytest.main(argv, plugins=[*given, parsed])))
 
 
 # pytest options after -- that choose their own outputs, or run nothing: no default results.
