@@ -186,7 +186,7 @@ def load_yaml(path: Path, what: str, alias_budget: int = 0) -> tuple[Any, Positi
     loader = _Loader(text)
     try:  # compose once, keep the node tree for line numbers, construct from it
         node = loader.get_single_node()
-        if node is not None:
+        if node is not None and "&" in text:  # an alias needs an anchor (&name): else no walk
             _check_aliases(node, text, path, what, alias_budget)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:

@@ -62,6 +62,7 @@ _RUN = pytest.StashKey["RunContext"]()
 _REDACTOR = pytest.StashKey[Redactor]()
 _CLEANUP = pytest.StashKey[ExitStack]()
 _PARSED = pytest.StashKey[dict[Path, list[Scenario]]]()
+_MARKERS = pytest.StashKey[set[str]]()
 
 
 class GivenScenarios:
@@ -224,7 +225,12 @@ class ScenarioFile(pytest.File):
 
 
 def _register_marker(config: pytest.Config, name: str) -> None:
-    if name not in {line.split(":")[0] for line in config.getini("markers")}:
+    """Declare a scenario tag as a marker once (the ini's markers are read once per run)."""
+    if _MARKERS not in config.stash:
+        config.stash[_MARKERS] = {line.split(":")[0] for line in config.getini("markers")}
+    known = config.stash[_MARKERS]
+    if name not in known:
+        known.add(name)
         config.addinivalue_line("markers", f"{name}: scenarios tagged {name}")
 
 
