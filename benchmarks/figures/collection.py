@@ -1,6 +1,8 @@
 """Figure 4: loading and collecting many generated scenarios, and the memory each costs.
 
-Each measure runs in a fresh child process, so peak RSS belongs to that measure alone.
+Each measure runs in a fresh child process, so peak RSS belongs to that measure alone. pytest
+collects with the options ``stet-conformance run`` gives it (``QUIET_PYTEST``: no assertion
+rewriting, which would otherwise recompile every plugin module where bytecode is not cached).
 """
 
 from __future__ import annotations
@@ -74,10 +76,11 @@ COLLECT_CHILD = _PROC_STATUS + textwrap.dedent(
     import json, os, sys, time
     import pytest
     import stet_conformance.plugin
+    from stet_conformance.cli.run import QUIET_PYTEST
     directory, out = sys.argv[1], sys.argv[2]
     base = _kb("VmRSS")
     started = time.perf_counter()
-    code = pytest.main([directory, "--collect-only", "-qq", "-p", "no:cacheprovider",
+    code = pytest.main([directory, "--collect-only", "-qq", *QUIET_PYTEST,
                         "--rootdir", os.path.dirname(directory)])
     seconds = time.perf_counter() - started
     with open(out, "w") as handle:

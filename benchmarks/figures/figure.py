@@ -18,6 +18,9 @@ class Sizes:
     collect_n: int = 1000
     rss_ns: tuple[int, ...] = (100, 1000, 10000)
     throughput_seconds: float = 4.0
+    startup_reps: int = 3
+    latency_ms: int = 20
+    latency_k: str = ""  # a pytest -k selection of the latency figure's run (all: empty)
 
 
 QUICK = Sizes(
@@ -29,6 +32,8 @@ QUICK = Sizes(
     collect_n=100,
     rss_ns=(20, 100, 400),
     throughput_seconds=1.0,
+    startup_reps=1,
+    latency_k="ACC-1 or test_unknown_token_is_401",
 )
 
 

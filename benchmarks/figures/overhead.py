@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from figures.cpu_split import cpu_split
 from figures.figure import Figure, Sizes
 from figures.target import accounts_url, presigned_headers, raw_client, token
 from figures.timing import interleave_cpu
 from stet_conformance.checks import CheckContext, Expect, run_checks
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.profile import Profile
-from stet_conformance.http.client import StetClient
+from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
 
@@ -28,11 +29,16 @@ def bench_overhead(profile: Profile, sizes: Sizes) -> tuple[Figure, float]:
         if response.status_code != 200:
             raise RuntimeError(f"raw client: HTTP {response.status_code}: {response.text[:200]}")
 
-    def harness_once() -> None:
-        exchange = harness.send("GET", url, options=options)
+    def harness_send() -> Exchange:
+        return harness.send("GET", url, options=options)
+
+    def harness_check(exchange: Exchange) -> None:
         failures = run_checks(CheckContext(exchange, ACCOUNTS_EXPECT, store))
         if failures:
             raise RuntimeError(f"harness client: {failures}")
+
+    def harness_once() -> None:
+        harness_check(harness_send())
 
     try:
         for _ in range(20):  # handshakes, schema compilation, caches
@@ -41,6 +47,7 @@ def bench_overhead(profile: Profile, sizes: Sizes) -> tuple[Figure, float]:
         per_request = interleave_cpu(
             {"raw": raw_once, "harness": harness_once}, sizes.http_batch, sizes.http_rounds
         )
+        split = cpu_split(harness_send, harness_check, sizes.http_batch)
     finally:
         raw.close()
         harness.close()
@@ -60,6 +67,7 @@ def bench_overhead(profile: Profile, sizes: Sizes) -> tuple[Figure, float]:
             "harness_ms_per_request": harness_s * 1000,
             "raw_client_cpu_ms_per_request": raw_cpu * 1000,
             "harness_client_cpu_ms_per_request": harness_cpu * 1000,
+            **split,  # the harness client's CPU per request, part by part
             "batch": sizes.http_batch,
             "rounds": sizes.http_rounds,
         },

@@ -20,11 +20,12 @@ FIGURES = {
     "signer_vs_bare",
     "cavage_sign_vs_bare",
     "suite_serial_s",
-    "suite_n2_speedup",
     "collect_load_all_s",
     "collect_pytest_s",
     "rss_per_scenario_growth",
     "sandbox_requests_per_s",
+    "startup_s",
+    "latency_certification_ratio",
 }
 
 

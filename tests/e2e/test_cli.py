@@ -128,7 +128,15 @@ def test_tokens_never_appear_in_output_or_junit(sandbox: SandboxServer, tmp_path
         (["sandbox", "--variant", "x"], "--variant: unknown sandbox variant(s): x; valid:"),
         (
             ["run", "--target", "{tmp}/p.yaml", "--variant", "data"],
-            "--fault, --variant and --sandbox-dir only apply to the bundled sandbox",
+            "--fault, --variant, --sandbox-dir and --latency-ms only apply to the bundled",
+        ),
+        (
+            ["run", "--target", "{tmp}/p.yaml", "--latency-ms", "20"],
+            "--latency-ms only apply to the bundled sandbox (no --target)",
+        ),
+        (
+            ["sandbox", "--latency-ms", "-5"],
+            "argument --latency-ms: not a number of milliseconds >= 0: '-5'",
         ),
         (["sandbox", "--host", "0.0.0.0"], "only listens on loopback"),
         (["run", "--mode", "weekly"], "argument --mode: invalid choice: 'weekly'"),

@@ -389,12 +389,14 @@ def nested(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
 
-@pytest.mark.parametrize("depth", [101, 5000, 100_000])
-def test_json_nested_too_deep_is_a_broken_target(profile: Profile, depth: int) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [nested(101), nested(5000), nested(100_000), b"[[]," + nested(101)[1:]],
+    ids=["101", "5000", "100000", "second-branch-101"],
+)
+def test_json_nested_too_deep_is_a_broken_target(profile: Profile, content: bytes) -> None:
     def deep(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, content=nested(depth), headers={"content-type": "application/json"}
-        )
+        return httpx.Response(200, content=content, headers={"content-type": "application/json"})
 
     exchange = StetClient(settings(profile), Redactor(), transport=httpx.MockTransport(deep)).send(
         "GET", "/x"
@@ -404,9 +406,14 @@ def test_json_nested_too_deep_is_a_broken_target(profile: Profile, depth: int) -
     assert "[[[[" in exchange.render(Redactor())  # shown as text, without a RecursionError
 
 
-def test_json_as_deep_as_allowed_is_parsed(profile: Profile) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [nested(100), b"[" + b",".join([nested(99)] * 3) + b"]", b"[" + b"[]," * 500 + b"[]]"],
+    ids=["one-branch", "three-branches", "wide"],
+)
+def test_json_as_deep_as_allowed_is_parsed(profile: Profile, content: bytes) -> None:
     def deep(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=nested(100))
+        return httpx.Response(200, content=content)
 
     exchange = StetClient(settings(profile), Redactor(), transport=httpx.MockTransport(deep)).send(
         "GET", "/x"

@@ -4,6 +4,9 @@
 plain ``pytest --stet-target`` loads it once for the run context and the recorder together. With
 ``-n 2`` each worker, a process of its own, loads it once; the controller loads it at most once,
 and its report redactor knows the profile's secrets (``results/profile.yaml``).
+
+Scenario files too: ``run`` parses them (to refuse a bad one before pytest starts) and the
+collection takes what it parsed.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import yaml
 
 from stet_conformance.cli import main
 from stet_conformance.config import profile as profile_module
+from stet_conformance.config import yamlload
 from stet_conformance.http.redact import REDACTED
 from stet_conformance.report.results import ResultsDir
+from stet_conformance.scenario import loader
 
 pytest_plugins = ["pytester"]
 
@@ -110,3 +115,28 @@ def test_a_profile_that_fails_to_load_is_read_once(
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # no INTERNALERROR in the recorder
     assert result.stdout.str().count("configuration error: ") == 2
     assert loads == [bad]
+
+
+def test_stet_conformance_run_parses_each_scenario_file_once(
+    sandbox_profile: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "one.yaml").write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
+    parsed: list[Path] = []
+    original = yamlload.load_yaml
+
+    def spy(path: Path, what: str, alias_budget: int = 0) -> Any:
+        parsed.append(path)
+        return original(path, what, alias_budget)
+
+    monkeypatch.setattr(loader, "load_yaml", spy)
+    args = ["run", "--target", str(sandbox_profile), "--scenarios", str(scenarios)]
+    code = main([*args, "--results", str(tmp_path / "results"), "--", "-q"])
+    out, err = capfd.readouterr()
+    assert code == 0, out + err
+    assert "1 passed" in out
+    assert parsed == [scenarios / "one.yaml"]

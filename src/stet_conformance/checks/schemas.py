@@ -1,8 +1,9 @@
 """JSON Schemas of STET resources (``schemas/stet/*.json``), loaded and compiled once per run.
 
 Two validators per schema: ``jsonschema-rs`` (compiled, ~1 us per body) decides whether a body
-is valid; the pure-Python ``jsonschema`` words the errors, and runs only for invalid bodies. A
-test checks that both agree on every valid and invalid example of ``tests/schemas``.
+is valid; the pure-Python ``jsonschema`` words the errors, and runs (and is imported) only for
+invalid bodies. A test checks that both agree on every valid and invalid example of
+``tests/schemas``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
-from referencing import Registry, Resource
 
 from stet_conformance.shared.resources import schemas_dir
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 class SchemaStore:
@@ -24,12 +26,8 @@ class SchemaStore:
 
     def __init__(self, directory: Path) -> None:
         self._schemas: dict[str, dict[str, Any]] = {}
-        registry: Registry[Any] = Registry()
         for path in sorted(directory.glob("*.json")):
-            schema = json.loads(path.read_text(encoding="utf-8"))
-            self._schemas[path.stem] = schema
-            registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
-        self._registry = registry
+            self._schemas[path.stem] = json.loads(path.read_text(encoding="utf-8"))
         self._validators: dict[str, jsonschema.protocols.Validator] = {}
         self._fast_registry = jsonschema_rs.Registry(
             [(schema["$id"], schema) for schema in self._schemas.values()]
@@ -48,9 +46,13 @@ class SchemaStore:
 
     def validator(self, name: str) -> jsonschema.protocols.Validator:
         if name not in self._validators:
+            import jsonschema
+            from referencing import Registry, Resource
+
+            resources = [(s["$id"], Resource.from_contents(s)) for s in self._schemas.values()]
             self._validators[name] = jsonschema.Draft202012Validator(
                 self._schemas[name],
-                registry=self._registry,
+                registry=Registry().with_resources(resources),
                 format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
             )
         return self._validators[name]

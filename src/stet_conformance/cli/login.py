@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import webbrowser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stet_conformance.cli.common import EXIT_FAILED, EXIT_OK, Commands
-from stet_conformance.config.persona_tokens import TOKEN_SCOPES
-from stet_conformance.config.profile import Profile, fixture_personas, load_profile
-from stet_conformance.config.token_store import TokenStore, TokenStoreError, default_store_path
 from stet_conformance.errors import UsageError
-from stet_conformance.onboarding.login import (
-    Announce,
-    Ask,
-    LoginFailed,
-    LoginRequest,
-    login,
-    login_disposable,
-)
-from stet_conformance.onboarding.oauth import OAuthError
+
+if TYPE_CHECKING:  # imported where used: the other commands, ``run`` first, start without them
+    from stet_conformance.config.profile import Profile
+    from stet_conformance.onboarding.login import Announce, Ask, LoginRequest
 
 MAX_DISPOSABLE = 50  # each is a login by a person
 
@@ -93,6 +85,9 @@ def _extra(values: list[str]) -> dict[str, str]:
 
 def _checked(args: argparse.Namespace) -> str:
     """The persona, after checking the options that need no profile."""
+    from stet_conformance.config.persona_tokens import TOKEN_SCOPES
+    from stet_conformance.config.profile import fixture_personas
+
     personas = sorted(fixture_personas()["personas"])
     persona = str(args.persona).upper()
     if persona not in personas:
@@ -109,6 +104,13 @@ def _checked(args: argparse.Namespace) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from stet_conformance.config.profile import load_profile
+    from stet_conformance.config.token_store import TokenStore, TokenStoreError, default_store_path
+    from stet_conformance.onboarding.login import LoginFailed, LoginRequest
+    from stet_conformance.onboarding.oauth import OAuthError
+
     persona = _checked(args)
     extra = _extra(args.authorize_param)
     profile = load_profile(args.target.resolve())
@@ -156,6 +158,8 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _login(profile: Profile, request: LoginRequest, announce: Announce, ask: Ask) -> None:
+    from stet_conformance.onboarding.login import login
+
     token = login(profile, request, announce, ask)
     until = f"{token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "no expiry given"
     refresh = "with a refresh token" if token.refresh_token else "without a refresh token"
@@ -169,6 +173,9 @@ def _login_disposable(
     profile: Profile, request: LoginRequest, announce: Announce, ask: Ask, count: int
 ) -> None:
     """``count`` logins, each adding one disposable refresh token to the store's pool."""
+    from stet_conformance.onboarding.login import LoginFailed, login_disposable
+    from stet_conformance.onboarding.oauth import OAuthError
+
     what = f"{request.persona}/{request.scope}"
     for done in range(count):
         print(f"Disposable refresh token {done + 1} of {count}:", flush=True)

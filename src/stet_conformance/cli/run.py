@@ -14,17 +14,17 @@ import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stet_conformance.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    BundledSandbox,
     Commands,
-    start_sandbox,
+    add_latency_option,
 )
-from stet_conformance.config.live import refuse_live
-from stet_conformance.config.profile import Profile, load_profile
 from stet_conformance.errors import UsageError
 from stet_conformance.report.results import (
     MATRIX_FILE,
@@ -34,11 +34,13 @@ from stet_conformance.report.results import (
     new_results_dir,
     reports_root,
 )
-from stet_conformance.scenario.loader import load_all
-from stet_conformance.scenario.model import Scenario
 from stet_conformance.shared.resources import project_root, scenarios_dir
 from stet_conformance.suggest import unknown_names
 from stet_conformance.verdict import PASSING
+
+if TYPE_CHECKING:  # the profile and scenario modules load when a run needs them, not to parse
+    from stet_conformance.config.profile import Profile
+    from stet_conformance.scenario.model import Scenario
 
 
 def suites_dir() -> Path:
@@ -136,6 +138,7 @@ def _mode_options(run: argparse.ArgumentParser) -> None:
         type=Path,
         help="bundled sandbox only: keep its PKI and profile in DIR (default: a temporary one)",
     )
+    add_latency_option(run, "bundled sandbox only: ")
     run.add_argument(
         "--allow-live",
         action="store_true",
@@ -198,6 +201,8 @@ def pytest_args(
             origin += ["--fault", fault]
         for variant in args.variant:
             origin += ["--variant", variant]
+        if args.latency_ms:
+            origin += ["--latency-ms", f"{args.latency_ms:g}"]
         fuzz += ["--stet-fuzz-cli-args", shlex.join(origin)]
     if not paths:
         paths = [str(scenarios), *([str(suites)] if fuzz else [])]
@@ -252,13 +257,29 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    import pytest
-
-    from stet_conformance.plugin.target import GivenProfile
-
     scenarios = (args.scenarios or scenarios_dir()).resolve()
     if not scenarios.is_dir():
         raise UsageError(f"--scenarios: not a directory: {scenarios}")
+    targets = list(args.target or [])
+    with ExitStack() as stack:
+        sandbox = None  # else started first: its keys are made while the rest of the run starts
+        if not targets and not args.list:
+            sandbox = BundledSandbox(
+                stack, args.fault, args.sandbox_dir, args.variant, args.latency_ms
+            )
+        return _run(args, scenarios, targets, sandbox)
+
+
+def _run(
+    args: argparse.Namespace, scenarios: Path, targets: list[Path], sandbox: BundledSandbox | None
+) -> int:
+    """Check the selection and run pytest against the bundled ``sandbox`` or ``targets``."""
+    import pytest
+
+    from stet_conformance.plugin import GivenScenarios
+    from stet_conformance.plugin.target import GivenProfile, StartingTarget
+    from stet_conformance.scenario.loader import load_all
+
     loaded = load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
     if args.list:
         return list_selection(args, loaded, scenarios)
@@ -266,24 +287,23 @@ def _handle(args: argparse.Namespace) -> int:
         check_ids(args.id, [s.id for s in loaded])
     results = Path(args.results) if args.results else None
     check_outputs(results, args.junitxml, args.alluredir, "--results")
-    targets = list(args.target or [])
+    parsed = GivenScenarios(loaded)  # collection takes them as they are
     if len(targets) > 1:
-        return handle_targets(args, targets, scenarios)
+        return handle_targets(args, targets, scenarios, parsed)
     args.target = targets[0] if targets else None
     spent: list[str] = []  # the bundled sandbox: no token store to refresh
-    given: list[object] = []  # the profile, loaded here once, for the plugin
-    with ExitStack() as stack:
-        if args.target is None:
-            target = start_sandbox(stack, args.fault, args.sandbox_dir, args.variant)
-        else:
-            _bundled_sandbox_options_unused(args)
-            target = args.target.resolve()
-            profile = _checked_profile(target, args)
-            if not args.dry_run:
-                profile, spent = refresh_tokens(profile)
-            given = [GivenProfile(profile)]
-        code = int(pytest.main(pytest_args(args, target, scenarios, spent), plugins=given))
-    return exit_code(code)
+    given: list[object] = []  # the profile, loaded here once, or the sandbox starting
+    if sandbox is not None:
+        target, given = sandbox.profile, [StartingTarget(sandbox.wait)]
+    else:
+        _bundled_sandbox_options_unused(args)
+        target = args.target.resolve()
+        profile = _checked_profile(target, args)
+        if not args.dry_run:
+            profile, spent = refresh_tokens(profile)
+        given = [GivenProfile(profile)]
+    argv = pytest_args(args, target, scenarios, spent)
+    return exit_code(int(pytest.main(argv, plugins=[*given, parsed])))
 
 
 # pytest options after -- that choose their own outputs, or run nothing: no default results.
@@ -387,14 +407,18 @@ def suite_tests(rootdir: Path, mode: str) -> list[tuple[str, str, str]]:
 
 
 def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:
-    if args.fault or args.variant or args.sandbox_dir:
+    if args.fault or args.variant or args.sandbox_dir or args.latency_ms:
         raise UsageError(
-            "--fault, --variant and --sandbox-dir only apply to the bundled sandbox (no --target)"
+            "--fault, --variant, --sandbox-dir and --latency-ms only apply to the bundled "
+            "sandbox (no --target)"
         )
 
 
 def _checked_profile(target: Path, args: argparse.Namespace) -> Profile:
     """Load a profile (exit 2 when bad, before any request) and apply the live safety."""
+    from stet_conformance.config.live import refuse_live
+    from stet_conformance.config.profile import load_profile
+
     profile = load_profile(target)
     refuse_live(profile, allow_live=args.allow_live)
     return profile
@@ -439,7 +463,9 @@ def _dir_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Path) -> int:
+def handle_targets(
+    args: argparse.Namespace, targets: list[Path], scenarios: Path, parsed: object
+) -> int:
     """One pytest session per target, in sequence; a pass/FAIL matrix at the end.
 
     Every profile is loaded (and the live safety checked) before the first request, so a typo
@@ -477,7 +503,7 @@ def handle_targets(args: argparse.Namespace, targets: list[Path], scenarios: Pat
         if not args.dry_run:
             profile, spent = refresh_tokens(profile)
         collector = OutcomeCollector()
-        plugins = [collector, GivenProfile(profile)]
+        plugins = [collector, GivenProfile(profile), parsed]
         code = int(pytest.main(pytest_args(one, target, scenarios, spent), plugins=plugins))
         codes.append(exit_code(code))
         columns[name] = collector.outcomes

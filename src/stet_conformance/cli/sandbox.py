@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stet_conformance.cli.common import EXIT_OK, Commands
+from stet_conformance.cli.common import EXIT_OK, Commands, add_latency_option
 from stet_conformance.errors import UsageError
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -47,6 +47,7 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="a legitimate bank variant (repeatable): the other answers the portal and STET "
         "allow; see --list-variants",
     )
+    add_latency_option(sandbox, "")
     sandbox.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     sandbox.add_argument("--list-variants", action="store_true", help="list the variants and exit")
     sandbox.set_defaults(handler=handle)
@@ -72,6 +73,7 @@ def handle(args: argparse.Namespace) -> int:
             args.host,
             replay_protection=args.replay_protection,
             variants=args.variant,
+            latency_ms=args.latency_ms,
         )
     except ValueError as exc:  # unknown fault or variant name
         option = "--variant" if "variant" in str(exc) else "--fault"

@@ -14,20 +14,20 @@ no one), and the suites' decorators read it when pytest imports them, after conf
 Everything else reads the mode from the run's own options.
 Network requests are slow and fixtures are read-only, so the deadline and the matching health
 checks are off. A failing suite item gets a one-line reproduction command in its report.
+Hypothesis is imported when a run has suites (a plugin registered for every pytest run must not
+cost a run of scenarios its import).
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
 
-from stet_conformance.fuzz.session import FuzzSession
 from stet_conformance.http.budget import (
     DEFAULT_PERSONA_BUDGET,
     DEFAULT_RUN_BUDGET,
@@ -35,21 +35,28 @@ from stet_conformance.http.budget import (
     RequestBudget,
 )
 
+if TYPE_CHECKING:
+    from hypothesis import settings
+
+    from stet_conformance.fuzz.session import FuzzSession
+
 MODES = ("certification", "nightly", "regression")
 DEFAULT_MODE = "regression"
 DEFAULT_DATABASE = ".hypothesis/stet-nightly"
 EXAMPLES = {"certification": 60, "nightly": 400, "regression": 12}
 NIGHTLY_BUDGET_FACTOR = 10
-_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 PROFILE = "stet-fuzz"
-_SESSION = pytest.StashKey[FuzzSession]()
+_SESSION = pytest.StashKey["FuzzSession"]()
 
 
 def mode_settings(mode: str, database_dir: str = DEFAULT_DATABASE) -> settings:
     """The Hypothesis settings of a mode (``max_examples`` is the per-test count)."""
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
     common: dict[str, Any] = {
         "deadline": None,
-        "suppress_health_check": _SUPPRESSED,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         "print_blob": True,
         "report_multiple_bugs": False,
         "max_examples": EXAMPLES[mode],
@@ -62,12 +69,15 @@ def mode_settings(mode: str, database_dir: str = DEFAULT_DATABASE) -> settings:
     return settings(derandomize=True, database=None, **common)
 
 
-settings.register_profile(PROFILE, mode_settings(DEFAULT_MODE))  # a suite imported outside pytest
-
-
 def fuzz_settings(scale: float = 1.0) -> settings:
     """The run's mode's settings for a suite; ``scale`` sizes a costly test's example count."""
-    base = settings.get_profile(PROFILE)
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
+    try:
+        base = settings.get_profile(PROFILE)
+    except InvalidArgument:  # no run registered a mode: a suite imported outside pytest
+        base = mode_settings(DEFAULT_MODE)
     return settings(base, max_examples=max(1, round(base.max_examples * scale)))
 
 
@@ -117,8 +127,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    database = str(config.getoption("--stet-fuzz-db"))
-    settings.register_profile(PROFILE, mode_settings(run_mode(config), database))
+    """The run's mode becomes the profile ``stet-fuzz``: with ``--stet-mode``, or over what an
+    earlier run in this process registered (without either, the suites get the default)."""
+    if config.getoption("--stet-mode") or "hypothesis" in sys.modules:
+        from hypothesis import settings
+
+        database = str(config.getoption("--stet-fuzz-db"))
+        settings.register_profile(PROFILE, mode_settings(run_mode(config), database))
     if config.getoption("--stet-mode"):
         config.addinivalue_line("markers", "fuzz: property-based suites (suites/)")
 
@@ -130,6 +145,8 @@ def fuzz_session(pytestconfig: pytest.Config, stet_run: Any) -> FuzzSession:
     In a dry run the suites are skipped here, before Hypothesis draws an example; the client
     would refuse to send anyway.
     """
+    from stet_conformance.fuzz.session import FuzzSession
+
     if stet_run.client.dry_run:
         pytest.skip("dry run: nothing sent")
     if _SESSION not in pytestconfig.stash:

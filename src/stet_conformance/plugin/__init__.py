@@ -10,7 +10,7 @@ the network. Without ``--stet-target`` the bundled reference sandbox is started 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,22 @@ from stet_conformance.verdict import (
 _RUN = pytest.StashKey["RunContext"]()
 _REDACTOR = pytest.StashKey[Redactor]()
 _CLEANUP = pytest.StashKey[ExitStack]()
+_PARSED = pytest.StashKey[dict[Path, list[Scenario]]]()
+_MARKERS = pytest.StashKey[set[str]]()
+
+
+class GivenScenarios:
+    """A plugin object for ``pytest.main(plugins=[...])``: the scenarios ``run`` has parsed
+    (to refuse a bad file before pytest starts), so that collection does not parse them again."""
+
+    def __init__(self, scenarios: Iterable[Scenario]) -> None:
+        self.by_file: dict[Path, list[Scenario]] = {}
+        for scenario in scenarios:
+            self.by_file.setdefault(scenario.file, []).append(scenario)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[_PARSED] = self.by_file
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -192,8 +208,10 @@ class ScenarioFile(pytest.File):
     """One YAML file of scenarios."""
 
     def collect(self) -> Iterator[ScenarioItem]:
+        scenarios = self.config.stash.get(_PARSED, {}).get(self.path)
         try:
-            scenarios = load_file(self.path)
+            if scenarios is None:
+                scenarios = load_file(self.path)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
         for scenario in scenarios:
@@ -207,7 +225,12 @@ class ScenarioFile(pytest.File):
 
 
 def _register_marker(config: pytest.Config, name: str) -> None:
-    if name not in {line.split(":")[0] for line in config.getini("markers")}:
+    """Declare a scenario tag as a marker once (the ini's markers are read once per run)."""
+    if _MARKERS not in config.stash:
+        config.stash[_MARKERS] = {line.split(":")[0] for line in config.getini("markers")}
+    known = config.stash[_MARKERS]
+    if name not in known:
+        known.add(name)
         config.addinivalue_line("markers", f"{name}: scenarios tagged {name}")
 
 

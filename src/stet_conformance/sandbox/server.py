@@ -38,9 +38,11 @@ from cryptography import x509
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from stet_conformance.sandbox import PKI_DIR, PROFILE_FILE
 from stet_conformance.sandbox.app import RESET_PATH, build_app
 from stet_conformance.sandbox.chaos import CHAOS_FAULTS, TRANSPORT_KEY, with_chaos
 from stet_conformance.sandbox.faults import parse_faults, variant_options
+from stet_conformance.sandbox.latency import check_latency, with_latency
 from stet_conformance.sandbox.payment_requests import load_payment_requests
 from stet_conformance.sandbox.personas import load_bank
 from stet_conformance.sandbox.pki import TPP_ID, Pki, ensure_pki
@@ -156,7 +158,8 @@ def _write_private(path: Path, text: str) -> None:
 class SandboxServer:
     """The sandbox on ``https://host:port`` in a background thread (a context manager).
 
-    Raises ``ValueError`` naming the valid faults (or variants) when a name is unknown.
+    Raises ``ValueError`` naming the valid faults (or variants) when a name is unknown, or
+    when ``latency_ms`` (a delay before every answer, sandbox/latency.py) is negative.
     """
 
     def __init__(
@@ -168,16 +171,18 @@ class SandboxServer:
         *,
         replay_protection: bool = False,
         variants: Sequence[str] = (),
+        latency_ms: float = 0,
     ) -> None:
         self.directory = Path(directory)
         self.faults = parse_faults(faults)
+        self.latency_ms = check_latency(latency_ms)
         self.choices = variant_switches(variants)
         self.host = host
         replay_protection = replay_protection or variant_options(self.faults).get(
             "replay_protection", False
         )
-        self.pki = ensure_pki(self.directory / "pki")
-        self.profile_path = self.directory / "profile.yaml"
+        self.pki = ensure_pki(self.directory / PKI_DIR)
+        self.profile_path = self.directory / PROFILE_FILE
         data = _data_file(self.choices)
         self.state = SandboxState(
             load_bank(data),
@@ -200,7 +205,7 @@ class SandboxServer:
 
     def _config(self) -> uvicorn.Config:
         return uvicorn.Config(
-            with_chaos(build_app(self.state), self.faults),
+            with_latency(with_chaos(build_app(self.state), self.faults), self.latency_ms),
             ssl_keyfile=str(self.pki.server_key),
             ssl_certfile=str(self.pki.server_cert),
             ssl_ca_certs=str(self.pki.ca_cert),
@@ -261,6 +266,7 @@ def start_sandbox(
     faults: Sequence[str] = (),
     directory: Path | None = None,
     variants: Sequence[str] = (),
+    latency_ms: float = 0,
 ) -> SandboxServer:
     """Run the sandbox in a background thread until ``stack`` closes: a run's default target.
 
@@ -269,4 +275,5 @@ def start_sandbox(
     """
     if directory is None:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stet-sandbox-")))
-    return stack.enter_context(SandboxServer(directory, faults, variants=variants))
+    server = SandboxServer(directory, faults, variants=variants, latency_ms=latency_ms)
+    return stack.enter_context(server)

@@ -49,7 +49,7 @@ def _unknown_persona(head: str, rest: Iterable[str], personas: Mapping[str, Any]
 
     Anything else may be one of the profile's ``vars``, which only the run knows.
     """
-    hint = did_you_mean(head, personas)
-    if not (head.isalpha() and head.isupper() and list(rest) and hint):
+    if not (head.isalpha() and head.isupper() and list(rest)):
         return None
-    return f"unknown persona {head}{hint}"
+    hint = did_you_mean(head, personas)  # the costly part, last: most names are not personas
+    return f"unknown persona {head}{hint}" if hint else None
