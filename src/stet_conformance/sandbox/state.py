@@ -29,9 +29,9 @@ PREISSUED_LIFETIME = dt.timedelta(days=30)
 DAILY_BATCH_CALLS = 4  # seed limits: at most 4 calls a day without PSU-IP-Address
 FALLBACK_LIFETIME = dt.timedelta(minutes=10)  # the fallback redirect's token (invented)
 REPLAY_WINDOW = dt.timedelta(minutes=5)  # replay-protection variant: how long a signature is kept
-# Disposable aisp refresh tokens per persona, each its own grant: the revocation scenarios take
-# one each (three with refresh rotation), and each of 2 workers takes from its half.
-DISPOSABLE_TOKENS = 6
+# Disposable aisp refresh tokens per persona, each its own grant: a run takes up to three (the two
+# revocations, refresh rotation), and each of up to 8 xdist workers takes from its own eighth.
+DISPOSABLE_TOKENS = 24
 _ALPHABET = string.ascii_letters + string.digits
 
 
