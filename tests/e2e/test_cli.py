@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_helpers import cli
 
 from stet_conformance.sandbox.server import SandboxServer
 
@@ -24,17 +25,6 @@ SEED_IDS = (
     + [f"TRX-{i}" for i in range(1, 12)]
     + ["IDN-1", "IDN-2"]
 )
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def junit_cases(path: Path) -> dict[str, str]:

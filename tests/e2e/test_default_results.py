@@ -6,10 +6,10 @@ import datetime as dt
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli as run_cli
 
 from stet_conformance.errors import UsageError
 from stet_conformance.report.results import REPORTS_ENV, latest_results, new_results_dir
@@ -18,15 +18,7 @@ RUN_DIR = re.compile(r"run-\d{8}-\d{6}(-\d+)?")
 
 
 def cli(cwd: Path, reports: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, REPORTS_ENV: str(reports)},
-    )
+    return run_cli(*args, cwd=cwd, env={REPORTS_ENV: str(reports)})
 
 
 def test_run_writes_a_new_results_directory_each_time_and_says_where(tmp_path: Path) -> None:

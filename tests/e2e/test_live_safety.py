@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli
 
 from stet_conformance.config.profile import load_profile
 from stet_conformance.sandbox.server import SandboxServer
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-
 
 REMOTE = "https://www.12579.sandbox.api.89c3.invalid"  # .invalid: can never resolve
 

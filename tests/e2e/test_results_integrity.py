@@ -17,18 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import cli
 
 pytest_plugins = ["pytester"]
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
 
 
 def allure_statuses(results: Path) -> dict[str, dict[str, Any]]:

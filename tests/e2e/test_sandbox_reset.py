@@ -9,8 +9,6 @@ skipped with the profile value to renew. On a target the harness resets, the sam
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import textwrap
 import types
 from collections.abc import Iterator
@@ -18,22 +16,13 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from cli_helpers import cli
 
 from stet_conformance.plugin.reset import run_id
 from stet_conformance.sandbox.server import SandboxServer
 
 PISP = ("--id", "PIS-1", "--id", "PIS-2")
 RENEW = "renew vars.payment_requests.LEA.{}.resource_id in the profile"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
 
 
 @pytest.fixture

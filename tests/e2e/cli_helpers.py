@@ -1,0 +1,24 @@
+"""The CLI as a user runs it: a subprocess of this interpreter, output captured, never a shell."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def cli(
+    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``stet-conformance ARGS`` (exit code, stdout, stderr); ``env`` adds to the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "stet_conformance.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, **env} if env else None,
+    )
