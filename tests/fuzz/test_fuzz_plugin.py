@@ -33,8 +33,17 @@ def test_settings_of_the_mode() -> None:
 """
 
 
+@pytest.mark.parametrize("ci", [False, True], ids=["local", "CI"])
 @pytest.mark.parametrize("mode", ["certification", "nightly", "regression"])
-def test_the_mode_reaches_the_suites_settings(pytester: pytest.Pytester, mode: str) -> None:
+def test_the_mode_reaches_the_suites_settings(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str, ci: bool
+) -> None:
+    """Whatever the environment: with CI set, Hypothesis's own "ci" profile is the default one,
+    and a nightly run in CI must still draw new examples."""
+    if ci:
+        monkeypatch.setenv("CI", "true")
+    else:
+        monkeypatch.delenv("CI", raising=False)
     pytester.makepyfile(test_suite=textwrap.dedent(SUITE.format(mode=mode)))
     args = ["--stet-fuzz-db", str(pytester.path / "db"), "-p", "no:cacheprovider"]
     if mode != "regression":  # the default

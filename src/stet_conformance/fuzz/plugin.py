@@ -54,7 +54,11 @@ def mode_settings(mode: str, database_dir: str = DEFAULT_DATABASE) -> settings:
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis.database import DirectoryBasedExampleDatabase
 
+    # From Hypothesis's own defaults, not the current profile: with CI set, Hypothesis loads its
+    # "ci" profile (derandomized), and a nightly CI run must still draw new examples.
+    default = settings.get_profile("default")
     common: dict[str, Any] = {
+        "parent": default,
         "deadline": None,
         "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         "print_blob": True,
@@ -62,7 +66,8 @@ def mode_settings(mode: str, database_dir: str = DEFAULT_DATABASE) -> settings:
         "max_examples": EXAMPLES[mode],
     }
     if mode == "nightly":
-        return settings(database=DirectoryBasedExampleDatabase(database_dir), **common)
+        database = DirectoryBasedExampleDatabase(database_dir)
+        return settings(derandomize=False, database=database, **common)
     if mode == "regression":
         phases = [Phase.explicit, Phase.generate, Phase.shrink]
         return settings(derandomize=True, database=None, phases=phases, **common)
