@@ -176,8 +176,9 @@ def _check_outputs(config: pytest.Config, results: Path | None) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
     """A broken target or configuration, in any test, travels with its reports (JUnit, xdist's
-    controller), so the recorder counts it apart from bank defects; a test's warnings (its
-    ``WARNING_PROPERTY`` properties, already in JUnit) are marked in Allure."""
+    controller), so the recorder counts it apart from bank defects, and a target that cannot be
+    reached stops the run (``unreachable.py``); a test's warnings (its ``WARNING_PROPERTY``
+    properties, already in JUnit) are marked in Allure."""
     broken = (BROKEN_PROPERTY, "yes")
     error = call.excinfo.value if call.excinfo is not None else None
     if error is not None and is_broken(error) and broken not in item.user_properties:
