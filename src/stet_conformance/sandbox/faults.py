@@ -118,12 +118,18 @@ def variant_options(faults: Iterable[str]) -> dict[str, bool]:
     return options
 
 
-def parse_faults(names: Iterable[str]) -> frozenset[str]:
-    """Validate fault names; an unknown one raises ``ValueError`` listing the valid names."""
-    chosen = frozenset(names)
-    unknown = sorted(chosen - FAULTS.keys())
+def checked_names(names: Iterable[str], known: Iterable[str], kind: str) -> frozenset[str]:
+    """``names`` as a set; an unknown one raises ``ValueError`` naming the ``kind`` and the valid
+    names (the CLI turns it into its one-line usage error)."""
+    chosen, valid = frozenset(names), sorted(known)
+    unknown = sorted(chosen - set(valid))
     if unknown:
         raise ValueError(
-            f"unknown sandbox fault(s): {', '.join(unknown)}; valid: {', '.join(sorted(FAULTS))}"
+            f"unknown sandbox {kind}(s): {', '.join(unknown)}; valid: {', '.join(valid)}"
         )
     return chosen
+
+
+def parse_faults(names: Iterable[str]) -> frozenset[str]:
+    """Validate fault names; an unknown one raises ``ValueError`` listing the valid names."""
+    return checked_names(names, FAULTS, "fault")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from stet_conformance.sandbox.faults import checked_names
+
 SWITCHES: dict[str, str] = {
     # Status codes the sources list too, or leave open.
     "funds-other-psu-400": "a funds confirmation on another PSU's account answers 400",
@@ -71,13 +73,7 @@ DESCRIPTIONS: dict[str, str] = {
 
 def parse_variants(names: Iterable[str]) -> frozenset[str]:
     """Validate variant names; an unknown one raises ``ValueError`` listing the valid names."""
-    chosen = frozenset(names)
-    unknown = sorted(chosen - VARIANTS.keys())
-    if unknown:
-        raise ValueError(
-            f"unknown sandbox variant(s): {', '.join(unknown)}; valid: {', '.join(VARIANTS)}"
-        )
-    return chosen
+    return checked_names(names, VARIANTS, "variant")
 
 
 def variant_switches(variants: Iterable[str]) -> frozenset[str]:
