@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,3 +82,20 @@ def open_api(
     auth = StetAuth(signer, psu_ip_address=PSU_IP)
     with httpx.Client(base_url=server.base_url, verify=context, auth=auth, timeout=10) as client:
         yield Api(server, profile, client)
+
+
+ApiCheck = Callable[[Api], None]
+
+
+def check_registry() -> tuple[dict[str, ApiCheck], Callable[[str], Callable[[ApiCheck], ApiCheck]]]:
+    """A table of checks by fault or switch name, and the decorator that fills it."""
+    checks: dict[str, ApiCheck] = {}
+
+    def check(name: str) -> Callable[[ApiCheck], ApiCheck]:
+        def register(func: ApiCheck) -> ApiCheck:
+            checks[name] = func
+            return func
+
+        return register
+
+    return checks, check

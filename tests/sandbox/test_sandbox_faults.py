@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 
 import httpx
 import pytest
-from sandbox_helpers import Api
+from sandbox_helpers import Api, check_registry
 
 from stet_conformance.sandbox.server import SandboxServer
 
@@ -30,15 +30,7 @@ def _balance(api: Api) -> httpx.Response:
     return api.get(f"/accounts/{LEA_ID}/balances")
 
 
-CHECKS: dict[str, Callable[[Api], None]] = {}
-
-
-def check(name: str) -> Callable[[Callable[[Api], None]], Callable[[Api], None]]:
-    def register(func: Callable[[Api], None]) -> Callable[[Api], None]:
-        CHECKS[name] = func
-        return func
-
-    return register
+CHECKS, check = check_registry()
 
 
 @check("accounts-wrong-scope-ok")

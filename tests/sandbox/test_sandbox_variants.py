@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import yaml
-from sandbox_helpers import BASE, Api, load_key, open_api
+from sandbox_helpers import BASE, Api, check_registry, load_key, open_api
 
 from stet_conformance.http.signing import RequestOptions, Signer
 from stet_conformance.sandbox.faults import FAULTS
@@ -65,15 +65,7 @@ def _lea_refresh(api: Api) -> str:
     return str(api.profile["personas"]["LEA"]["refresh_tokens"]["aisp"])
 
 
-CHECKS: dict[str, Callable[[Api], None]] = {}
-
-
-def check(name: str) -> Callable[[Callable[[Api], None]], Callable[[Api], None]]:
-    def register(func: Callable[[Api], None]) -> Callable[[Api], None]:
-        CHECKS[name] = func
-        return func
-
-    return register
+CHECKS, check = check_registry()
 
 
 @check("funds-other-psu-400")
