@@ -249,6 +249,7 @@ def load_file(path: Path) -> list[Scenario]:
                 stet=raw.get("stet", ""),
                 area=raw.get("area", "AIS"),
                 endpoint=raw.get("endpoint", ""),
+                covers=tuple(raw.get("covers") or ()),
                 severity=raw.get("severity", "normal"),
                 tags=tuple(raw.get("tags") or ()),
                 when=tuple((raw.get("when") or {}).items()),

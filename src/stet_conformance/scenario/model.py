@@ -147,6 +147,8 @@ class Scenario:
     stet: str = ""
     area: str = "AIS"
     endpoint: str = ""
+    # The cross-cutting rules (traceability matrix) this scenario tests on its endpoint.
+    covers: tuple[str, ...] = ()
     severity: str = "normal"
     tags: tuple[str, ...] = ()
     # Runs only when each variable (e.g. target.rotates_refresh_token) has the given value.
