@@ -42,10 +42,6 @@ def _transactions_path(fuzz: FuzzSession) -> str:
     return f"/accounts/{fuzz.account(PERSONA, 'history')['resource_id']}/transactions"
 
 
-def _imputation(fuzz: FuzzSession) -> str:
-    return str(fuzz.settings.get("imputation", "midnight"))
-
-
 def _negative_offset_example() -> StetDateTime:
     """20 days ago at 20:00-05:00, i.e. 01:00 UTC the next day: the sign decides the day."""
     day = (NOW - dt.timedelta(days=20)).date()
@@ -78,7 +74,7 @@ def test_valid_dates_are_served_inside_their_window(
             exchange.body,
             date_from.instant,
             date_to.instant if date_to else None,
-            _imputation(fuzz),
+            fuzz.imputation,
         )
     fuzz.check(exchange, problems, f"dateFrom={date_from.text!r} dateTo={params.get('dateTo')!r}")
 
@@ -95,7 +91,7 @@ def test_dates_without_offset_are_served_as_local_time(
     problems = oracles.conforms(exchange, [200, 204], fuzz.run.schemas, schema="transactions")
     if exchange.status == 200 and not problems:
         earliest = date_from.instant - oracles.LOCAL_TIME_EARLIEST
-        problems += oracles.window_problems(exchange.body, earliest, None, _imputation(fuzz))
+        problems += oracles.window_problems(exchange.body, earliest, None, fuzz.imputation)
     fuzz.check(exchange, problems, f"dateFrom={date_from.text!r}")
 
 

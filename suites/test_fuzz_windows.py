@@ -47,7 +47,7 @@ def _window_check(fuzz: FuzzSession, persona: str, window: DateWindow, statuses:
             exchange.body,
             window.date_from.instant if window.date_from else None,
             window.date_to.instant if window.date_to else None,
-            str(fuzz.settings.get("imputation", "midnight")),
+            fuzz.imputation,
         )
     fuzz.check(exchange, problems, f"{persona} {window.params()}")
 

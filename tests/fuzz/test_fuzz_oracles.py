@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from stet_conformance.checks.schemas import default_store
+from stet_conformance.config.settings import Imputation
 from stet_conformance.fuzz import oracles
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
@@ -47,7 +48,25 @@ def test_window_from_is_inclusive_and_to_exclusive_at_midnight() -> None:
 def test_window_with_an_instant_after_midnight_excludes_that_day() -> None:
     start = dt.datetime(2026, 3, 10, 1, tzinfo=UTC)  # 20:00-05:00 the day before
     assert oracles.window_problems(_txs("2026-03-10"), start, None)
-    assert oracles.window_problems(_txs("2026-03-10"), start, None, "day") == []
+    assert oracles.window_problems(_txs("2026-03-10"), start, None, Imputation(instant="day")) == []
+
+
+PARIS = Imputation(timezone="Europe/Paris")
+
+
+def test_window_of_a_bank_imputing_at_midnight_paris() -> None:
+    """A transaction dated 10 March is imputed at 9 March 23:00 UTC there (summer: 22:00): a
+    window ending at 10 March 00:00 UTC holds it, one starting then does not."""
+    midnight_utc = dt.datetime(2026, 3, 10, tzinfo=UTC)
+    assert oracles.window_problems(_txs("2026-03-10"), None, midnight_utc, PARIS) == []
+    assert oracles.window_problems(_txs("2026-03-10"), midnight_utc, None, PARIS)
+    assert oracles.window_problems(_txs("2026-03-10"), None, midnight_utc)  # UTC: it is out
+    july = dt.datetime(2026, 7, 9, 22, tzinfo=UTC)  # 10 July 00:00 in Paris (UTC+2)
+    assert oracles.window_problems(_txs("2026-07-10"), july, None, PARIS) == []
+    assert oracles.window_problems(_txs("2026-07-10"), None, july, PARIS)  # dateTo excluded
+    assert oracles.imputation_instant("2026-07-10", PARIS) == (july, july)
+    whole_day = Imputation("Europe/Paris", "day")
+    assert oracles.imputation_instant("2026-07-10", whole_day)[1] == july + dt.timedelta(days=1)
 
 
 def test_listing_cap_in_any_order() -> None:

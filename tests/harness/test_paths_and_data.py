@@ -225,6 +225,27 @@ def test_empty_over_a_fan_out_with_missing_keys() -> None:
     ]
 
 
+@pytest.mark.parametrize("empty", [{"ref": ""}, {"ref": None}, {}])
+def test_empty_some_wants_one_empty_value_at_least(empty: dict[str, Any]) -> None:
+    """TRX-7 at a bank whose account carries entryReference on some operations only."""
+    body = {"t": [{"ref": "E1"}, empty, {"ref": "E2"}]}
+    assert evaluate(body, {"path": "t[*].ref", "empty": "some"}) == []
+    full = {"t": [{"ref": "E1"}, {"ref": "E2"}]}
+    assert evaluate(full, {"path": "t[*].ref", "empty": "some"}) == ["t[*].ref: no value is empty"]
+
+
+@pytest.mark.parametrize(("echoed", "sent"), [("10.0", "10.00"), ("10", "10.00"), (10, "10")])
+def test_decimal_equals_compares_amounts_as_numbers(echoed: Any, sent: str) -> None:
+    """CBP-1, PIS-1: an amount echoed "10.0" is the amount "10.00" that was sent."""
+    _ok({"v": echoed}, decimal_equals=sent)
+    _bad({"v": echoed}, "as decimals", decimal_equals="10.01")
+
+
+@pytest.mark.parametrize("value", ["ten", None, True, "NaN", [10]])
+def test_decimal_equals_refuses_what_is_not_a_number(value: Any) -> None:
+    _bad({"v": value}, "not both decimal numbers", decimal_equals="10")
+
+
 def test_missing_values_fail_value_operators() -> None:
     body = {"t": [{"a": "1"}, {}]}
     assert evaluate(body, {"path": "t[*].a", "equals": "1"}) == ["t[*].a equals: #1: missing"]

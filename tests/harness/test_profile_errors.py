@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from stet_conformance.config.live import refuse_live
 from stet_conformance.config.profile import DEFAULT_API_PREFIX, load_profile
-from stet_conformance.config.settings import RetryPolicy
+from stet_conformance.config.settings import Imputation, RetryPolicy
 from stet_conformance.errors import ConfigError, UsageError
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin.recorder import sanitized_profile
@@ -671,3 +671,25 @@ def test_a_remote_oauth_url_needs_allow_live_too(broken: Broken) -> None:
     )
     path.write_text(path.read_text(encoding="utf-8") + "environment: sandbox\n", encoding="utf-8")
     refuse_live(load_profile(path), allow_live=False)
+
+
+def test_imputation_is_read_with_utc_midnight_by_default(broken: Broken) -> None:
+    assert load_profile(broken.write(broken.lines())).imputation == Imputation("UTC", "midnight")
+    lines = [*broken.lines(), "imputation: {timezone: Europe/Paris, instant: day}"]
+    assert load_profile(broken.write(lines)).imputation == Imputation("Europe/Paris", "day")
+
+
+def test_an_unknown_imputation_zone_names_the_line_not_the_value(broken: Broken) -> None:
+    message = broken.error(broken.write([*broken.lines(), "imputation: {timezone: Mars/Olympus}"]))
+    assert message == (
+        f"{broken.path}:15: imputation.timezone: not a known IANA time zone name "
+        "(e.g. Europe/Paris, UTC)"
+    )
+
+
+def test_the_old_fuzz_imputation_knob_points_to_its_new_home(broken: Broken) -> None:
+    message = broken.error(broken.write([*broken.lines(), "vars: {fuzz: {imputation: day}}"]))
+    assert message == (
+        f"{broken.path}:15: vars.fuzz.imputation: moved to imputation.instant "
+        "(midnight or day; docs/profile.md)"
+    )

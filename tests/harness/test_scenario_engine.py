@@ -18,12 +18,19 @@ from stet_conformance.checks.expect import KEYS, Expect
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.persona_tokens import MissingToken, persona_token
 from stet_conformance.config.profile import Override, Profile, load_profile
+from stet_conformance.config.settings import Imputation
 from stet_conformance.errors import ConfigError
 from stet_conformance.http.client import ClientSettings, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.scenario.loader import load_file
 from stet_conformance.scenario.model import BODY_KINDS, Payload, Request
-from stet_conformance.scenario.runner import RunContext, StepResult, run_scenario
+from stet_conformance.scenario.runner import (
+    RunContext,
+    ScenarioSkipped,
+    StepResult,
+    plan_scenario,
+    run_scenario,
+)
 from stet_conformance.scenario.templating import render
 from stet_conformance.shared.resources import schemas_dir
 
@@ -172,3 +179,61 @@ def test_an_override_naming_no_check_is_a_configuration_error(
     profile = dataclasses.replace(profile, overrides={"X-1": good})
     results, _ = _run(profile, tmp_path, scenario, _echo(404, {"status": 404, "message": "x"}))
     assert [(r.failures, r.override) for r in results] == [([], good)]
+
+
+def test_a_role_the_profile_does_not_declare_skips_the_scenario(
+    sandbox_profile: Path, tmp_path: Path
+) -> None:
+    """Not an error: the bank's persona has no such account; the reason says where to declare it."""
+    profile = load_profile(sandbox_profile)
+    marc = {"consent": {"balances": "all"}, "accounts": [{"iban": "FR76M", "balance": "1.00"}]}
+    profile = dataclasses.replace(profile, personas={**profile.personas, "MARC": marc})
+    scenario = """
+    - id: X-1
+      title: t
+      persona: MARC
+      request: {method: GET, path: "/accounts/{{ account('MARC', 'zero').resource_id }}/balances"}
+      expect: {status: 200}
+    """
+    with pytest.raises(ScenarioSkipped) as skipped:
+        _run(profile, tmp_path, scenario, _echo(200, {}))
+    assert str(skipped.value) == (
+        "the profile declares no account of MARC for role 'zero' (a readable account with a "
+        "zero balance): personas.MARC.data.accounts"
+    )
+    assert any(
+        "would be skipped: the profile declares no" in line
+        for line in _plan(profile, tmp_path, scenario)
+    )
+
+
+def _plan(profile: Profile, tmp_path: Path, scenario: str) -> list[str]:
+    path = tmp_path / "plan.yaml"
+    path.write_text(textwrap.dedent(scenario).lstrip("\n"), encoding="utf-8")
+    (loaded,) = load_file(path)
+    return plan_scenario(loaded, profile)
+
+
+def test_day_boundaries_are_rendered_in_the_profiles_imputation_zone(
+    sandbox_profile: Path, tmp_path: Path
+) -> None:
+    """A bank imputing at 00:00 Europe/Paris gets dateTo at its own midnight (TRX-TO-EXCLUSIVE)."""
+    profile = load_profile(sandbox_profile)
+    profile = dataclasses.replace(profile, imputation=Imputation("Europe/Paris"))
+    scenario = """
+    - id: X-1
+      title: t
+      persona: LEA
+      steps:
+        - name: pick
+          request: {method: GET, path: /x}
+          expect: {status: 200}
+          save: {day: "transactions[0].bookingDate"}
+        - name: window
+          request: {method: GET, path: /x, query: {dateTo: "{{ day_start(saved.day) }}"}}
+          expect: {status: 200}
+    """
+    body = {"transactions": [{"bookingDate": "2026-07-10"}]}
+    results, sent = _run(profile, tmp_path, scenario, _echo(200, body))
+    assert [r.failures for r in results] == [[], []]
+    assert sent[1].url.params["dateTo"] == "2026-07-10T00:00:00.000+02:00"

@@ -155,10 +155,12 @@ def test_bad_function_arguments_are_a_scenario_error(expression: str) -> None:
 def test_functions_module_registry() -> None:
     literal = {"date", "datetime", "uuid", "repeat"}
     assert set(templating.FUNCTIONS) == literal | templating.CONTEXT_FUNCTIONS
-    assert {"disposable_refresh_token"} == templating.CONTEXT_FUNCTIONS - templating.DATA_FUNCTIONS
+    others = templating.CONTEXT_FUNCTIONS - templating.DATA_FUNCTIONS
+    assert {"disposable_refresh_token", "day_start"} == others
     assert {
         "account",
         "consent_body",
+        "empty_entry_references",
         "ibans",
         "account_count",
         "history_start",
@@ -197,7 +199,7 @@ def test_account_by_role_with_a_field_after_the_call() -> None:
     assert render("{{ account('TECHNCO', 'positive').iban }}", DECLARED) == "FR76Y"
     assert render("{{ account('TECHNCO', 'empty') }}", DECLARED)["iban"] == "FR76Z"
     assert render("{{ account('TECHNCO', 'transactions').iban }}", DECLARED) == "FR76Z"
-    with pytest.raises(ScenarioError, match=r"declares no a consented account with transactions"):
+    with pytest.raises(templating.NotDeclared, match=r"no account of TECHNCO for role 'history'"):
         render("{{ account('TECHNCO', 'history') }}", DECLARED)
     with pytest.raises(ScenarioError, match=r"unknown account role 'rich'"):
         render("{{ account('TECHNCO', 'rich') }}", DECLARED)
@@ -265,3 +267,52 @@ def test_disposable_refresh_token_is_the_takers_and_checked_at_load() -> None:
         templating.call("disposable_refresh_token", "'LEA', 'admin'")
     with pytest.raises(ScenarioError, match="given to scenario steps only"):
         render(expression, {})
+
+
+def test_an_undeclared_role_names_the_persona_the_role_and_the_profile_key() -> None:
+    """Not an error: the bank's persona simply has no such account (the scenario is skipped)."""
+    with pytest.raises(templating.NotDeclared) as raised:
+        render("{{ account('MARC', 'zero').resource_id }}", DECLARED)
+    message = str(raised.value)
+    assert "MARC" in message and "'zero'" in message and "personas.MARC.data.accounts" in message
+
+
+ZONED: dict[str, Any] = {"target": {"imputation_timezone": "Europe/Paris"}, "saved": {}}
+
+
+def test_day_start_is_midnight_in_the_imputation_zone() -> None:
+    """A Paris bank imputes a transaction dated D at D-1T23:00Z (winter) or 22:00Z (summer)."""
+    ZONED["saved"]["day"] = "2026-01-15"
+    assert render("{{ day_start(saved.day) }}", ZONED) == "2026-01-15T00:00:00.000+01:00"
+    ZONED["saved"]["day"] = "2026-07-15"
+    assert render("{{ day_start(saved.day) }}", ZONED) == "2026-07-15T00:00:00.000+02:00"
+    assert render("{{ day_start('2026-07-15') }}", {}) == "2026-07-15T00:00:00.000Z"
+    ten_days_ago = (_today() - dt.timedelta(days=10)).isoformat()
+    assert render("{{ day_start(-10) }}", {}) == f"{ten_days_ago}T00:00:00.000Z"
+    with pytest.raises(ScenarioError, match="YYYY-MM-DD"):
+        render("{{ day_start('15/01/2026') }}", {})
+
+
+def test_path_arguments_are_read_at_run_time_and_named_at_load_time() -> None:
+    assert templating.call("day_start", "saved.day") is None  # load time: not read
+    assert templating.saved_names("day_start(saved.day)") == ["day"]
+    assert templating.saved_names("saved.id") == ["id"]
+    assert templating.saved_names("date(-3)") == []
+    with pytest.raises(UnknownVariable, match=r"saved\.nothing"):
+        render("{{ day_start(saved.nothing) }}", ZONED)
+    with pytest.raises(ScenarioError, match="day must be a whole number or text"):
+        render("{{ day_start(saved.list) }}", {"saved": {"list": [1]}})
+
+
+def test_empty_entry_references_follow_the_declaration() -> None:
+    """TRX-7: every entryReference empty only where the account declares none."""
+    persona = {"consent": {"transactions": "all"}, "accounts": []}
+    some = {"iban": "FR76S", "transactions": 5, "entry_reference": "some"}
+    none = {"iban": "FR76N", "transactions": 5, "entry_reference": False}
+    context = {"P": {**persona, "accounts": [{"iban": "FR76A", "transactions": 5}, some, none]}}
+    assert render("{{ account('P', 'empty_entry_reference').iban }}", context) == "FR76S"
+    assert render("{{ empty_entry_references('P') }}", context) == "some"
+    context = {"P": {**persona, "accounts": [none, some]}}
+    assert render("{{ empty_entry_references('P') }}", context) is True
+    with pytest.raises(templating.NotDeclared, match="empty_entry_reference"):
+        render("{{ empty_entry_references('P') }}", {"P": {**persona, "accounts": []}})

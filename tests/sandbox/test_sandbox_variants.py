@@ -272,11 +272,21 @@ def _(api: Api) -> None:
 
 @check("zone-less-paris")
 def _(api: Api) -> None:
-    # 00:30 in Paris is the evening before in UTC: yesterday's operation (booked at 00:00 UTC)
-    # is inside the window; read as UTC, it would not be.
-    local = _day(1)[:10] + "T00:30:00.000"
+    # Yesterday 00:00 in Paris is the instant yesterday's operation is imputed (impute-paris):
+    # inside the window; read as UTC, it would not be.
+    local = _day(1)[:10] + "T00:00:00.000"
     items = api.get(LEA_TX, params={"dateFrom": local}).json()
     assert {t["bookingDate"] for t in items["transactions"]} == {_day(0)[:10], _day(1)[:10]}
+
+
+@check("impute-paris")
+def _(api: Api) -> None:
+    # Yesterday's operation is imputed at 00:00 Paris, the evening before in UTC: inside
+    # [2 days ago, yesterday) in UTC; the day before's is not.
+    window = {"dateFrom": _day(2), "dateTo": _day(1)}
+    items = api.get(LEA_TX, params=window).json()
+    assert {t["bookingDate"] for t in items["transactions"]} == {_day(1)[:10]}
+    assert api.profile["imputation"] == {"timezone": "Europe/Paris"}
 
 
 @check("empty-date-absent")
@@ -327,6 +337,20 @@ def _(api: Api) -> None:
     path = "/payment-requests/PR-LEA-0001/o-confirmation"
     request = api.call("POST", path, scope="pisp", json={}).json()["paymentRequest"]
     assert "resourceId" not in request and request["paymentInformationStatus"] == "ACCP"
+
+
+@check("amounts-short")
+def _(api: Api) -> None:
+    body = {
+        "paymentCoverageRequestId": "v-2",
+        "instructedAmount": {"amount": "10.00", "currency": "EUR"},
+        "accountId": {"iban": "FR7612579000920400851811524"},
+    }
+    report = api.call("POST", "/funds-confirmations", scope="cbpii", json=body).json()
+    assert report["request"]["instructedAmount"]["amount"] == "10.0"
+    path = "/payment-requests/PR-LEA-0001/o-confirmation"
+    request = api.call("POST", path, scope="pisp", json={}).json()["paymentRequest"]
+    assert request["creditTransferTransaction"][0]["instructedAmount"]["amount"] == "25.0"
 
 
 @check("identity-lean")

@@ -4,9 +4,11 @@ Each assertion names a path (see ``paths``) and one or more operators, applied t
 path yields. A path that yields nothing fails unless ``allow_no_match`` is set, so an assertion
 can never pass vacuously by accident; ``if_present`` checks an optional field only where it is
 given (a missing or null value is an absent field). ``unique`` compares the values given: an
-absent, null or empty optional field is not a value, so empties may repeat. Ordering compares
-numbers as decimals and dates by calendar day (a date-time against a date uses its UTC date),
-otherwise as text.
+absent, null or empty optional field is not a value, so empties may repeat. ``empty: true``
+wants every value empty (absent, null, "", [] or {}), ``empty: some`` at least one.
+``decimal_equals`` compares amounts as decimals ("10.0" and "10" equal "10.00": STET amounts
+are decimal numbers written as text). Ordering compares numbers as decimals and dates by
+calendar day (a date-time against a date uses its UTC date), otherwise as text.
 """
 
 from __future__ import annotations
@@ -95,8 +97,20 @@ def _matches(value: Any, pattern: str) -> str | None:
     return None if found else f"{value!r} does not match /{pattern}/"
 
 
+def _is_empty(value: Any) -> bool:
+    return value is MISSING or value in (None, "", [], {})
+
+
 def _empty(value: Any, _: Any) -> str | None:
-    return None if value is MISSING or value in (None, "", [], {}) else f"{value!r} is not empty"
+    return None if _is_empty(value) else f"{value!r} is not empty"
+
+
+def _decimal_equals(value: Any, wanted: Any) -> str | None:
+    """The same decimal number, however written: "10.0" == "10" == "10.00"."""
+    left, right = _decimal(value), _decimal(wanted)
+    if left is None or right is None:
+        return f"{value!r} and {wanted!r} are not both decimal numbers"
+    return None if left == right else f"{value!r} != {wanted!r} (as decimals)"
 
 
 def _length(op: Callable[[int, int], bool], symbol: str) -> Callable[[Any, Any], str | None]:
@@ -113,6 +127,7 @@ def _length(op: Callable[[int, int], bool], symbol: str) -> Callable[[Any, Any],
 PER_VALUE: dict[str, Callable[[Any, Any], str | None]] = {
     "equals": lambda v, w: None if v == w else f"{v!r} != {w!r}",
     "not_equals": lambda v, w: None if v != w else f"{v!r} == {w!r}",
+    "decimal_equals": _decimal_equals,
     "in": lambda v, w: None if v in w else f"{v!r} is not one of {w!r}",
     "matches": _matches,
     "gte": _order(lambda a, b: a >= b, ">="),
@@ -129,6 +144,8 @@ PER_VALUE: dict[str, Callable[[Any, Any], str | None]] = {
 
 
 def _over_all(values: list[Any], operator: str, operand: Any) -> str | None:
+    if operator == "empty":  # empty: some
+        return None if any(_is_empty(v) for v in values) else "no value is empty"
     if operator == "contains":
         return None if operand in values else f"no value equals {operand!r}"
     if operator == "order":
@@ -163,7 +180,7 @@ def evaluate(body: Any, assertion: dict[str, Any]) -> list[str]:
     for operator, operand in assertion.items():
         if operator in _OPTIONS:
             continue
-        if operator in ("contains", "unique", "order"):
+        if operator in ("contains", "unique", "order") or (operator, operand) == ("empty", "some"):
             message = _over_all(values, operator, operand)
             if message:
                 problems.append(f"{path}: {message}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -34,6 +35,9 @@ from stet_conformance.config.material import (
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.config.settings import (
     DEFAULT_MAX_BODY_BYTES,
+    IMPUTATION_INSTANTS,
+    UTC_MIDNIGHT,
+    Imputation,
     Limits,
     OAuthSettings,
     OtherTpp,
@@ -117,6 +121,7 @@ class Profile(SecretHolder):
     other_tpp: OtherTpp | None = None  # a second TPP's QWAC (tokens are bound to the TPP)
     token_store: Path | None = None
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
+    imputation: Imputation = UTC_MIDNIGHT  # when a transaction dated D is imputed
     warnings: tuple[str, ...] = ()
     sandbox_reset_path: str | None = None  # the bundled sandbox's reset, called at each run's start
     # The bundled sandbox's authorize issues a code without a browser (``psu=<persona>``).
@@ -519,6 +524,28 @@ def _unused_pools(
     return pools
 
 
+def load_imputation(document: ProfileDocument) -> Imputation:
+    """Step 12a: the bank's imputation zone and instant (default: 00:00 UTC of the booking day)."""
+    fuzz = document.section("vars").get("fuzz")
+    if isinstance(fuzz, dict) and "imputation" in fuzz:
+        raise ConfigError(
+            f"{document.where('vars.fuzz.imputation')}: moved to imputation.instant "
+            f"({' or '.join(IMPUTATION_INSTANTS)}; docs/profile.md)"
+        )
+    section = document.section("imputation")
+    imputation = Imputation(
+        str(section.get("timezone", "UTC")), str(section.get("instant", "midnight"))
+    )
+    try:
+        imputation.zone  # noqa: B018 - resolving it is the check
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"{document.where('imputation.timezone')}: not a known IANA time zone name "
+            "(e.g. Europe/Paris, UTC)"
+        ) from None
+    return imputation
+
+
 def load_variables(document: ProfileDocument) -> dict[str, Any]:
     """Step 12: the scenario variables: fixtures, saved payment requests, the profile's ``vars``."""
     variables = {k: v for k, v in fixture_personas().items() if k != "personas"}
@@ -579,6 +606,7 @@ def load_profile(path: Path) -> Profile:
         other_tpp=other_tpp,
         token_store=document.path_of("token_store"),
         replay_protection=bool(data.get("replay_protection", False)),
+        imputation=load_imputation(document),
         warnings=(*key_warnings(document, tls), *store_warnings),
         sandbox_reset_path=(data.get("sandbox") or {}).get("reset_path"),
         browserless_authorize=bool((data.get("sandbox") or {}).get("authorize_without_browser")),

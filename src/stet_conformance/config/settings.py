@@ -1,4 +1,4 @@
-"""The parts of a target profile a client needs: TLS, signing, OAuth, limits.
+"""The parts of a target profile a client needs: TLS, signing, OAuth, limits (and imputation).
 
 Small frozen dataclasses, so that a client is given what it uses and no more (the second TPP's
 client swaps the TLS part only). A part that holds a passphrase is a ``SecretHolder`` whose
@@ -7,8 +7,10 @@ client swaps the TLS part only). A part that holds a passphrase is a ``SecretHol
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -92,3 +94,25 @@ class Limits:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     retries: RetryPolicy = RetryPolicy()
     budget: dict[str, int] | None = None
+
+
+IMPUTATION_INSTANTS = ("midnight", "day")
+
+
+@dataclass(frozen=True)
+class Imputation:
+    """When the bank imputes a transaction dated D (the instant dateFrom/dateTo filter on).
+
+    No source defines it: ``timezone`` is the zone of the bank's day (default UTC), ``instant``
+    ``midnight`` (00:00 of D there) or ``day`` (any instant of D there).
+    """
+
+    timezone: str = "UTC"
+    instant: str = "midnight"
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        return dt.UTC if self.timezone == "UTC" else ZoneInfo(self.timezone)
+
+
+UTC_MIDNIGHT = Imputation()  # the default: 00:00 UTC of the booking day

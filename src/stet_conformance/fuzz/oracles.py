@@ -16,8 +16,10 @@ from typing import Any
 from stet_conformance.checks import CheckContext, Expect, run_checks
 from stet_conformance.checks.body import check_oauth_error
 from stet_conformance.checks.schemas import SchemaStore
+from stet_conformance.config.settings import UTC_MIDNIGHT, Imputation
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
+from stet_conformance.shared.dates import day_start
 from stet_conformance.verdict import CheckFailed, Level, Problem, level_of, recommendation
 
 MAX_OPERATIONS = 500  # seed "Limits": at most 500 operations, no pagination
@@ -53,22 +55,25 @@ def conforms(
 
 
 def imputation_instant(
-    booking_date: str, mode: str = "midnight"
+    booking_date: str, imputation: Imputation = UTC_MIDNIGHT
 ) -> tuple[dt.datetime, dt.datetime]:
     """The interval a transaction's imputation may lie in, from its ``bookingDate``.
 
-    ``midnight``: the instant 00:00 UTC of that day (the reference bank's rule); ``day``: any
-    instant of that UTC day, for targets whose imputation time is not midnight.
+    The profile's ``imputation`` (no source defines it): ``midnight``, the instant 00:00 of that
+    day in its ``timezone``; ``day``, any instant of that day there.
     """
-    day = dt.datetime.combine(dt.date.fromisoformat(booking_date), dt.time(), tzinfo=dt.UTC)
-    return (day, day) if mode == "midnight" else (day, day + dt.timedelta(days=1))
+    date = dt.date.fromisoformat(booking_date)
+    start = day_start(date, imputation.zone)
+    if imputation.instant == "midnight":
+        return start, start
+    return start, day_start(date + dt.timedelta(days=1), imputation.zone)
 
 
 def window_problems(
     body: Any,
     date_from: dt.datetime | None,
     date_to: dt.datetime | None,
-    imputation: str = "midnight",
+    imputation: Imputation = UTC_MIDNIGHT,
 ) -> list[str]:
     """Every transaction lies in [dateFrom, dateTo): dateFrom inclusive, dateTo exclusive."""
     problems = []

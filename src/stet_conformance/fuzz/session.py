@@ -25,6 +25,7 @@ from hypothesis import reject
 from stet_conformance.config.persona_tokens import MissingToken, TokenTable, persona_token
 from stet_conformance.config.profile import DEFAULT_PSU_IP, Profile
 from stet_conformance.config.secret_repr import SecretHolder
+from stet_conformance.config.settings import Imputation
 from stet_conformance.fuzz import oracles
 from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, HeaderInput
@@ -32,6 +33,7 @@ from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
 from stet_conformance.scenario import declared
 from stet_conformance.scenario.runner import RunContext
+from stet_conformance.shared.dates import day_start
 from stet_conformance.verdict import WARNING_PROPERTY, Level, level_of, warnings_of
 
 MAX_WARNINGS = 10  # per test: examples repeat a recommendation not met with other values
@@ -65,9 +67,18 @@ class FuzzSession(SecretHolder):
 
     @property
     def settings(self) -> dict[str, Any]:
-        """The profile's ``vars.fuzz`` mapping (imputation, signature_status, other_signing_key)."""
+        """The profile's ``vars.fuzz`` mapping (signature_status, other_signing_key)."""
         value = self.profile.variables.get("fuzz") or {}
         return value if isinstance(value, dict) else {}
+
+    @property
+    def imputation(self) -> Imputation:
+        """When the bank imputes a transaction (profile ``imputation``), for the window oracle."""
+        return self.profile.imputation
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        return self.profile.imputation.zone
 
     def token(self, persona: str, scope: str = "aisp", kind: TokenTable = "tokens") -> str:
         """The profile's token; a test needing one the profile lacks is skipped."""
@@ -85,16 +96,19 @@ class FuzzSession(SecretHolder):
         """The persona's first declared account for ``role`` (``scenario.declared.ROLES``)."""
         found = declared.select_account(self.persona(persona), role)
         if found is None:
-            pytest.skip(f"the profile's {persona} declares no {declared.ROLES[role][0]}")
+            pytest.skip(declared.undeclared(persona, role))
         return found
 
     def history_days(self, persona: str) -> int:
         return declared.history_days(self.persona(persona))
 
     def history_start(self, persona: str) -> dt.datetime:
-        """The earliest dateFrom the bank serves: today 00:00 UTC minus the history depth."""
-        today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return today - dt.timedelta(days=self.history_days(persona))
+        """The earliest dateFrom the bank surely serves: today 00:00 minus the history depth, in
+        UTC or in the imputation zone (whose today may be a day ahead), whichever is later."""
+        depth = dt.timedelta(days=self.history_days(persona))
+        now = dt.datetime.now(dt.UTC)
+        starts = [day_start(now.astimezone(z).date() - depth, z) for z in (dt.UTC, self.zone)]
+        return max(starts)
 
     def url(self, path: str) -> str:
         return self.profile.base_url.rstrip("/") + self.profile.api_prefix + path

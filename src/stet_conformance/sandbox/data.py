@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from stet_conformance.sandbox.personas import Account
+from stet_conformance.shared.dates import day_start
 
 MAX_OPERATIONS = 500  # seed limits: "limited to 500 operations, no paginations"
 PENDING_DAYS = 2
@@ -36,7 +37,7 @@ _LABELS = (
 
 @dataclass(frozen=True)
 class Transaction:
-    """One operation; ``imputation`` is the instant dateFrom/dateTo filter on."""
+    """One operation; ``imputation()`` is the instant dateFrom/dateTo filter on."""
 
     entry_reference: str
     amount: str
@@ -47,9 +48,9 @@ class Transaction:
     transaction_date: dt.date
     remittance: str
 
-    @property
-    def imputation(self) -> dt.datetime:
-        return dt.datetime.combine(self.booking_date, dt.time(), tzinfo=dt.UTC)
+    def imputation(self, zone: dt.tzinfo = dt.UTC) -> dt.datetime:
+        """00:00 of the booking day in the bank's ``zone`` (variant impute-paris: Paris)."""
+        return day_start(self.booking_date, zone)
 
     def to_stet(self, *, entry_reference: str, status: str | None = None) -> dict[str, Any]:
         """The STET ``Transaction`` object; ``entry_reference`` is the account's all/none/some.
@@ -116,14 +117,16 @@ def select(
     from_exclusive: bool = False,
     to_inclusive: bool = False,
     cap: int | None = MAX_OPERATIONS,
+    zone: dt.tzinfo = dt.UTC,
 ) -> list[Transaction]:
     """Filter on the imputation instant: dateFrom inclusive, dateTo exclusive; keep the newest.
 
-    ``from_exclusive``/``to_inclusive`` are the faults datefrom-exclusive and dateto-inclusive.
+    ``from_exclusive``/``to_inclusive`` are the faults datefrom-exclusive and dateto-inclusive;
+    ``zone`` is the zone of the bank's midnight (variant impute-paris).
     """
     chosen = []
     for tx in transactions:
-        instant = tx.imputation
+        instant = tx.imputation(zone)
         if date_from is not None and (
             instant <= date_from if from_exclusive else instant < date_from
         ):

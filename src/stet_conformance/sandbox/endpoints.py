@@ -42,7 +42,7 @@ _AMOUNT = re.compile(r"-?[0-9]{1,13}(\.[0-9]{0,5})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _OFFSET_WITHOUT_COLON = re.compile(r"[+-][0-9]{4}")
 _EXTRA_IBAN = "FR7612579000920499999999901"
-_PARIS = ZoneInfo("Europe/Paris")  # variant zone-less-paris: the bank's local time
+_PARIS = ZoneInfo("Europe/Paris")  # variants zone-less-paris, impute-paris: the bank's zone
 
 
 @dataclass(frozen=True)
@@ -275,6 +275,7 @@ def transactions(ctx: Context, resource_id: str) -> Response:
         from_exclusive="datefrom-exclusive" in faults,
         to_inclusive="dateto-inclusive" in faults,
         cap=None if "cap-ignored" in faults else data.MAX_OPERATIONS,
+        zone=_PARIS if "impute-paris" in ctx.choices else dt.UTC,
     )
     if not chosen and "empty-history-200" not in faults:
         return empty_response(204)
@@ -356,6 +357,14 @@ def identity(ctx: Context) -> Response:
     return ctx.hal(body)
 
 
+def short_amount(text: str) -> str:
+    """Variant amounts-short: the same decimal with fewer zeros ("10.00" -> "10.0")."""
+    if "." not in text:
+        return text
+    shorter = text.rstrip("0")
+    return shorter + "0" if shorter.endswith(".") else shorter
+
+
 def funds_confirmation(ctx: Context) -> Response:
     body = _json_body(ctx)
     if not isinstance(body, dict):
@@ -397,6 +406,8 @@ def funds_confirmation(ctx: Context) -> Response:
         raise ApiError(400, "instructedAmount.amount is not a number") from exc
     if "funds-always-covered" in ctx.faults:
         covered = True
+    if "amounts-short" in ctx.choices:
+        body = {**body, "instructedAmount": {**amount, "amount": short_amount(amount["amount"])}}
     report = {
         "request": body,
         "result": covered,

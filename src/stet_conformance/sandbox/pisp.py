@@ -6,8 +6,9 @@ approved it through the OAuth2 redirect flow. The sandbox starts with the reques
 ``fixtures/payment_requests.yaml`` saved (status ACTC). The body is a ``ConfirmationResource``,
 a JSON object even when empty. A confirmed request is ACSP and loses its ``confirmation`` link;
 confirming it again is 409; a request of another PSU or an unknown id is 404. The variant
-switches payment-request-400, confirmation-body-optional and confirmation-lean take the other
-answers the sources allow (neither lists 404 for the confirmation; STET makes the body optional).
+switches payment-request-400, confirmation-body-optional, confirmation-lean and amounts-short
+take the other answers the sources allow (neither lists 404 for the confirmation; STET makes the
+body optional; an amount is a decimal number, however many zeros it ends with).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 
 from starlette.responses import Response
 
-from stet_conformance.sandbox.endpoints import Context
+from stet_conformance.sandbox.endpoints import Context, short_amount
 from stet_conformance.sandbox.responses import ApiError
 
 
@@ -44,4 +45,8 @@ def confirm(ctx: Context, resource_id: str) -> Response:
     lean = "confirmation-lean" in choices
     if not unchanged:
         request.status = "ACCP" if lean else "ACSP"
-    return ctx.hal(request.to_stet(confirmation_link=unchanged, with_id=not lean))
+    body = request.to_stet(confirmation_link=unchanged, with_id=not lean)
+    if "amounts-short" in choices:
+        for item in body["paymentRequest"]["creditTransferTransaction"]:
+            item["instructedAmount"]["amount"] = short_amount(item["instructedAmount"]["amount"])
+    return ctx.hal(body)

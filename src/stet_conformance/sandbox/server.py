@@ -141,6 +141,7 @@ def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
         f"oauth: {{token_url: {oauth}/token, authorize_url: {oauth}/authorize, "
         f"revoke_url: {oauth}/revoke, rotates_refresh_token: {rotates}, client_id: {TPP_ID}}}",
         f"replay_protection: {'true' if state.replay_protection else 'false'}",
+        f"imputation: {{timezone: {'Europe/Paris' if 'impute-paris' in state.choices else 'UTC'}}}",
         "# Sandbox only: the harness restores the sandbox's start state here at each run's start;",
         "# its authorize issues a code at once for psu=<persona> (no browser).",
         f"sandbox: {{reset_path: {RESET_PATH}, authorize_without_browser: true}}",

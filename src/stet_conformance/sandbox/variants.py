@@ -45,6 +45,8 @@ SWITCHES: dict[str, str] = {
     # Dates and windows.
     "date-millis-required": "dateFrom/dateTo without .SSS milliseconds answer 400",
     "zone-less-paris": "a dateFrom/dateTo without an offset is Europe/Paris local time",
+    "impute-paris": "a transaction dated D is imputed at 00:00 Europe/Paris (D-1 at 23:00 or "
+    "22:00 UTC; declared in the profile's imputation)",
     "empty-date-absent": "an empty dateFrom/dateTo is read as absent",
     "oldest-first": "transactions are listed oldest first (still the 500 most recent)",
     # Body shapes.
@@ -55,6 +57,7 @@ SWITCHES: dict[str, str] = {
     "hal-json-absolute": "resources are application/json with absolute HAL hrefs",
     "confirmation-lean": "a confirmed payment request omits its resourceId and is ACCP",
     "identity-lean": "end-user-identity carries connectedPsu and the last name only",
+    "amounts-short": "echoed amounts drop trailing zeros (10.00 as 10.0, 25.00 as 25.0)",
     "quota-per-psu": "the unattended quota counts per TPP and PSU, all accounts and methods",
     # Data.
     "other-persona-data": "personas of another shape: other ids, counts, order, consents, "

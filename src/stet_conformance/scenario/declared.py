@@ -2,7 +2,8 @@
 
 A bank describes its test personas in its profile (``personas.<P>.data``, merged over
 ``fixtures/personas.yaml``): accounts with IBAN, resource id, expected balance, number of
-transactions and ``entry_reference`` (true, false or ``some``), the recorded ``consent``, the
+transactions and ``entry_reference`` (``all``, ``none`` or ``some`` of its transactions carry
+one; true and false mean all and none; not declared: all), the recorded ``consent``, the
 ``history_days`` it serves, and the ``funds`` a confirmation may test. Scenarios pick an account
 by what it is for (a role), never by its position, so any order and any number of accounts work,
 and restore a consent from what the profile declares.
@@ -48,6 +49,14 @@ def _count(account: Account) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def entry_reference(account: Account) -> str:
+    """Which of the account's transactions carry an entryReference: all, none or some."""
+    value = account.get("entry_reference", "all")
+    if isinstance(value, bool):
+        return "all" if value else "none"
+    return str(value) if value in ("all", "none", "some") else "all"
+
+
 def _sign(wanted: int) -> Callable[[Persona, Account], bool]:
     def holds(persona: Persona, account: Account) -> bool:
         balance = _balance(account)
@@ -79,15 +88,23 @@ ROLES: dict[str, tuple[str, Callable[[Persona, Account], bool]]] = {
         lambda p, a: _listed(p, a) and _count(a) == 0,
     ),
     "history": ("a consented account with transactions", _history),
-    "no_entry_reference": (
-        "a consented account with transactions and entry_reference false",
-        lambda p, a: _history(p, a) and a.get("entry_reference") in (False, "none"),
+    "empty_entry_reference": (
+        "a consented account with transactions and entry_reference none or some",
+        lambda p, a: _history(p, a) and entry_reference(a) in ("none", "some"),
     ),
     "over_cap": (
         f"a consented account with more than {OVER_CAP} transactions",
         lambda p, a: _listed(p, a) and _count(a) > OVER_CAP,
     ),
 }
+
+
+def undeclared(persona: str, role: str) -> str:
+    """Why a scenario or suite needing ``role`` of ``persona`` cannot run at this bank."""
+    return (
+        f"the profile declares no account of {persona} for role {role!r} ({ROLES[role][0]}): "
+        f"personas.{persona}.data.accounts"
+    )
 
 
 def select_account(persona: Persona, role: str) -> Account | None:

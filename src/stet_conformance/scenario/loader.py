@@ -24,7 +24,13 @@ from stet_conformance.config.yamlload import Positions, load_yaml, validate
 from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
 from stet_conformance.scenario.references import check_reference
-from stet_conformance.scenario.templating import CALL, FUNCTIONS, call, expressions
+from stet_conformance.scenario.templating import (
+    CALL,
+    FUNCTIONS,
+    call,
+    expressions,
+    saved_names,
+)
 from stet_conformance.shared.resources import schemas_dir
 
 # Values YAML aliases may add to a scenario file: plenty for shared headers, far from a bomb.
@@ -94,8 +100,7 @@ def _check_step(
         elif (problem := check_reference(expression)) is not None:
             where = _where_used(raw, expression, path, pos)
             raise ScenarioError(f"{where}: {{{{ {expression} }}}}: {problem}")
-        if expression.startswith("saved."):
-            name = expression.split(".")[1]
+        for name in saved_names(expression):
             if name not in saved:
                 raise ScenarioError(
                     f"{pos.where(path)}: {{{{ {expression} }}}} is used before any step saves "

@@ -34,7 +34,13 @@ from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
 from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
-from stet_conformance.scenario.templating import DISPOSABLE, UnknownVariable, lookup, render
+from stet_conformance.scenario.templating import (
+    DISPOSABLE,
+    NotDeclared,
+    UnknownVariable,
+    lookup,
+    render,
+)
 from stet_conformance.verdict import Level
 
 
@@ -173,6 +179,7 @@ def _context(profile: Profile, persona: str | None, scene: Scene) -> dict[str, A
         "other_client_id": profile.other_tpp.client_id if profile.other_tpp else None,
         "rotates_refresh_token": profile.oauth.rotates_refresh_token,
         "replay_protection": profile.replay_protection,
+        "imputation_timezone": profile.imputation.timezone,
     }
     # An unset setting is absent, so a scenario using it is skipped ("does not set target.X").
     context["target"] = {k: v for k, v in target.items() if v is not None}
@@ -391,7 +398,7 @@ def _rendering(step: Step) -> Iterator[None]:
     """A variable the profile does not provide skips the scenario; an unknown one is an error."""
     try:
         yield
-    except NoDisposableToken as exc:
+    except (NoDisposableToken, NotDeclared) as exc:
         raise ScenarioSkipped(str(exc)) from None
     except UnknownVariable as exc:
         name = str(exc.args[0])
@@ -434,6 +441,9 @@ def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:
             request = step.request.render(_context(profile, step.persona, scene))
         except UnknownVariable as exc:
             lines.append(f"{scenario.id} [{step.name}] (would be skipped: no {exc.args[0]})")
+            continue
+        except NotDeclared as exc:
+            lines.append(f"{scenario.id} [{step.name}] (would be skipped: {exc})")
             continue
         lines.append(f"{scenario.id} [{step.name}] {_planned(step, request, profile)}")
     return lines

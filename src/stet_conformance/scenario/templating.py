@@ -6,7 +6,10 @@ by a dotted path into its result (``account('LEA', 'negative').resource_id``). A
 exactly one expression keeps its type; expressions inside a longer string are formatted as text.
 The functions of ``DATA_FUNCTIONS`` read what the profile declares of a persona (``declared``);
 ``disposable_refresh_token('LEA', 'aisp')`` is the disposable refresh token the scenario took
-(the runner's ``DISPOSABLE`` taker in the context: one token per scenario run).
+(the runner's ``DISPOSABLE`` taker in the context: one token per scenario run). An argument is
+a literal (a whole number, quoted text) or a dotted path into the context (``saved.day``), read
+when the expression is rendered. An account the profile does not declare for a role raises
+``NotDeclared``: the scenario is skipped, naming the persona, the role and the profile key.
 """
 
 from __future__ import annotations
@@ -16,17 +19,22 @@ import inspect
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo
 
 from stet_conformance.config.persona_tokens import TOKEN_SCOPES
 from stet_conformance.config.profile import fixture_personas
 from stet_conformance.errors import ScenarioError
 from stet_conformance.scenario import declared
+from stet_conformance.shared.dates import day_start
 
 # The inner part may not contain "}}", so "{{ a }}-{{ b }}" is two expressions, not one.
 _EXPR = re.compile(r"\{\{\s*((?:(?!\}\}).)+?)\s*\}\}")
 CALL = re.compile(r"([a-z_]+)\((.*)\)((?:\.[A-Za-z0-9_]+)*)")
-_ARG = re.compile(r"\s*(-?\d+|\"[^\"]*\"|'[^']*')\s*(?:,|$)")
+_ARG = re.compile(
+    r"\s*(-?\d+|\"[^\"]*\"|'[^']*'|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)+)\s*(?:,|$)"
+)
 
 
 MAX_DAYS = 36_600  # date offsets: a century either way
@@ -47,6 +55,34 @@ def _datetime(days: int = 0, offset: str = "Z") -> str:
     return f"{_date(days)}T00:00:00.000{offset}"
 
 
+IMPUTATION_ZONE = "target.imputation_timezone"  # the profile's imputation.timezone
+
+
+def _day_start(context: Context, day: int | str) -> Any:
+    """00:00 of a day in the bank's imputation zone, as ``YYYY-MM-DDTHH:MM:SS.SSS+HH:MM``.
+
+    ``day``: days from today (UTC, as ``date()``) or a ``YYYY-MM-DD`` date. A transaction dated
+    that day is imputed at this instant (profile ``imputation``), so it is the exact boundary.
+    """
+    try:
+        date = dt.date.fromisoformat(_date(day) if isinstance(day, int) else day)
+    except ValueError:
+        raise ScenarioError("day must be a number of days or a YYYY-MM-DD date") from None
+    if context is None:
+        return None
+    start = day_start(date, _zone(context)).isoformat(timespec="milliseconds")
+    return start.replace("+00:00", "Z")
+
+
+def _zone(context: Mapping[str, Any]) -> dt.tzinfo:
+    """The profile's imputation zone (UTC when the context names none)."""
+    try:
+        name = str(lookup(context, IMPUTATION_ZONE))
+    except UnknownVariable:
+        return dt.UTC
+    return dt.UTC if name == "UTC" else ZoneInfo(name)
+
+
 def _repeat(text: str, count: int) -> str:
     if count < 0 or len(text) * count > MAX_REPEAT:
         raise ScenarioError(f"count must be >= 0 and the result at most {MAX_REPEAT} characters")
@@ -59,6 +95,17 @@ def _uuid() -> str:
 
 class UnknownVariable(KeyError):
     """A path that the context does not contain."""
+
+
+class NotDeclared(Exception):
+    """The profile declares no account of a persona for a role: the scenario cannot run there."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A function argument that is a dotted path into the context (``saved.day``)."""
+
+    path: str
 
 
 Context = Mapping[str, Any] | None  # None: the loader checks the arguments, nothing is read
@@ -79,10 +126,17 @@ def _account(context: Context, persona: str, role: str) -> Any:
         return None
     found = declared.select_account(_persona(context, persona), role)
     if found is None:
-        raise ScenarioError(
-            f"personas.{persona}.data declares no {declared.ROLES[role][0]} (role {role})"
-        )
+        raise NotDeclared(declared.undeclared(persona, role))
     return found
+
+
+def _empty_entry_references(context: Context, persona: str) -> Any:
+    """``empty:`` for the account of role empty_entry_reference: every entryReference empty
+    (true) when the profile declares it has none, at least one ("some") otherwise."""
+    found = _account(context, persona, "empty_entry_reference")
+    if found is None:
+        return None
+    return True if declared.entry_reference(found) == "none" else "some"
 
 
 def _consent_body(context: Context, persona: str) -> Any:
@@ -138,17 +192,28 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "repeat": _repeat,
     "account": _account,
     "consent_body": _consent_body,
+    "empty_entry_references": _empty_entry_references,
     "ibans": _ibans,
     "account_count": _account_count,
+    "day_start": _day_start,
     "history_start": _history_start,
     "beyond_history": _beyond_history,
     "disposable_refresh_token": _disposable_refresh_token,
 }
 DATA_FUNCTIONS = frozenset(
-    {"account", "consent_body", "ibans", "account_count", "history_start", "beyond_history"}
+    {
+        "account",
+        "consent_body",
+        "empty_entry_references",
+        "ibans",
+        "account_count",
+        "history_start",
+        "beyond_history",
+    }
 )
-CONTEXT_FUNCTIONS = DATA_FUNCTIONS | {"disposable_refresh_token"}  # called with the context
-_TYPE_NAMES = {int: "a whole number", str: "quoted text"}
+# called with the context
+CONTEXT_FUNCTIONS = DATA_FUNCTIONS | {"disposable_refresh_token", "day_start"}
+_TYPE_NAMES = {int: "a whole number", str: "quoted text", int | str: "a whole number or text"}
 
 
 def lookup(context: Mapping[str, Any], path: str) -> Any:
@@ -173,9 +238,25 @@ def _parse_args(name: str, text: str) -> list[Any]:
                 f"{name}({text}): bad function arguments (whole numbers and quoted text only)"
             )
         token = match.group(1)
-        args.append(int(token) if token.lstrip("-").isdigit() else token[1:-1])
+        if token.lstrip("-").isdigit():
+            args.append(int(token))
+        else:
+            args.append(token[1:-1] if token[0] in "'\"" else Ref(token))
         pos = match.end()
     return args
+
+
+def saved_names(expression: str) -> list[str]:
+    """The saved values ``expression`` reads (itself, or arguments of its call)."""
+    found = CALL.fullmatch(expression)
+    paths = [expression] if found is None else []
+    if found is not None:
+        try:
+            args = _parse_args(found.group(1), found.group(2))
+            paths = [a.path for a in args if isinstance(a, Ref)]
+        except ScenarioError:
+            paths = []
+    return [p.split(".")[1] for p in paths if p.startswith("saved.")]
 
 
 def call(name: str, arguments: str, context: Context = None) -> Any:
@@ -188,6 +269,8 @@ def call(name: str, arguments: str, context: Context = None) -> Any:
     if function is None:
         raise ScenarioError(f"unknown function {name}() (known: {', '.join(sorted(FUNCTIONS))})")
     args = _parse_args(name, arguments)
+    if context is not None:  # a path argument is read now; at load time only its name is known
+        args = [lookup(context, a.path) if isinstance(a, Ref) else a for a in args]
     signature = inspect.signature(function)
     if name in CONTEXT_FUNCTIONS:  # the context is not an argument of the expression
         signature = signature.replace(parameters=list(signature.parameters.values())[1:])
@@ -197,9 +280,11 @@ def call(name: str, arguments: str, context: Context = None) -> Any:
         raise ScenarioError(f"{name}({arguments}): {exc}") from None
     hints = get_type_hints(function)
     for parameter, value in bound.arguments.items():
-        if not isinstance(value, hints[parameter]):
+        if not isinstance(value, Ref | hints[parameter]):
             wanted = _TYPE_NAMES[hints[parameter]]
             raise ScenarioError(f"{name}({arguments}): {parameter} must be {wanted}")
+    if any(isinstance(a, Ref) for a in args):
+        return None  # load time: the path's value is only known to the run
     try:
         return function(context, *args) if name in CONTEXT_FUNCTIONS else function(*args)
     except ScenarioError as exc:

@@ -61,3 +61,12 @@ def format_stet_datetime(value: dt.datetime) -> str:
     """Format as ``YYYY-MM-DDTHH:MM:SS.SSS+HH:MM`` (the portal's third format)."""
     text = value.isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z") if text.endswith("+00:00") else text
+
+
+def day_start(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """00:00 of ``day`` in ``zone``: where a bank imputing at midnight local time starts a day.
+
+    Neither the portal nor STET says at which instant a transaction dated D is imputed; a bank
+    in Paris may impute it at 00:00 Europe/Paris (D-1 at 23:00 or 22:00 UTC).
+    """
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone)
