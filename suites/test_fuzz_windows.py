@@ -67,7 +67,7 @@ def test_windows_inside_the_history_are_served_and_capped(
 def test_windows_older_than_the_history_are_refused(
     fuzz: FuzzSession, persona: str, data: st.DataObject, with_to: bool
 ) -> None:
-    start = fuzz.history_start(persona)
+    start = fuzz.history_floor(persona)
     older = stet_datetimes(start - dt.timedelta(days=800), start - DAY, ZONED_STYLES)
     params = {"dateFrom": data.draw(older, label="dateFrom").text}
     if with_to:

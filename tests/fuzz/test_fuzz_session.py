@@ -51,11 +51,17 @@ def test_the_window_oracle_gets_the_profiles_imputation(session: FuzzSession) ->
     assert session.imputation == Imputation("Pacific/Kiritimati")
 
 
-def test_history_start_is_the_later_of_utc_and_the_banks_midnight(session: FuzzSession) -> None:
-    """Never a dateFrom the bank may refuse: its day may start after UTC's."""
+def test_history_bounds_cover_every_reading_of_the_banks_first_day(session: FuzzSession) -> None:
+    """Never a dateFrom the bank may refuse inside, nor one it may serve beyond: its today and
+    its midnight may be UTC's or its zone's (UTC+14 here)."""
     zone = session.imputation.zone
     now = dt.datetime.now(dt.UTC)
     depth = dt.timedelta(days=session.history_days("LEA"))
-    local = dt.datetime.combine(now.astimezone(zone).date() - depth, dt.time(), tzinfo=zone)
-    utc = dt.datetime.combine(now.date() - depth, dt.time(), tzinfo=dt.UTC)
-    assert session.history_start("LEA") == max(local, utc)
+    starts = [
+        dt.datetime.combine(day - depth, dt.time(), tzinfo=tz)
+        for day in (now.date(), now.astimezone(zone).date())
+        for tz in (dt.UTC, zone)
+    ]
+    assert session.history_start("LEA") == max(starts)
+    assert session.history_floor("LEA") == min(starts)
+    assert session.history_start("LEA") - session.history_floor("LEA") >= dt.timedelta(hours=14)

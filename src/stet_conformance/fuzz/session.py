@@ -102,13 +102,21 @@ class FuzzSession(SecretHolder):
     def history_days(self, persona: str) -> int:
         return declared.history_days(self.persona(persona))
 
-    def history_start(self, persona: str) -> dt.datetime:
-        """The earliest dateFrom the bank surely serves: today 00:00 minus the history depth, in
-        UTC or in the imputation zone (whose today may be a day ahead), whichever is later."""
+    def _history_starts(self, persona: str) -> list[dt.datetime]:
+        """Today 00:00 minus the history depth, with today and midnight taken in UTC or in the
+        imputation zone (whose today may be a day off): what a bank may call its first day."""
         depth = dt.timedelta(days=self.history_days(persona))
         now = dt.datetime.now(dt.UTC)
-        starts = [day_start(now.astimezone(z).date() - depth, z) for z in (dt.UTC, self.zone)]
-        return max(starts)
+        days = {now.date(), now.astimezone(self.zone).date()}
+        return [day_start(day - depth, zone) for day in days for zone in (dt.UTC, self.zone)]
+
+    def history_start(self, persona: str) -> dt.datetime:
+        """The earliest dateFrom the bank surely serves (the latest of its possible first days)."""
+        return max(self._history_starts(persona))
+
+    def history_floor(self, persona: str) -> dt.datetime:
+        """Before this, a dateFrom is surely beyond the history (the earliest first day)."""
+        return min(self._history_starts(persona))
 
     def url(self, path: str) -> str:
         return self.profile.base_url.rstrip("/") + self.profile.api_prefix + path
