@@ -34,6 +34,7 @@ from stet_conformance.config.material import (
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.config.settings import (
     DEFAULT_MAX_BODY_BYTES,
+    BankChoices,
     Limits,
     OAuthSettings,
     OtherTpp,
@@ -117,6 +118,7 @@ class Profile(SecretHolder):
     other_tpp: OtherTpp | None = None  # a second TPP's QWAC (tokens are bound to the TPP)
     token_store: Path | None = None
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
+    choices: BankChoices = field(default_factory=BankChoices)  # identity, statuses, fallback
     warnings: tuple[str, ...] = ()
     sandbox_reset_path: str | None = None  # the bundled sandbox's reset, called at each run's start
     # The bundled sandbox's authorize issues a code without a browser (``psu=<persona>``).
@@ -422,6 +424,18 @@ def load_oauth(document: ProfileDocument) -> OAuthSettings:
     )
 
 
+def load_choices(document: ProfileDocument) -> BankChoices:
+    """What the bank declares where the portal and STET leave a choice (defaults: the portal)."""
+    data, default = document.data, BankChoices()
+    return BankChoices(
+        identity_available=bool(data.get("identity_available", default.identity_available)),
+        transaction_statuses=tuple(data.get("transaction_statuses", default.transaction_statuses)),
+        fallback_token_param=str(
+            document.section("fallback").get("token_param", default.fallback_token_param)
+        ),
+    )
+
+
 def load_limits(document: ProfileDocument) -> Limits:
     """Step 9: timeouts, body cap, retries, request budget (defaults for what is not set)."""
     timeouts = document.section("timeouts")
@@ -579,6 +593,7 @@ def load_profile(path: Path) -> Profile:
         other_tpp=other_tpp,
         token_store=document.path_of("token_store"),
         replay_protection=bool(data.get("replay_protection", False)),
+        choices=load_choices(document),
         warnings=(*key_warnings(document, tls), *store_warnings),
         sandbox_reset_path=(data.get("sandbox") or {}).get("reset_path"),
         browserless_authorize=bool((data.get("sandbox") or {}).get("authorize_without_browser")),

@@ -18,7 +18,7 @@ from stet_conformance.checks.body import check_oauth_error
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
-from stet_conformance.verdict import CheckFailed, Level, Problem, level_of, recommendation
+from stet_conformance.verdict import CheckFailed, Level, Problem, level_of, recommendation, should
 
 MAX_OPERATIONS = 500  # seed "Limits": at most 500 operations, no pagination
 # A date-time without an offset is the bank's local time: somewhere between UTC-12 and UTC+14.
@@ -50,6 +50,21 @@ def conforms(
     )
     checked = run_checks(CheckContext(exchange, expect, schemas))
     return never_5xx(exchange) + [Problem(str(f), f.level, f.authority) for f in checked]
+
+
+def refused(
+    exchange: Exchange,
+    allowed: Iterable[int],
+    preferred: int,
+    authority: str,
+    schemas: SchemaStore,
+) -> list[str]:
+    """A refusal with any ``allowed`` code (anything else fails, a 2xx first of all); a code
+    other than the ``preferred`` one is a warning citing the source that prefers it."""
+    problems = conforms(exchange, allowed, schemas)
+    if exchange.status in set(allowed) - {preferred}:
+        problems.append(should(f"refused with {exchange.status}, not {preferred}", authority))
+    return problems
 
 
 def imputation_instant(
