@@ -269,11 +269,12 @@ def test_any_media_type_where_no_source_specifies_the_body() -> None:
 def test_an_unknown_token_is_any_refusal_and_401_is_recommended() -> None:
     error = b'{"status": %d, "message": "refused"}'
 
-    def levels(status: int) -> list[Level]:
+    def levels(status: int, preferred: tuple[int, ...] = (401,)) -> list[Level]:
         exchange = _exchange(status, error % status if status >= 400 else b'{"accounts": []}')
-        found = oracles.refused(exchange, [400, 401, 403], 401, ANY_SOURCE, default_store())
+        found = oracles.refused(exchange, [400, 401, 403], preferred, ANY_SOURCE, default_store())
         return [level_of(p) for p in found]
 
     assert levels(401) == []
     assert levels(403) == levels(400) == [Level.RECOMMENDATION]
     assert levels(200) == [Level.MUST]
+    assert levels(400, (400, 401)) == [] and levels(403, (400, 401)) == [Level.RECOMMENDATION]

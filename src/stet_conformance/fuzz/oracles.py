@@ -55,15 +55,17 @@ def conforms(
 def refused(
     exchange: Exchange,
     allowed: Iterable[int],
-    preferred: int,
+    preferred: Iterable[int],
     authority: str,
     schemas: SchemaStore,
 ) -> list[str]:
     """A refusal with any ``allowed`` code (anything else fails, a 2xx first of all); a code
-    other than the ``preferred`` one is a warning citing the source that prefers it."""
+    other than the ``preferred`` ones is a warning citing the source that prefers them."""
     problems = conforms(exchange, allowed, schemas)
-    if exchange.status in set(allowed) - {preferred}:
-        problems.append(should(f"refused with {exchange.status}, not {preferred}", authority))
+    wanted = sorted(set(preferred))
+    if exchange.status in set(allowed) - set(wanted):
+        codes = " or ".join(map(str, wanted))
+        problems.append(should(f"refused with {exchange.status}, not {codes}", authority))
     return problems
 
 
