@@ -25,7 +25,7 @@ from stet_conformance.http.redact import Redactor
 from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.scenario.loader import load_all
 from stet_conformance.scenario.model import Scenario
-from stet_conformance.scenario.runner import RunContext, StepResult, run_scenario
+from stet_conformance.scenario.runner import RunContext, StepResult, plan_scenario, run_scenario
 from stet_conformance.shared.resources import scenarios_dir
 from stet_conformance.verdict import Level, level_of
 
@@ -154,6 +154,14 @@ def test_the_other_legitimate_choice_passes(
     results, _ = _run(banks[bank].profile_path, scenarios[scenario_id])
     assert _verdict(results)[0] == []
     assert results[-1].step.name == step  # the steps for the declared setting ran, to the end
+
+
+def test_a_dry_run_lists_only_the_steps_for_the_declared_setting(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    for bank, step in (("conformant", "the identity is served"), ("data", "not available")):
+        (line,) = plan_scenario(scenarios["IDN-1"], load_profile(banks[bank].profile_path))
+        assert line.startswith("IDN-1 [") and step in line
 
 
 def test_identity_declared_unavailable_but_served_fails(

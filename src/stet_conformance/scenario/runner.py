@@ -434,6 +434,8 @@ def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:
     lines = []
     scene = _scene(profile, _Placeholders())
     for step in (*scenario.steps, *scenario.cleanup):
+        if _unmet(step.when, profile) is not None:
+            continue  # a step for another profile setting: never sent
         try:
             request = step.request.render(_context(profile, step.persona, scene))
         except UnknownVariable as exc:
