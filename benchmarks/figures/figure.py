@@ -33,7 +33,7 @@ QUICK = Sizes(
     rss_ns=(20, 100, 400),
     throughput_seconds=1.0,
     startup_reps=1,
-    latency_k="ACC-1 or test_unknown_token_is_401",
+    latency_k="ACC-1 or test_unknown_token_is_refused",
 )
 
 

@@ -192,6 +192,13 @@ def test_secrets_handed_out_by_a_response_are_learned() -> None:
     assert redactor.text(text) == " ".join([REDACTED] * 5 + ["s1", "not-learned"])
 
 
+def test_a_fallback_jwt_named_jwt_is_learned() -> None:
+    """fallback.token_param: a bank may hand the fallback JWT over as ``?jwt=``."""
+    redactor = Redactor()
+    redactor.learn(302, [("Location", "https://bank.example/login?jwt=aaaa.bbbb.cccc")], b"")
+    assert redactor.text("login?jwt=aaaa.bbbb.cccc") == f"login?jwt={REDACTED}"
+
+
 def test_only_credible_secrets_are_learned() -> None:
     """Top-level fields of a 2xx JSON object, at least 8 characters long."""
     redactor = Redactor()

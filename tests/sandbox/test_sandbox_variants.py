@@ -25,6 +25,7 @@ from stet_conformance.shared.resources import fixtures_dir
 Start = Callable[[Sequence[str]], AbstractContextManager[Api]]
 LEA_ID = "125790009204004305180"
 LEA_TX = f"/accounts/{LEA_ID}/transactions"
+GEORGES_TX = "/accounts/125790009204002211873/transactions"  # no entryReference (TRX-7)
 CLAIRE_IBAN = "FR7617515900000800358074006"
 LEA_CONSENT = {
     "balances": [],
@@ -356,7 +357,53 @@ def _(api: Api) -> None:
 @check("identity-lean")
 def _(api: Api) -> None:
     body = api.get("/end-user-identity", persona="MARC").json()
-    assert set(body) == {"connectedPsu", "connectedPsuLastName"}
+    assert set(body) == {"connectedPsuLastName"}
+
+
+@check("identity-unavailable")
+def _(api: Api) -> None:
+    assert api.profile["identity_available"] is False
+    response = api.get("/end-user-identity", persona="MARC")
+    assert response.status_code == 501 and response.json()["status"] == 501
+
+
+@check("unknown-token-403")
+def _(api: Api) -> None:
+    assert api.get("/accounts", token="no-such-token").status_code == 403
+    basic = api.get("/accounts", headers={"Authorization": "Basic abc"})
+    assert basic.status_code == 401  # no bearer token at all: still the challenge
+
+
+@check("fallback-token-jwt")
+def _(api: Api) -> None:
+    assert api.profile["fallback"] == {"token_param": "jwt"}
+    form = {"client_id": "PSDFR-ACPR-13807", "grant_type": "client_credentials"}
+    found = api.client.post(_oauth(api, "token_url"), data=form, headers={"fallback": "1"})
+    query = parse_qs(urlsplit(found.headers["location"]).query)
+    assert set(query) == {"jwt"} and query["jwt"][0].count(".") == 2
+
+
+@check("revoke-text-body")
+def _(api: Api) -> None:
+    form = {"token": _lea_refresh(api), "client_id": "PSDFR-ACPR-13807"}
+    response = api.client.post(_oauth(api, "revoke_url"), data=form)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain") and response.content
+
+
+@check("pending-pdng")
+def _(api: Api) -> None:
+    assert api.profile["transaction_statuses"] == ["BOOK", "PDNG"]
+    statuses = {t["status"] for t in api.get(LEA_TX).json()["transactions"]}
+    assert statuses == {"BOOK", "PDNG"}
+
+
+@check("transaction-nulls")
+def _(api: Api) -> None:
+    items = api.get(GEORGES_TX, persona="GEORGES").json()["transactions"]
+    assert all(t["resourceId"] is None and t["entryReference"] is None for t in items)
+    booked = api.get(LEA_TX).json()["transactions"]
+    assert all(t["resourceId"] is None and t["entryReference"] for t in booked)
 
 
 @check("quota-per-psu")
@@ -368,7 +415,8 @@ def _(api: Api) -> None:
 
 @pytest.mark.parametrize("switch", sorted(CHECKS))
 def test_switch_takes_the_other_answer(start: Start, switch: str) -> None:
-    with start(["choices"]) as api:
+    variant = next(name for name, switches in VARIANTS.items() if switch in switches)
+    with start([variant]) as api:
         CHECKS[switch](api)
 
 

@@ -139,7 +139,7 @@ BALANCES: dict[str, Any] = {
     },
 }
 
-# The portal sends "resourceId": null, which STET rejects (see the null case below).
+# The portal sends "resourceId": null (accepted with a warning, see the null case below).
 # The key is omitted here.
 TRANSACTIONS: dict[str, Any] = {
     "_links": {
@@ -297,6 +297,12 @@ def test_every_ref_resolves(stem: str) -> None:
             id="transactions-resourceId-all-allowed-chars",
         ),
         pytest.param("transactions", {**TRANSACTIONS, "transactions": []}, id="no-transactions"),
+        # The portal's own example: accepted; the harness warns (STET has no null).
+        pytest.param(
+            "transactions",
+            _with(_with(TRANSACTIONS, (*TX0, "resourceId"), None), (*TX0, "entryReference"), None),
+            id="portal-resourceId-and-entryReference-null",
+        ),
         pytest.param("consent_request", CONSENT, id="portal-consent"),
         pytest.param("token", TOKEN, id="portal-token"),
         pytest.param("error", ERROR, id="stet-error-example-plus0000"),
@@ -418,10 +424,17 @@ def test_valid_body(stem: str, body: Any) -> None:
         ),
         pytest.param(
             "transactions",
-            _with(TRANSACTIONS, (*TX0, "resourceId"), None),
-            "type",
+            _with(TRANSACTIONS, (*TX0, "resourceId"), 12),
+            "anyOf",
             (*TX0, "resourceId"),
-            id="portal-resourceId-null-is-not-STET",
+            id="resourceId-number",
+        ),
+        pytest.param(
+            "transactions",
+            _with(TRANSACTIONS, (*TX0, "entryReference"), "x" * 41),
+            "maxLength",
+            (*TX0, "entryReference"),
+            id="entryReference-41-chars",
         ),
         pytest.param(
             "transactions",

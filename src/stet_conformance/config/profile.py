@@ -37,6 +37,7 @@ from stet_conformance.config.settings import (
     DEFAULT_MAX_BODY_BYTES,
     IMPUTATION_INSTANTS,
     UTC_MIDNIGHT,
+    BankChoices,
     Imputation,
     Limits,
     OAuthSettings,
@@ -122,6 +123,7 @@ class Profile(SecretHolder):
     token_store: Path | None = None
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
     imputation: Imputation = UTC_MIDNIGHT  # when a transaction dated D is imputed
+    choices: BankChoices = field(default_factory=BankChoices)  # identity, statuses, fallback
     warnings: tuple[str, ...] = ()
     sandbox_reset_path: str | None = None  # the bundled sandbox's reset, called at each run's start
     # The bundled sandbox's authorize issues a code without a browser (``psu=<persona>``).
@@ -427,6 +429,18 @@ def load_oauth(document: ProfileDocument) -> OAuthSettings:
     )
 
 
+def load_choices(document: ProfileDocument) -> BankChoices:
+    """What the bank declares where the portal and STET leave a choice (defaults: the portal)."""
+    data, default = document.data, BankChoices()
+    return BankChoices(
+        identity_available=bool(data.get("identity_available", default.identity_available)),
+        transaction_statuses=tuple(data.get("transaction_statuses", default.transaction_statuses)),
+        fallback_token_param=str(
+            document.section("fallback").get("token_param", default.fallback_token_param)
+        ),
+    )
+
+
 def load_limits(document: ProfileDocument) -> Limits:
     """Step 9: timeouts, body cap, retries, request budget (defaults for what is not set)."""
     timeouts = document.section("timeouts")
@@ -607,6 +621,7 @@ def load_profile(path: Path) -> Profile:
         token_store=document.path_of("token_store"),
         replay_protection=bool(data.get("replay_protection", False)),
         imputation=load_imputation(document),
+        choices=load_choices(document),
         warnings=(*key_warnings(document, tls), *store_warnings),
         sandbox_reset_path=(data.get("sandbox") or {}).get("reset_path"),
         browserless_authorize=bool((data.get("sandbox") or {}).get("authorize_without_browser")),

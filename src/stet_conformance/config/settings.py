@@ -76,6 +76,19 @@ class OAuthSettings:
 
 
 @dataclass(frozen=True)
+class BankChoices:
+    """What a bank declares where its sources leave a choice the harness cannot guess.
+
+    The defaults are the Banque BCP portal's answers: identity served with consent (its IDN-1
+    row), BOOK and OTHR only (PDNG "NOT used by this API"), the fallback JWT in ``?token=``.
+    """
+
+    identity_available: bool = True
+    transaction_statuses: tuple[str, ...] = ("BOOK", "OTHR")
+    fallback_token_param: str = "token"
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """Which failures to retry (``timeout``, ``connect``, ``reset`` or a status code as text)."""
 

@@ -20,7 +20,7 @@ from stet_conformance.config.settings import UTC_MIDNIGHT, Imputation
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
 from stet_conformance.shared.dates import day_start
-from stet_conformance.verdict import CheckFailed, Level, Problem, level_of, recommendation
+from stet_conformance.verdict import CheckFailed, Level, Problem, level_of, recommendation, should
 
 MAX_OPERATIONS = 500  # seed "Limits": at most 500 operations, no pagination
 # A date-time without an offset is the bank's local time: somewhere between UTC-12 and UTC+14.
@@ -52,6 +52,23 @@ def conforms(
     )
     checked = run_checks(CheckContext(exchange, expect, schemas))
     return never_5xx(exchange) + [Problem(str(f), f.level, f.authority) for f in checked]
+
+
+def refused(
+    exchange: Exchange,
+    allowed: Iterable[int],
+    preferred: Iterable[int],
+    authority: str,
+    schemas: SchemaStore,
+) -> list[str]:
+    """A refusal with any ``allowed`` code (anything else fails, a 2xx first of all); a code
+    other than the ``preferred`` ones is a warning citing the source that prefers them."""
+    problems = conforms(exchange, allowed, schemas)
+    wanted = sorted(set(preferred))
+    if exchange.status in set(allowed) - set(wanted):
+        codes = " or ".join(map(str, wanted))
+        problems.append(should(f"refused with {exchange.status}, not {codes}", authority))
+    return problems
 
 
 def imputation_instant(

@@ -29,6 +29,7 @@ SECRET_FIELDS = frozenset(
         "client_secret",
         "password",
         "token",
+        "jwt",  # a fallback redirect's JWT under another name (fallback.token_param)
         "code_verifier",
         "assertion",
     }

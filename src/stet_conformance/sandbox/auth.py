@@ -193,6 +193,8 @@ def check_token(request: Request, tpp: str, state: SandboxState) -> Caller:
     token = state.access.get(value.strip()) if bearer else None
     if token is not None and token.tpp != tpp and "other-tpp-token-403" in state.choices:
         raise ApiError(403, "the access token was issued to another TPP")
+    if token is None and bearer and value.strip() and "unknown-token-403" in state.choices:
+        raise ApiError(403, "unknown access token")  # RFC 6750 3.1: 401 is a SHOULD
     if token is None or token.tpp != tpp:
         raise ApiError(
             401, "missing or unknown access token", headers={"WWW-Authenticate": "Bearer"}

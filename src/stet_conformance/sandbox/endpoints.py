@@ -282,7 +282,7 @@ def transactions(ctx: Context, resource_id: str) -> Response:
     if "oldest-first" in ctx.choices:
         chosen.reverse()
     references = "all" if "entry-reference-always" in faults else account.entry_reference
-    pdng = "status-pdng" in faults
+    pdng = "status-pdng" in faults or "pending-pdng" in ctx.choices
     items = [
         tx.to_stet(
             entry_reference=references,
@@ -290,6 +290,8 @@ def transactions(ctx: Context, resource_id: str) -> Response:
         )
         for tx in chosen
     ]
+    if "transaction-nulls" in ctx.choices:
+        items = [_with_nulls(item) for item in items]
     href = f"{BASE}/accounts/{account.resource_id}"
     links = {
         "self": _link(f"{href}/transactions", templated=True),
@@ -297,6 +299,11 @@ def transactions(ctx: Context, resource_id: str) -> Response:
         "balances": _link(f"{href}/balances"),
     }
     return ctx.hal({"transactions": items, "_links": links})
+
+
+def _with_nulls(item: dict[str, Any]) -> dict[str, Any]:
+    """Variant transaction-nulls: the portal's example writes an absent field as null."""
+    return {"resourceId": None, "entryReference": None, **item}
 
 
 def _json_body(ctx: Context) -> object:
@@ -338,22 +345,24 @@ def consents(ctx: Context) -> Response:
 
 
 def identity(ctx: Context) -> Response:
+    if "identity-unavailable" in ctx.choices:  # the portal's Limits: identity NOT available
+        raise ApiError(501, "access to the account holder's identity is not available")
     persona = ctx.persona
     consent = ctx.state.consent(ctx.caller.tpp, persona.key)
     if not consent.psu_identity and "identity-consent-ignored" not in ctx.faults:
         raise ApiError(403, "the PSU has not consented to share their identity")
     rate_limit(ctx, "identity")
+    if "identity-lean" in ctx.choices:  # a shape outside the unverified schema
+        return ctx.hal({"connectedPsuLastName": persona.last_name})
     body: dict[str, Any] = {
         "connectedPsu": f"{persona.first_name} {persona.last_name}".strip(),
         "connectedPsuLastName": persona.last_name,
     }
-    lean = "identity-lean" in ctx.choices
-    if persona.first_name and not lean:
+    if persona.first_name:
         body["connectedPsuFirstName"] = persona.first_name
     if "identity-no-connected-psu" in ctx.faults:
         del body["connectedPsu"]
-    if not lean:
-        body["_links"] = {"self": _link(f"{BASE}/end-user-identity")}
+    body["_links"] = {"self": _link(f"{BASE}/end-user-identity")}
     return ctx.hal(body)
 
 

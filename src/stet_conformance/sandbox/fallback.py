@@ -6,7 +6,8 @@ example) whose ``Location`` is the online-banking login page with a JWT for the 
 (``?token=``). The login page (``GET /online-banking/login``) accepts only such a token, for
 ten minutes. A client_id that is not the QWAC's is ``401 invalid_client``; mTLS itself is
 required by the server for every connection. Variant login-redirects: the login page answers 302
-to a single sign-on page instead of a form.
+to a single sign-on page instead of a form; variant fallback-token-jwt names the parameter ``jwt``
+(the portal names none; its profile declares ``fallback.token_param``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ _FOUND = (
     "</body></html>\n"
 )
 _HTML = "text/html; charset=iso-8859-1"
+
+
+def token_param(state: SandboxState) -> str:
+    """The query parameter that carries the redirect's JWT."""
+    return "jwt" if "fallback-token-jwt" in state.choices else "token"
 
 
 def _b64(data: bytes) -> str:
@@ -68,7 +74,7 @@ def token_request(form: dict[str, str], state: SandboxState, tpp: str, base_url:
     state.fallback[token] = (tpp, expires)
     location = base_url.rstrip("/") + LOGIN_PATH
     if "fallback-location-no-token" not in state.faults:
-        location += "?" + urlencode({"token": token})
+        location += "?" + urlencode({token_param(state): token})
     body = _FOUND.format(href=escape(location)).encode("iso-8859-1")
     headers = {"Location": location, "Cache-Control": "no-store"}
     return Response(body, 302, headers, media_type=_HTML)
@@ -76,7 +82,7 @@ def token_request(form: dict[str, str], state: SandboxState, tpp: str, base_url:
 
 def login_page(query: dict[str, str], state: SandboxState, tpp: str) -> Response:
     """The online-banking login page the fallback redirect leads to (a stub)."""
-    found = state.fallback.get(query.get("token", ""))
+    found = state.fallback.get(query.get(token_param(state), ""))
     if found is None or found[0] != tpp or found[1] <= state.clock():
         page = "<html><body><h1>401 Unauthorized</h1><p>Session expired.</p></body></html>\n"
         return Response(page.encode(), 401, media_type=_HTML)

@@ -5,9 +5,10 @@ login screen: ``GET /authorize`` takes the persona in a ``psu`` parameter and re
 Codes are single use and valid one hour (seed: Get your token). PKCE (RFC 7636) is optional
 and S256 only: a code issued with a ``code_challenge`` is exchanged only with its verifier.
 Variant switches (``state.choices``): pkce-required (no code without a challenge; 303 with an
-HTML note), refresh-rotates, revoke-204, revoke-access-unsupported (RFC 7009 2: access tokens
-are not revocable), token-lean (no scope, token_type bearer) and
-refresh-client-invalid-grant (RFC 6749 5.2: a refresh token "issued to another client").
+HTML note), refresh-rotates, revoke-204, revoke-text-body (200 text/plain),
+revoke-access-unsupported (RFC 7009 2: access tokens are not revocable), token-lean (no scope,
+token_type bearer) and refresh-client-invalid-grant (RFC 6749 5.2: a refresh token "issued to
+another client").
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def revoke(value: str, state: SandboxState, tpp: str) -> Response:
     if "revoke-access-unsupported" in state.choices and value in state.access:
         return oauth_error(400, "unsupported_token_type", "only refresh tokens can be revoked")
     state.revoke(value, tpp)
+    if "revoke-text-body" in state.choices:  # RFC 7009 2.2: the body is not specified
+        return Response(b"revoked\n", 200, media_type="text/plain")
     return Response(b"", 204 if "revoke-204" in state.choices else 200)
 
 

@@ -14,7 +14,8 @@ server: ``stet-conformance run`` and ``pytest`` (``start_sandbox``), ``stet-conf
 
 Legitimate variants (``variants=``, sandbox/variants.py) take the other answers the portal and
 STET allow; the profile says what a bank would declare of them: its persona data and payment
-requests (variant ``data``), ``oauth.rotates_refresh_token``.
+requests (variant ``data``), ``oauth.rotates_refresh_token``, ``identity_available``,
+``transaction_statuses`` and ``fallback.token_param``.
 """
 
 from __future__ import annotations
@@ -103,6 +104,19 @@ def _declared_data(choices: frozenset[str]) -> dict[str, Any]:
     }
 
 
+def _declared_choices(choices: frozenset[str]) -> list[str]:
+    """The profile settings a bank would write for the variant choices that need one."""
+    zone = "Europe/Paris" if "impute-paris" in choices else "UTC"
+    lines = [f"imputation: {{timezone: {zone}}}"]
+    if "identity-unavailable" in choices:
+        lines.append("identity_available: false")
+    if "pending-pdng" in choices:
+        lines.append("transaction_statuses: [BOOK, PDNG]")
+    if "fallback-token-jwt" in choices:
+        lines.append("fallback: {token_param: jwt}")
+    return lines
+
+
 def _persona_lines(state: SandboxState, declared: dict[str, Any]) -> list[str]:
     lines = ["personas:"]
     for name, issued in state.preissued.items():
@@ -141,7 +155,7 @@ def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
         f"oauth: {{token_url: {oauth}/token, authorize_url: {oauth}/authorize, "
         f"revoke_url: {oauth}/revoke, rotates_refresh_token: {rotates}, client_id: {TPP_ID}}}",
         f"replay_protection: {'true' if state.replay_protection else 'false'}",
-        f"imputation: {{timezone: {'Europe/Paris' if 'impute-paris' in state.choices else 'UTC'}}}",
+        *_declared_choices(state.choices),
         "# Sandbox only: the harness restores the sandbox's start state here at each run's start;",
         "# its authorize issues a code at once for psu=<persona> (no browser).",
         f"sandbox: {{reset_path: {RESET_PATH}, authorize_without_browser: true}}",

@@ -27,6 +27,7 @@ SWITCHES: dict[str, str] = {
     "login-redirects": "the fallback login page answers 302 to a single sign-on page",
     "inverted-window-204": "dateFrom after dateTo answers 204 (an empty window)",
     "accept-negotiated": "a malformed Accept answers 400, an unacceptable one 406",
+    "unknown-token-403": "an unknown access token answers 403, not 401",
     # OAuth2 choices (RFC 6749, 7009, 7636).
     "refresh-rotates": "every refresh issues a new refresh token and revokes the old one",
     "revoke-204": "POST /revoke answers 204 with no body",
@@ -35,6 +36,9 @@ SWITCHES: dict[str, str] = {
     "token-lean": "token responses say token_type bearer and carry no scope",
     "pkce-required": "authorize requires PKCE S256 and answers 303 with an HTML note",
     "invalid-token-in-body": "an expired token's invalid_token is in the ErrorModel only",
+    "fallback-token-jwt": "the fallback redirect carries its JWT as ?jwt= (its profile declares "
+    "fallback.token_param: jwt)",
+    "revoke-text-body": "POST /revoke answers 200 with a text/plain body",
     # Headers, signatures, body formats.
     "long-request-id-ok": "an X-Request-ID longer than 70 characters is accepted and echoed",
     "content-type-lenient": "PUT /consents reads a JSON body whatever its Content-Type",
@@ -49,6 +53,8 @@ SWITCHES: dict[str, str] = {
     "22:00 UTC; declared in the profile's imputation)",
     "empty-date-absent": "an empty dateFrom/dateTo is read as absent",
     "oldest-first": "transactions are listed oldest first (still the 500 most recent)",
+    "pending-pdng": "not-yet-booked transactions are PDNG (its profile declares "
+    "transaction_statuses BOOK and PDNG)",
     # Body shapes.
     "account-currency-in-id": "accounts carry accountId.currency besides currency",
     "balance-xpcd-too": "balances add an XPCD balance next to CLBD",
@@ -56,21 +62,29 @@ SWITCHES: dict[str, str] = {
     "error-model-lean": "ErrorModel with a +0000 timestamp and no path (error only for OAuth)",
     "hal-json-absolute": "resources are application/json with absolute HAL hrefs",
     "confirmation-lean": "a confirmed payment request omits its resourceId and is ACCP",
-    "identity-lean": "end-user-identity carries connectedPsu and the last name only",
     "amounts-short": "echoed amounts drop trailing zeros (10.00 as 10.0, 25.00 as 25.0)",
+    "identity-lean": "end-user-identity carries the last name only: no connectedPsu, first name "
+    "or _links (outside the unverified schema: a warning)",
+    "identity-unavailable": "GET /end-user-identity answers 501 (its profile declares "
+    "identity_available: false)",
+    "transaction-nulls": "transactions carry resourceId null, and entryReference null where "
+    "the account has none (the portal's example)",
     "quota-per-psu": "the unattended quota counts per TPP and PSU, all accounts and methods",
     # Data.
     "other-persona-data": "personas of another shape: other ids, counts, order, consents, "
     "payment requests, mixed entryReference, a 180-day history (declared in the profile)",
 }
 
+# The data variant, and the choices that would hide another choice's answer in one bank.
+DATA_SWITCHES = ("other-persona-data", "identity-unavailable", "revoke-text-body")
 VARIANTS: dict[str, tuple[str, ...]] = {
-    "choices": tuple(name for name in SWITCHES if name != "other-persona-data"),
-    "data": ("other-persona-data",),
+    "choices": tuple(name for name in SWITCHES if name not in DATA_SWITCHES),
+    "data": DATA_SWITCHES,
 }
 DESCRIPTIONS: dict[str, str] = {
     "choices": "every other status, format and OAuth choice the portal and STET allow",
-    "data": "persona data of another shape, described in the profile it writes",
+    "data": "persona data of another shape, described in the profile it writes; no identity "
+    "service; a text body from /revoke",
 }
 
 

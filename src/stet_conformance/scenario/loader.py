@@ -90,7 +90,7 @@ def _check_step(
                 f"{where}: unknown schema {expect.schema!r} "
                 f"(known: {', '.join(sorted(known_schemas()))})"
             )
-    templates = [*step.request.templates()]
+    templates = [*step.request.templates(), list(step.save.values())]
     for expect in _blocks(step).values():
         templates += expect.templates()
     for expression in expressions(templates):

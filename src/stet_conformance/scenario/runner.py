@@ -180,6 +180,9 @@ def _context(profile: Profile, persona: str | None, scene: Scene) -> dict[str, A
         "rotates_refresh_token": profile.oauth.rotates_refresh_token,
         "replay_protection": profile.replay_protection,
         "imputation_timezone": profile.imputation.timezone,
+        "identity_available": profile.choices.identity_available,
+        "transaction_statuses": list(profile.choices.transaction_statuses),
+        "fallback_token_param": profile.choices.fallback_token_param,
     }
     # An unset setting is absent, so a scenario using it is skipped ("does not set target.X").
     context["target"] = {k: v for k, v in target.items() if v is not None}
@@ -295,10 +298,10 @@ def _capture_one(exchange: Exchange, path: str) -> list[Any]:
     return parse_qs(urlsplit(value).query).get(param, [])[:1]
 
 
-def _register_secrets(step: Step, exchange: Exchange, redactor: Redactor) -> None:
+def _register_secrets(save: Mapping[str, str], exchange: Exchange, redactor: Redactor) -> None:
     """Captures named like secrets are redacted as soon as the response is read, before any
     check: a failing step prints its exchange (a code or a JWT in ``Location``) too."""
-    for name, path in step.save.items():
+    for name, path in save.items():
         if not any(s in name.lower() for s in _SECRET_NAMES):
             continue
         try:
@@ -309,9 +312,9 @@ def _register_secrets(step: Step, exchange: Exchange, redactor: Redactor) -> Non
             redactor.add(str(values[0]))
 
 
-def _capture(step: Step, exchange: Exchange, saved: dict[str, Any]) -> list[Failure]:
+def _capture(save: Mapping[str, str], exchange: Exchange, saved: dict[str, Any]) -> list[Failure]:
     failures = []
-    for name, path in step.save.items():
+    for name, path in save.items():
         try:
             values = _capture_one(exchange, path)
         except (ValueError, PathSyntaxError) as exc:
@@ -339,15 +342,16 @@ def _run_step(
         if override is not None:
             expect = _overridden(expect, override, context)
         recommend = step.recommend.render(context) if step.recommend is not None else None
+        save = {name: str(render(path, context)) for name, path in step.save.items()}
     exchange = _send(step, request, run, previous)
-    _register_secrets(step, exchange, run.client.redactor)
+    _register_secrets(save, exchange, run.client.redactor)
     _follow_rotation(request, exchange, run.tokens)
     found = run_checks(CheckContext(exchange, expect, run.schemas))
     failures = [f for f in found if f.level is Level.MUST]
     warnings = [f for f in found if f.level is not Level.MUST]
     if not failures:
         warnings += _recommended(recommend, CheckContext(exchange, expect, run.schemas))
-        failures = _capture(step, exchange, scene.saved)
+        failures = _capture(save, exchange, scene.saved)
     return StepResult(step, exchange, failures, override, warnings=warnings)
 
 
@@ -437,6 +441,8 @@ def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:
     lines = []
     scene = _scene(profile, _Placeholders())
     for step in (*scenario.steps, *scenario.cleanup):
+        if _unmet(step.when, profile) is not None:
+            continue  # a step for another profile setting: never sent
         try:
             request = step.request.render(_context(profile, step.persona, scene))
         except UnknownVariable as exc:

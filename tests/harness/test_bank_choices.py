@@ -1,0 +1,288 @@
+"""What a bank declares where its sources leave a choice (``identity_available``,
+``transaction_statuses``, ``fallback.token_param``), and expectations no stricter than their
+sources: tolerated nulls, the unverified identity schema, /revoke bodies, unknown tokens. Real
+scenarios against the sandbox's variants (the other legitimate choice) and faults (still caught)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from stet_conformance.checks import CheckContext, Expect, run_checks
+from stet_conformance.checks.schemas import default_store
+from stet_conformance.config.profile import load_profile
+from stet_conformance.config.settings import BankChoices
+from stet_conformance.errors import UsageError
+from stet_conformance.fuzz import oracles
+from stet_conformance.http.client import Exchange, StetClient
+from stet_conformance.http.redact import Redactor
+from stet_conformance.sandbox.server import SandboxServer
+from stet_conformance.scenario.loader import load_all
+from stet_conformance.scenario.model import Scenario
+from stet_conformance.scenario.runner import RunContext, StepResult, plan_scenario, run_scenario
+from stet_conformance.shared.resources import scenarios_dir
+from stet_conformance.verdict import Level, level_of
+
+ANY_SOURCE = "a source"
+
+
+def _start(
+    source: SandboxServer,
+    directory: Path,
+    faults: Sequence[str] = (),
+    variants: Sequence[str] = (),
+) -> SandboxServer:
+    shutil.copytree(source.pki.directory, directory / "pki")  # reuse the session's PKI (fast)
+    return SandboxServer(directory, faults, variants=variants)
+
+
+@pytest.fixture(scope="module")
+def banks(
+    sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, SandboxServer]]:
+    """The conformant sandbox, both variants, and the faults of these areas."""
+    started = {
+        "choices": _start(sandbox, tmp_path_factory.mktemp("choices"), variants=["choices"]),
+        "data": _start(sandbox, tmp_path_factory.mktemp("data"), variants=["data"]),
+        "faults": _start(
+            sandbox,
+            tmp_path_factory.mktemp("faults"),
+            faults=["status-pdng", "fallback-location-no-token", "identity-no-connected-psu"],
+        ),
+    }
+    with started["choices"], started["data"], started["faults"]:
+        yield {**started, "conformant": sandbox}
+
+
+@pytest.fixture(scope="module")
+def scenarios() -> dict[str, Scenario]:
+    return {s.id: s for s in load_all(sorted(scenarios_dir().glob("*.yaml")))}
+
+
+def _profile_with(server: SandboxServer, directory: Path, extra: str) -> Path:
+    """The server's own profile plus ``extra`` settings, beside a copy of its PKI."""
+    shutil.copytree(server.pki.directory, directory / "pki", dirs_exist_ok=True)
+    path = directory / "profile.yaml"
+    path.write_text(server.profile_path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return path
+
+
+def _run(profile_path: Path, scenario: Scenario) -> tuple[list[StepResult], Redactor]:
+    profile = load_profile(profile_path)
+    redactor = Redactor(profile.secrets())
+    client = StetClient.for_profile(profile, redactor)
+    try:
+        return run_scenario(scenario, RunContext(profile, client, default_store())), redactor
+    finally:
+        client.close()
+
+
+def _verdict(results: list[StepResult]) -> tuple[list[str], list[str]]:
+    failures = [f"{r.step.name}: {f.message}" for r in results for f in r.failures]
+    return failures, [w.authority for r in results for w in r.warnings]
+
+
+# --- the profile --------------------------------------------------------------------------------
+
+
+def test_the_defaults_are_the_portals(sandbox: SandboxServer) -> None:
+    choices = load_profile(sandbox.profile_path).choices
+    assert choices == BankChoices(True, ("BOOK", "OTHR"), "token")
+
+
+def test_a_profile_declares_its_choices(sandbox: SandboxServer, tmp_path: Path) -> None:
+    extra = (
+        "identity_available: false\ntransaction_statuses: [BOOK, PDNG, OTHR]\n"
+        "fallback: {token_param: jwt}\n"
+    )
+    choices = load_profile(_profile_with(sandbox, tmp_path, extra)).choices
+    assert choices == BankChoices(False, ("BOOK", "PDNG", "OTHR"), "jwt")
+
+
+@pytest.mark.parametrize(
+    ("extra", "setting"),
+    [
+        ("transaction_statuses: [BOOK, DONE]\n", "transaction_statuses"),
+        ("transaction_statuses: []\n", "transaction_statuses"),
+        ("identity_available: no\n", "identity_available"),
+        ("fallback: {token_param: 'a b'}\n", "fallback.token_param"),
+        ("fallback: {param: jwt}\n", "fallback"),
+    ],
+)
+def test_a_wrong_choice_is_refused_naming_the_setting(
+    sandbox: SandboxServer, tmp_path: Path, extra: str, setting: str
+) -> None:
+    with pytest.raises(UsageError) as info:
+        load_profile(_profile_with(sandbox, tmp_path, extra))
+    message = str(info.value)
+    assert "profile.yaml:" in message and setting in message and "\n" not in message
+
+
+# --- the other legitimate choice passes, the faults are still caught ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("bank", "scenario_id", "step"),
+    [
+        ("data", "IDN-1", "identity is not available - refused"),
+        ("data", "IDN-2", "identity is not available - refused"),
+        ("conformant", "IDN-1", "the identity is served"),
+        ("choices", "TRX-1", "request"),
+        ("choices", "TRX-CAP-500", "request"),
+        (
+            "choices",
+            "FBK-1",
+            "the redirect opens the login page (or leads on to a single sign-on page)",
+        ),
+        ("data", "OAU-REVOKE-REFRESH", "the refresh token is refused"),
+        ("choices", "SEC-UNKNOWN-TOKEN", "request"),
+    ],
+)
+def test_the_other_legitimate_choice_passes(
+    banks: dict[str, SandboxServer],
+    scenarios: dict[str, Scenario],
+    bank: str,
+    scenario_id: str,
+    step: str,
+) -> None:
+    results, _ = _run(banks[bank].profile_path, scenarios[scenario_id])
+    assert _verdict(results)[0] == []
+    assert results[-1].step.name == step  # the steps for the declared setting ran, to the end
+
+
+def test_a_dry_run_lists_only_the_steps_for_the_declared_setting(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    for bank, step in (("conformant", "the identity is served"), ("data", "not available")):
+        (line,) = plan_scenario(scenarios["IDN-1"], load_profile(banks[bank].profile_path))
+        assert line.startswith("IDN-1 [") and step in line
+
+
+def test_identity_declared_unavailable_but_served_fails(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario], tmp_path: Path
+) -> None:
+    profile = _profile_with(banks["conformant"], tmp_path, "identity_available: false\n")
+    failures, _ = _verdict(_run(profile, scenarios["IDN-1"])[0])
+    assert failures == [
+        "identity is not available - refused: expected HTTP 400 or 403 or 404 or 501, got 200"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scenario_id", "found"),
+    [
+        ("TRX-1", "'PDNG'"),  # not declared: the portal's BOOK and OTHR
+        ("TRX-CAP-500", "'PDNG'"),
+        ("FBK-1", "cannot save 'fallback_token'"),
+    ],
+)
+def test_the_faults_of_these_areas_are_still_caught(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario], scenario_id: str, found: str
+) -> None:
+    failures, _ = _verdict(_run(banks["faults"].profile_path, scenarios[scenario_id])[0])
+    assert failures and found in failures[0]
+
+
+def test_an_identity_outside_the_unverified_schema_warns(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    for bank in ("faults", "choices"):  # fault identity-no-connected-psu, variant identity-lean
+        failures, warnings = _verdict(_run(banks[bank].profile_path, scenarios["IDN-1"])[0])
+        assert failures == [] and len(warnings) == 1
+        assert "no source in hand" in warnings[0]
+
+
+def test_the_fallback_jwt_under_another_name_is_redacted(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    results, redactor = _run(banks["choices"].profile_path, scenarios["FBK-1"])
+    exchange = results[0].exchange
+    assert exchange is not None
+    (jwt,) = parse_qs(urlsplit(exchange.response.headers["location"]).query)["jwt"]
+    assert jwt not in "\n".join(r.exchange.render(redactor) for r in results if r.exchange)
+
+
+# --- the checks and the oracle -------------------------------------------------------------------
+
+
+def _exchange(status: int, body: bytes, content_type: str = "application/json") -> Exchange:
+    request = httpx.Request("GET", "https://bank.example/x")
+    headers = {"Content-Type": content_type}
+    return Exchange(request, httpx.Response(status, content=body, headers=headers), 0.0)
+
+
+def _checked(exchange: Exchange, **expect: object) -> list[tuple[str, Level]]:
+    failures = run_checks(CheckContext(exchange, Expect.of(expect), default_store()))
+    return [(f.message, f.level) for f in failures]
+
+
+def _transactions(**fields: object) -> bytes:
+    item = {
+        "transactionAmount": {"amount": "1.00", "currency": "EUR"},
+        "creditDebitIndicator": "DBIT",
+        "status": "BOOK",
+        "bookingDate": "2026-11-30",
+        "remittanceInformation": ["x"],
+        **fields,
+    }
+    return json.dumps({"transactions": [item] * 5, "_links": {"self": {"href": "/t"}}}).encode()
+
+
+def test_a_null_resource_id_or_entry_reference_is_one_warning() -> None:
+    found = _checked(
+        _exchange(200, _transactions(resourceId=None, entryReference=None)),
+        status=200,
+        schema="transactions",
+    )
+    assert found == [
+        (
+            "null where STET wants a string or no field: transactions[0].resourceId, "
+            "transactions[0].entryReference, transactions[1].resourceId (and 7 more)",
+            Level.RECOMMENDATION,
+        )
+    ]
+    assert _checked(_exchange(200, _transactions()), status=200, schema="transactions") == []
+    wrong = _checked(_exchange(200, _transactions(resourceId=7)), status=200, schema="transactions")
+    assert wrong and all(level is Level.MUST for _, level in wrong)
+
+
+def test_the_identity_schema_warns_but_a_non_json_identity_fails() -> None:
+    (shape,) = _checked(
+        _exchange(200, b'{"lastName": "D"}'), status=200, schema="end_user_identity"
+    )
+    assert shape == (
+        "end_user_identity: (body): 'connectedPsu' is a required property",
+        Level.RECOMMENDATION,
+    )
+    html = _checked(_exchange(200, b"<html>", "text/html"), status=200, schema="end_user_identity")
+    assert ("the body is not valid JSON", Level.MUST) in html
+    empty = _checked(_exchange(200, b""), status=200, schema="end_user_identity")
+    assert empty == [("expected a end_user_identity body, got an empty body", Level.MUST)]
+
+
+def test_any_media_type_where_no_source_specifies_the_body() -> None:
+    text = _exchange(200, b"revoked\n", "text/plain")
+    assert _checked(text, status=200, content_type="*/*") == []
+    assert _checked(text, status=200) == [
+        ("body is not JSON: Content-Type 'text/plain'", Level.MUST)
+    ]
+
+
+def test_an_unknown_token_is_any_refusal_and_401_is_recommended() -> None:
+    error = b'{"status": %d, "message": "refused"}'
+
+    def levels(status: int, preferred: tuple[int, ...] = (401,)) -> list[Level]:
+        exchange = _exchange(status, error % status if status >= 400 else b'{"accounts": []}')
+        found = oracles.refused(exchange, [400, 401, 403], preferred, ANY_SOURCE, default_store())
+        return [level_of(p) for p in found]
+
+    assert levels(401) == []
+    assert levels(403) == levels(400) == [Level.RECOMMENDATION]
+    assert levels(200) == [Level.MUST]
+    assert levels(400, (400, 401)) == [] and levels(403, (400, 401)) == [Level.RECOMMENDATION]
