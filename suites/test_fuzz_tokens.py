@@ -7,6 +7,7 @@ acceptance tests' "incorrect scope = pisp -> 403". A malformed Authorization hea
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,6 +27,7 @@ def _path(fuzz: FuzzSession, persona: str, endpoint: str) -> str:
     return f"/accounts/{fuzz.account(persona, endpoint)['resource_id']}/{endpoint}"
 
 
+@pytest.mark.stet_covers("token", on=["accounts", "balances", "transactions"])
 @fuzz_settings()
 @given(persona=PERSONAS, endpoint=ENDPOINTS, authorization=malformed_authorizations())
 def test_malformed_authorization_is_refused(
@@ -42,6 +44,7 @@ def test_malformed_authorization_is_refused(
     fuzz.check(exchange, oracles.conforms(exchange, [400, 401], fuzz.run.schemas))
 
 
+@pytest.mark.stet_covers("token", on=["accounts", "balances", "transactions"])
 @fuzz_settings()
 @given(persona=PERSONAS, endpoint=ENDPOINTS, token=unknown_bearer_tokens())
 def test_unknown_token_is_401(fuzz: FuzzSession, persona: str, endpoint: str, token: str) -> None:
@@ -49,6 +52,7 @@ def test_unknown_token_is_401(fuzz: FuzzSession, persona: str, endpoint: str, to
     fuzz.check(exchange, oracles.conforms(exchange, [401], fuzz.run.schemas))
 
 
+@pytest.mark.stet_covers("token", on=["accounts", "balances", "transactions"])
 @fuzz_settings(scale=0.5)
 @given(persona=PERSONAS, endpoint=ENDPOINTS)
 def test_expired_token_is_401_invalid_token(fuzz: FuzzSession, persona: str, endpoint: str) -> None:
@@ -60,6 +64,7 @@ def test_expired_token_is_401_invalid_token(fuzz: FuzzSession, persona: str, end
     fuzz.check(exchange, problems)
 
 
+@pytest.mark.stet_covers("scope", on=["accounts", "balances", "transactions"])
 @fuzz_settings(scale=0.5)
 @given(persona=PERSONAS, endpoint=ENDPOINTS, scope=st.sampled_from(["pisp", "cbpii"]))
 def test_wrong_scope_token_is_403(
