@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -333,3 +334,16 @@ def test_the_reports_page_names_every_rule_and_operation() -> None:
     section = page.split("## Traceability matrix", 1)[1]
     missing = [n for n in (*RULE_NAMES, *OPERATION_NAMES) if f"`{n}`" not in section]
     assert not missing
+
+
+def test_run_matrix_piped_into_head_ends_quietly() -> None:
+    command = f"{shlex.quote(sys.executable)} -m stet_conformance.cli run --matrix | head -1"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("operation ")

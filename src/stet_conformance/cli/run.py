@@ -393,8 +393,7 @@ def list_selection(args: argparse.Namespace, loaded: list[Scenario], scenarios: 
 def print_matrix(loaded: list[Scenario], scenarios: Path, mode: str | None) -> int:
     """``--matrix``: the cells every scenario and suite test covers, the n/a reasons."""
     matrix = static_matrix(loaded, scenarios.parent, mode)
-    for line in [*matrix.table(), "", *matrix.details()]:
-        print(line)
+    sys.stdout.write(matrix.text())  # one write: `| head` reads it whole, no broken pipe
     return EXIT_OK
 
 

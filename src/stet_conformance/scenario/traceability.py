@@ -163,6 +163,10 @@ NOT_APPLICABLE: Mapping[Cell, str] = {
     ("revoke", "hal_links"): "a revocation answers 200 with no resource (RFC 7009 2.2)",
     ("fallback", "hal_links"): "answers 302 to the login page (portal, fallback example)",
     ("consents", "hal_links"): "201 without a body (STET consentsPut; portal: 'No body')",
+    ("identity", "hal_links"): (
+        "not in STET 1.4.0.47 and the portal shows no answer body: no source requires _links "
+        "(the lenient end_user_identity schema checks self when present)"
+    ),
     ("beneficiaries", "hal_links"): (
         "portal, Limits: the bank does not offer the list (501 or 400, TBN-1), so no HAL "
         "resource is served"
