@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
@@ -112,6 +113,7 @@ def test_dates_outside_the_portal_grammar_are_served_or_refused(
     fuzz.check(exchange, problems, f"{name}={value!r}")
 
 
+@pytest.mark.stet_covers("error_model", on="transactions")
 @fuzz_settings(scale=2)
 @given(name=st.sampled_from(["dateFrom", "dateTo"]), value=near_miss_datetimes())
 @example(name="dateFrom", value="٢٠٢٦-01-01T00:00:00.000Z").via("Arabic-Indic digits")

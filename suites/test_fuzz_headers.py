@@ -42,6 +42,7 @@ def _balances(fuzz: FuzzSession, persona: str = PERSONA) -> str:
     return f"/accounts/{fuzz.account(persona, 'balances')['resource_id']}/balances"
 
 
+@pytest.mark.stet_covers("request_id_echo", on="accounts")
 @fuzz_settings(scale=2)
 @given(request_id=request_ids())
 @example(request_id="x" * 70).via("maxLength")
@@ -51,6 +52,7 @@ def test_request_id_is_echoed_byte_for_byte(fuzz: FuzzSession, request_id: str) 
     fuzz.check(exchange, problems + oracles.echo_problems(exchange, request_id))
 
 
+@pytest.mark.stet_covers("request_id_echo", on="accounts")
 @fuzz_settings()
 @given(request_id=oversize_request_ids())
 def test_oversize_request_id_is_refused_or_echoed(fuzz: FuzzSession, request_id: str) -> None:
@@ -102,6 +104,7 @@ def test_without_psu_ip_address_the_quota_applies(fuzz: FuzzSession) -> None:
     fuzz.check(exchange, problems)
 
 
+@pytest.mark.stet_covers("content_type", on=["accounts", "balances"])
 @fuzz_settings()
 @given(accept=accept_headers(), path=st.sampled_from(["accounts", "balances"]))
 def test_odd_accept_is_served_or_refused(fuzz: FuzzSession, accept: str, path: str) -> None:

@@ -88,6 +88,7 @@ def test_control_a_well_signed_request_is_served(fuzz: FuzzSession, path: str) -
     fuzz.check(exchange, oracles.conforms(exchange, [200], fuzz.run.schemas))
 
 
+@pytest.mark.stet_covers("signature", on=["accounts", "balances", "transactions"])
 @fuzz_settings(scale=0.5)
 @given(path=PATHS)
 def test_missing_signature_is_refused(fuzz: FuzzSession, path: str) -> None:
@@ -106,6 +107,7 @@ def _labelled(fuzz: FuzzSession, path: str, algorithm: str) -> mutations.SignedR
     return request
 
 
+@pytest.mark.stet_covers("signature", on=["accounts", "balances", "transactions"])
 @fuzz_settings(scale=0.5)
 @given(path=PATHS, algorithm=st.sampled_from(WRONG_ALGORITHMS))
 def test_an_algorithm_the_key_cannot_have_used_is_refused(
@@ -126,6 +128,7 @@ def test_another_rsa_label_is_refused_or_served(
     _refused(fuzz, _labelled(fuzz, path, algorithm), f"algorithm={algorithm!r}", served=True)
 
 
+@pytest.mark.stet_covers("signature", on=["accounts", "balances", "transactions"])
 @fuzz_settings(scale=0.5)
 @given(path=PATHS, data=st.data())
 def test_unknown_or_malformed_key_id_is_refused(
@@ -155,6 +158,7 @@ def test_a_header_left_out_of_the_signed_set_is_refused_or_served(
     _refused(fuzz, request, f"{left_out} not signed", served=True)
 
 
+@pytest.mark.stet_covers("digest", on="consents")
 @fuzz_settings(scale=0.5)
 @given(
     indent=st.none() | st.integers(0, 4),
@@ -192,6 +196,7 @@ def test_body_changed_after_signing_should_be_refused(
     fuzz.check(exchange, problems, "Digest of another serialisation of the body")
 
 
+@pytest.mark.stet_covers("signature", on=["accounts", "balances", "transactions"])
 @fuzz_settings(scale=0.5)
 @given(path=PATHS)
 def test_signature_from_another_key_is_refused(

@@ -10,6 +10,7 @@ another than the recommended one is a warning; data or a 5xx fails.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,6 +38,7 @@ def _path(fuzz: FuzzSession, persona: str, endpoint: str) -> str:
     return f"/accounts/{fuzz.account(persona, endpoint)['resource_id']}/{endpoint}"
 
 
+@pytest.mark.stet_covers("token", on=["accounts", "balances", "transactions"])
 @fuzz_settings()
 @given(persona=PERSONAS, endpoint=ENDPOINTS, authorization=malformed_authorizations())
 def test_malformed_authorization_is_refused(
@@ -57,6 +59,7 @@ def test_malformed_authorization_is_refused(
     )
 
 
+@pytest.mark.stet_covers("token", on=["accounts", "balances", "transactions"])
 @fuzz_settings()
 @given(persona=PERSONAS, endpoint=ENDPOINTS, token=unknown_bearer_tokens())
 def test_unknown_token_is_refused(
@@ -70,6 +73,7 @@ def test_unknown_token_is_refused(
     )
 
 
+@pytest.mark.stet_covers("token", on=["accounts", "balances", "transactions"])
 @fuzz_settings(scale=0.5)
 @given(persona=PERSONAS, endpoint=ENDPOINTS)
 def test_expired_token_is_401_invalid_token(fuzz: FuzzSession, persona: str, endpoint: str) -> None:
@@ -81,6 +85,7 @@ def test_expired_token_is_401_invalid_token(fuzz: FuzzSession, persona: str, end
     fuzz.check(exchange, problems)
 
 
+@pytest.mark.stet_covers("scope", on=["accounts", "balances", "transactions"])
 @fuzz_settings(scale=0.5)
 @given(persona=PERSONAS, endpoint=ENDPOINTS, scope=st.sampled_from(["pisp", "cbpii"]))
 def test_wrong_scope_token_is_403(

@@ -42,6 +42,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert done.returncode == 1, done.stdout[-3000:]
     assert "STET coverage" in done.stdout
+    assert "STET traceability matrix (operations x rules)" in done.stdout
     return root
 
 
@@ -61,6 +62,8 @@ def test_layout(results: Path) -> None:
         "junit.xml",
         "coverage.json",
         "coverage.txt",
+        "traceability.json",
+        "traceability.txt",
         "run.json",
         "profile.yaml",
         "scenarios",
@@ -138,6 +141,18 @@ def test_coverage_and_run_json(results: Path) -> None:
     assert run["exit_status"] == 1
     assert run["counts"]["failed"] == 1 and run["counts"]["broken"] == 1
     assert run["target"]["name"] == "reference-sandbox"
+
+
+def test_traceability_matrix_of_the_run(results: Path) -> None:
+    """A cell is FAIL when a test covering it fails (BAL-1) or is broken, ok when all pass."""
+    cells = json.loads((results / "run" / "traceability.json").read_text())["cells"]
+    balances = cells["balances"]["request_id_echo"]
+    assert balances["state"] == "FAIL" and balances["tests"]["BAL-1"] == "failed"
+    assert cells["transactions"]["request_id_echo"]["state"] == "FAIL"  # a broken scenario
+    assert cells["accounts"]["scope"] == {"state": "ok", "tests": {"ACC-2": "passed"}}
+    assert cells["accounts"]["digest"]["state"] == "n/a"
+    environment = (results / "run" / "allure" / "environment.properties").read_text()
+    assert "matrix.accounts=mtls " in environment
 
 
 def test_no_secret_anywhere_in_the_results(results: Path) -> None:

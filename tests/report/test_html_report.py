@@ -65,6 +65,9 @@ def test_report_renders_in_headless_chromium_and_shows_the_scenarios(
     assert f"Total {sum(counts.values())} " in home
     assert f"{counts['passed']} passed" in home
     assert "AIS" in home and "Security" in home  # tree grouped by STET area (epic)
+    assert "matrix.token mtls " in home  # the traceability matrix, one Metadata line per operation
+    attachments = visible_text(render(chromium, report, tmp_path / "profile", "globalAttachments"))
+    assert "Traceability matrix (operations x rules) text/plain" in attachments
 
     timeline = render(chromium, report, tmp_path / "profile", "timeline")
     names = re.findall(r'data-test-result-name="([^"]*)"', timeline)

@@ -13,6 +13,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,9 @@ from stet_conformance.verdict import PASSING
 
 if TYPE_CHECKING:  # the profile and scenario modules load when a run needs them, not to parse
     from stet_conformance.config.profile import Profile
+    from stet_conformance.report.traceability import Matrix
     from stet_conformance.scenario.model import Scenario
+    from stet_conformance.scenario.traceability import Cell
 
 
 def suites_dir() -> Path:
@@ -97,6 +100,12 @@ def _selection_options(run: argparse.ArgumentParser) -> None:
         action="store_true",
         help="list the selected scenario ids and titles (and suite tests with --mode); "
         "start no sandbox, send nothing",
+    )
+    run.add_argument(
+        "--matrix",
+        action="store_true",
+        help="print the traceability matrix (operations x rules) that every scenario and suite "
+        "covers, from their metadata; start no sandbox, send nothing",
     )
     run.add_argument(
         "-k", metavar="EXPR", help="only scenarios matching EXPR (substrings of ids, titles, tags)"
@@ -263,7 +272,7 @@ def _handle(args: argparse.Namespace) -> int:
     targets = list(args.target or [])
     with ExitStack() as stack:
         sandbox = None  # else started first: its keys are made while the rest of the run starts
-        if not targets and not args.list:
+        if not targets and not args.list and not args.matrix:
             sandbox = BundledSandbox(
                 stack, args.fault, args.sandbox_dir, args.variant, args.latency_ms
             )
@@ -283,6 +292,8 @@ def _run(
     loaded = load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
     if args.list:
         return list_selection(args, loaded, scenarios)
+    if args.matrix:
+        return print_matrix(loaded, scenarios, args.mode)
     if not args.mode:  # suite test names are known after collection: the plugin checks those
         check_ids(args.id, [s.id for s in loaded])
     results = Path(args.results) if args.results else None
@@ -312,9 +323,11 @@ _OWN_OUTPUTS = ("--junitxml", "--junit-xml", "--alluredir", "--collect-only", "-
 
 def default_results(args: argparse.Namespace) -> Path | None:
     """A new results directory under reports/, unless the run sends nothing (``--list``,
-    ``--dry-run``) or its outputs are chosen (``--results``, ``--junitxml``, ``--alluredir``)."""
+    ``--matrix``, ``--dry-run``) or its outputs are chosen (``--results``, ``--junitxml``,
+    ``--alluredir``)."""
     chosen = [a for a in args.pytest_args if a.split("=")[0] in _OWN_OUTPUTS]
-    if args.results or args.junitxml or args.alluredir or chosen or args.list or args.dry_run:
+    quiet = args.list or args.matrix or args.dry_run  # nothing is sent
+    if args.results or args.junitxml or args.alluredir or chosen or quiet:
         return None
     return new_results_dir(reports_root(), dt.datetime.now())
 
@@ -368,13 +381,34 @@ def list_selection(args: argparse.Namespace, loaded: list[Scenario], scenarios: 
     """``--list``: ids, titles and places of what would run; no sandbox, no request."""
     rows = [(s.id, s.title, s.location) for s in loaded]
     if args.mode:
-        rows += suite_tests(scenarios.parent, args.mode)
+        rows += [(t.name, t.title, t.location) for t in suite_tests(scenarios.parent, args.mode)]
     check_ids(args.id, [row[0] for row in rows])
     wanted = set(args.id)
     for name, title, location in rows:
         if not wanted or name in wanted:
             print(f"{name:<14} {title}  ({location})")
     return EXIT_OK
+
+
+def print_matrix(loaded: list[Scenario], scenarios: Path, mode: str | None) -> int:
+    """``--matrix``: the cells every scenario and suite test covers, the n/a reasons."""
+    matrix = static_matrix(loaded, scenarios.parent, mode)
+    sys.stdout.write(matrix.text())  # one write: `| head` reads it whole, no broken pipe
+    return EXIT_OK
+
+
+def static_matrix(loaded: list[Scenario], rootdir: Path, mode: str | None = None) -> Matrix:
+    """The traceability matrix of the scenarios ``loaded`` and of suites/, from metadata."""
+    from stet_conformance.fuzz.plugin import DEFAULT_MODE
+    from stet_conformance.report.traceability import Matrix
+    from stet_conformance.scenario.traceability import scenario_cells
+
+    matrix = Matrix(run=False)
+    for scenario in loaded:
+        matrix.add(scenario.id, scenario_cells(scenario))
+    for test in suite_tests(rootdir, mode or DEFAULT_MODE):
+        matrix.add(test.name, test.cells)
+    return matrix
 
 
 def check_ids(wanted: list[str], known: list[str]) -> None:
@@ -384,26 +418,41 @@ def check_ids(wanted: list[str], known: list[str]) -> None:
         raise UsageError(f"--id: {unknown_names('scenario or test with id', unknown, known)}")
 
 
-def suite_tests(rootdir: Path, mode: str) -> list[tuple[str, str, str]]:
-    """The property-based tests of suites/ (name, first docstring line, file:line), collected."""
+@dataclass(frozen=True)
+class SuiteTest:
+    """A property-based test of suites/, as collected."""
+
+    name: str
+    title: str  # its docstring's first line
+    location: str  # file:line
+    cells: frozenset[Cell]  # its ``stet_covers`` markers' cells
+
+
+def suite_tests(rootdir: Path, mode: str) -> list[SuiteTest]:
+    """The property-based tests of suites/, collected (parametrisations once)."""
     import pytest
 
+    from stet_conformance.fuzz.plugin import marked_cells
     from stet_conformance.plugin.selection import item_id
 
-    rows: list[tuple[str, str, str]] = []
+    found: dict[str, SuiteTest] = {}
 
     class Names:
         def pytest_collection_finish(self, session: pytest.Session) -> None:
             for item in session.items:
                 doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
                 path, line, _ = item.location
-                rows.append((item_id(item), doc[0] if doc else "", f"{path}:{(line or 0) + 1}"))
+                name, cells = item_id(item), frozenset(marked_cells(item))
+                where = f"{path}:{(line or 0) + 1}"
+                found.setdefault(name, SuiteTest(name, doc[0] if doc else "", where, cells))
 
     argv = ["--collect-only", "-qq", *QUIET_PYTEST, "--rootdir", str(rootdir)]
     argv += [str(suites_dir()), "--stet-mode", mode]
     with contextlib.redirect_stdout(io.StringIO()):
-        pytest.main(argv, plugins=[Names()])
-    return rows
+        code = pytest.main(argv, plugins=[Names()])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise UsageError(f"{suites_dir()}: the suites do not collect (pytest exit {int(code)})")
+    return list(found.values())
 
 
 def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:

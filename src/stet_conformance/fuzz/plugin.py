@@ -34,6 +34,7 @@ from stet_conformance.http.budget import (
     DEFAULT_UNATTENDED_BUDGET,
     RequestBudget,
 )
+from stet_conformance.scenario.traceability import COVERS_MARKER, Cell, declared_cells
 
 if TYPE_CHECKING:
     from hypothesis import settings
@@ -141,6 +142,29 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.register_profile(PROFILE, mode_settings(run_mode(config), database))
     if config.getoption("--stet-mode"):
         config.addinivalue_line("markers", "fuzz: property-based suites (suites/)")
+    config.addinivalue_line(
+        "markers",
+        f"{COVERS_MARKER}(rule, ..., on=[operation, ...]): the traceability matrix's cells a "
+        "suite test covers (docs/reports.md)",
+    )
+
+
+def marked_cells(item: pytest.Item) -> set[Cell]:
+    """The cells of an item's ``stet_covers`` markers; ``pytest.UsageError`` names a bad one."""
+    cells: set[Cell] = set()
+    for mark in item.iter_markers(COVERS_MARKER):
+        try:
+            cells |= declared_cells(mark.args, mark.kwargs.get("on"))
+        except ValueError as exc:
+            path, line, _ = item.location
+            raise pytest.UsageError(f"{path}:{(line or 0) + 1}: {exc}") from None
+    return cells
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A misspelt rule or operation in a ``stet_covers`` marker stops the run before a request."""
+    for item in items:
+        marked_cells(item)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.live import refuse_live
 from stet_conformance.config.run_tokens import Worker
 from stet_conformance.errors import ScenarioError, UsageError
+from stet_conformance.fuzz.plugin import marked_cells
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection
@@ -48,6 +49,7 @@ from stet_conformance.scenario.runner import (
     plan_scenario,
     run_scenario,
 )
+from stet_conformance.scenario.traceability import COVERS_PROPERTY, scenario_cells
 from stet_conformance.verdict import (
     BROKEN_PROPERTY,
     WARNING_PROPERTY,
@@ -187,6 +189,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     warnings = warnings_of(item.user_properties)
     if call.when == "call" and warnings and getattr(item.config.option, "allure_report_dir", None):
         mark_warnings(warnings)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The traceability cells a test covers travel with its reports (to xdist's controller)."""
+    cells = scenario_cells(item.scenario) if isinstance(item, ScenarioItem) else marked_cells(item)
+    if cells:
+        item.user_properties.append((COVERS_PROPERTY, sorted(cells)))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -24,7 +24,11 @@ from stet_conformance.config.yamlload import load_yaml
 from stet_conformance.errors import UsageError
 from stet_conformance.http.redact import REDACTED, Redactor
 from stet_conformance.plugin.target import target_profile
-from stet_conformance.report.allure import write_categories, write_environment
+from stet_conformance.report.allure import (
+    write_categories,
+    write_environment,
+    write_global_attachment,
+)
 from stet_conformance.report.coverage import (
     EXCHANGE_PROPERTY,
     PLAN_PROPERTY,
@@ -32,9 +36,12 @@ from stet_conformance.report.coverage import (
     parse_exchange_property,
 )
 from stet_conformance.report.results import ALLURE_RESULTS, ResultsDir
+from stet_conformance.report.traceability import Matrix, parse_covers_property
+from stet_conformance.scenario.traceability import COVERS_PROPERTY
 from stet_conformance.verdict import Outcome, outcome, warnings_of
 
 _SECRET_TABLES = ("tokens", "refresh_tokens", "expired_tokens")
+MATRIX_ATTACHMENT = "Traceability matrix (operations x rules)"
 
 
 def sanitized_profile(path: Path, redactor: Redactor) -> str:
@@ -65,6 +72,7 @@ class RunRecorder:
         self.config = config
         self.redactor = redactor
         self.coverage = Coverage()
+        self.matrix = Matrix()
         self.files: set[str] = set()
         self.running: set[str] = set()  # started and not finished: interrupted, if the run was
         self.plan: list[str] = []
@@ -85,6 +93,7 @@ class RunRecorder:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call":
             self.coverage.add_warnings(report.nodeid, warnings_of(report.user_properties))
+        self._trace(report)
         if "::" not in report.nodeid or not report.nodeid.split("::")[0].endswith(".yaml"):
             return
         scenario_id = report.nodeid.rsplit("::", 1)[-1]
@@ -99,6 +108,21 @@ class RunRecorder:
             parsed = parse_exchange_property(value) if name == EXCHANGE_PROPERTY else None
             if parsed is not None:
                 self.coverage.add_exchange(scenario_id, *parsed)
+
+    def _trace(self, report: pytest.TestReport) -> None:
+        """The cells a test covers (its ``stet_covers`` property) and its outcome."""
+        cells = [
+            cell
+            for name, value in report.user_properties
+            if name == COVERS_PROPERTY
+            for cell in parse_covers_property(value)
+        ]
+        if not cells:
+            return
+        test = report.nodeid.rsplit("::", 1)[-1].split("[", 1)[0]
+        self.matrix.add(test, cells)
+        if report.when == "call" or report.outcome != "passed":
+            self.matrix.add_outcome(test, _outcome(report))
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -123,6 +147,10 @@ class RunRecorder:
             terminalreporter.section("STET skipped")
             for line in skipped_lines(self.skipped):
                 terminalreporter.write_line(line)
+        if self.matrix.outcomes:
+            terminalreporter.section("STET traceability matrix (operations x rules)")
+            for line in self.matrix.table():
+                terminalreporter.write_line(line)
         if not self.coverage.outcomes:
             return
         terminalreporter.section("STET coverage")
@@ -135,26 +163,13 @@ class RunRecorder:
         target = self.config.getoption("--stet-target")
         profile = self._profile()
         if allure_dir:
-            write_categories(Path(allure_dir))
-            write_environment(
-                Path(allure_dir),
-                {
-                    "target": profile.name if profile else ("-" if target else "bundled sandbox"),
-                    "base_url": profile.base_url if profile else "-",
-                    "bank_code": bank_code(profile.base_url) if profile else "-",
-                    "stet_version": (
-                        profile.api_prefix.rsplit("/v", 1)[-1] if profile else "1.4.2"
-                    ),
-                    "harness_version": __version__,
-                    "mode": str(self.config.getoption("--stet-mode", None) or "scenarios"),
-                    "hypothesis_seed": str(self.config.getoption("hypothesis_seed", None) or "-"),
-                },
-            )
+            self._write_allure(Path(allure_dir), profile)
         if self.results is None:
             return
         root = self.results.root
         root.mkdir(parents=True, exist_ok=True)
         self.coverage.write(self.results.coverage_json, self.results.coverage_text)
+        self.matrix.write(self.results.traceability_json, self.results.traceability_text)
         if profile is not None:
             self.results.profile.write_text(
                 sanitized_profile(Path(target), self.redactor), encoding="utf-8"
@@ -165,6 +180,26 @@ class RunRecorder:
             shutil.copy2(rootdir / name, self.results.scenarios / Path(name).name)
         run = self._run_info(self.results, profile, session.exitstatus)  # as pytest.main ends
         self.results.run.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+
+    def _write_allure(self, allure_dir: Path, profile: Profile | None) -> None:
+        """Categories, the environment (the report's Metadata), the matrix as a global file."""
+        target = self.config.getoption("--stet-target")
+        write_categories(allure_dir)
+        write_environment(
+            allure_dir,
+            {
+                "target": profile.name if profile else ("-" if target else "bundled sandbox"),
+                "base_url": profile.base_url if profile else "-",
+                "bank_code": bank_code(profile.base_url) if profile else "-",
+                "stet_version": (profile.api_prefix.rsplit("/v", 1)[-1] if profile else "1.4.2"),
+                "harness_version": __version__,
+                "mode": str(self.config.getoption("--stet-mode", None) or "scenarios"),
+                "hypothesis_seed": str(self.config.getoption("hypothesis_seed", None) or "-"),
+                **self.matrix.environment(),
+            },
+        )
+        if self.matrix.outcomes:
+            write_global_attachment(allure_dir, MATRIX_ATTACHMENT, self.matrix.text())
 
     def _profile(self) -> Profile | None:
         """The ``--stet-target`` profile, loaded once for the session; its secrets join the

@@ -4,12 +4,16 @@ Labels: epic = STET area, feature = endpoint, story = seed id and title, severit
 target's name; links to the STET section and the scenario's YAML source. One Allure step per HTTP
 exchange with the request and response attached, secrets redacted. ``categories.json`` separates
 bank defects from a broken target and from harness configuration errors. A test with warnings
-(recommendations not met) passes, tagged ``warning``, with the warnings attached.
+(recommendations not met) passes, tagged ``warning``, with the warnings attached. A run-wide
+text (the traceability matrix) is a global attachment, which Allure 3 reads from
+``*-globals.json`` (allure-pytest writes none).
 """
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +116,18 @@ def write_categories(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     text = json.dumps(ALLURE_CATEGORIES, indent=2)
     (directory / "categories.json").write_text(text, encoding="utf-8")
+
+
+def write_global_attachment(directory: Path, name: str, text: str) -> None:
+    """A text the report shows under "Global Attachments", not tied to a test."""
+    directory.mkdir(parents=True, exist_ok=True)
+    source = f"{uuid.uuid4()}-attachment.txt"
+    (directory / source).write_text(text, encoding="utf-8")
+    attachment = {
+        "name": name,
+        "source": source,
+        "type": "text/plain",
+        "timestamp": int(time.time() * 1000),
+    }
+    globals_file = directory / f"{uuid.uuid4()}-globals.json"
+    globals_file.write_text(json.dumps({"attachments": [attachment]}), encoding="utf-8")

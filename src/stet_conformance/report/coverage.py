@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stet_conformance.scenario.traceability import path_pattern
 from stet_conformance.verdict import PASSING, Outcome
 
 SEED_ROWS = (
@@ -35,22 +36,6 @@ PORTAL_ENDPOINTS = (
     "POST /oauth/revoke",
 )
 STATUS_CLASSES = (200, 201, 204, 400, 401, 403, 404, 405, 429)
-_LITERALS = {
-    "accounts",
-    "balances",
-    "transactions",
-    "consents",
-    "end-user-identity",
-    "trusted-beneficiaries",
-    "funds-confirmations",
-    "payment-requests",
-    "o-confirmation",
-    "confirmation",
-    "oauth",
-    "token",
-    "authorize",
-    "revoke",
-}
 EXCHANGE_PROPERTY = "stet_exchange"
 PLAN_PROPERTY = "stet_plan"  # a dry run's request lines
 
@@ -61,8 +46,7 @@ def endpoint_of(method: str, path: str, api_prefix: str) -> str:
         path = path[len(api_prefix) :]
     elif "/oauth/" in path:
         path = path[path.index("/oauth/") :]
-    segments = [s if s in _LITERALS else "{id}" for s in path.strip("/").split("/") if s]
-    return f"{method} /{'/'.join(segments)}"
+    return f"{method} {path_pattern(path)}"
 
 
 @dataclass

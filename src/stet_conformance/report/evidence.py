@@ -10,6 +10,7 @@ that nothing in it was changed. So the pack is a plain zip::
     qseal.pem             the QSEAL certificate (listed in the manifest too)
     results/allure/...    the Allure results          results/junit.xml     JUnit XML
     results/coverage.json, results/coverage.txt      the coverage summary
+    results/traceability.json, .txt                  the operations x rules matrix
     results/run.json      harness version, target, times, counts
     results/profile.yaml  the target profile with its secrets replaced by [REDACTED]
     results/scenarios/    the scenario files that ran
@@ -99,6 +100,8 @@ def _results_files(root: Path) -> Iterator[tuple[str, Path]]:
         results.junit,
         results.coverage_json,
         results.coverage_text,
+        results.traceability_json,
+        results.traceability_text,
         results.run,
         results.profile,
         root / REPORT_FILE,

@@ -1,8 +1,9 @@
 """The layout of a results directory, written by ``stet-conformance run --results DIR``.
 
 Everything a reader of a run needs, in one place: the Allure results, the JUnit XML, the coverage
-summary, a description of the run, and the target profile with its secrets removed. ``report``
-and ``evidence`` read it; nothing in it contains a token, key or signature value.
+summary, the traceability matrix, a description of the run, and the target profile with its
+secrets removed. ``report`` and ``evidence`` read it; nothing in it contains a token, key or
+signature value.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ ALLURE_RESULTS = "*-result.json"  # one per test, in ALLURE_DIR; run.json lists 
 JUNIT_FILE = "junit.xml"
 COVERAGE_JSON = "coverage.json"
 COVERAGE_TEXT = "coverage.txt"
+TRACEABILITY_JSON = "traceability.json"  # the operations x rules matrix (report/traceability.py)
+TRACEABILITY_TEXT = "traceability.txt"
 RUN_FILE = "run.json"  # harness version, target, mode, times, counts, scenario files
 PROFILE_FILE = "profile.yaml"  # the target profile, secrets replaced by [REDACTED]
 SCENARIOS_DIR = "scenarios"  # copies of the scenario files that ran
@@ -46,6 +49,14 @@ class ResultsDir:
     @property
     def coverage_text(self) -> Path:
         return self.root / COVERAGE_TEXT
+
+    @property
+    def traceability_json(self) -> Path:
+        return self.root / TRACEABILITY_JSON
+
+    @property
+    def traceability_text(self) -> Path:
+        return self.root / TRACEABILITY_TEXT
 
     @property
     def run(self) -> Path:
