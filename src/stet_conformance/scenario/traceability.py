@@ -161,6 +161,9 @@ NOT_APPLICABLE: Mapping[Cell, str] = {
     **{(op, "error_model"): _OAUTH_ERRORS for op in OAUTH},
     ("token", "hal_links"): "a token answer is RFC 6749 5.1 JSON, not a HAL resource",
     ("revoke", "hal_links"): "a revocation answers 200 with no resource (RFC 7009 2.2)",
+    ("revoke", "content_type"): (
+        "RFC 7009 2.2: a revocation answers 200 and leaves the body unspecified (any type, or none)"
+    ),
     ("fallback", "hal_links"): "answers 302 to the login page (portal, fallback example)",
     ("consents", "hal_links"): "201 without a body (STET consentsPut; portal: 'No body')",
     ("identity", "hal_links"): (
