@@ -135,6 +135,21 @@ def test_login_disposable_stores_that_many_refresh_tokens_for_the_pool(
     assert pool[-2:] == tuple(stored)  # after the profile's own
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--codes", "0"], "--codes: 0 is not between 1 and 10"),
+        (["--codes", "11"], "--codes: 11 is not between 1 and 10"),
+        (["--codes", "2", "--disposable", "2"], "--codes and --disposable: one kind of login"),
+    ],
+)
+def test_login_codes_counts_a_person_can_do_before_they_expire(
+    copy: Path, capsys: pytest.CaptureFixture[str], args: list[str], error: str
+) -> None:
+    assert main(["login", "--target", str(copy), "--persona", "LEA", *args]) == 2
+    assert error in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("count", ["0", "51"])
 def test_login_disposable_counts_a_person_can_do(
     copy: Path, capsys: pytest.CaptureFixture[str], count: str
