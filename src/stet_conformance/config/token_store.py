@@ -247,9 +247,9 @@ class TokenStore:
         used = self.data.setdefault(USED, {}).setdefault(target, {})
         used[fingerprint(refresh_token)] = {"at": _iso(now), "persona": persona, "scope": scope}
         for scopes in _mapping(_mapping(self.data.get(DISPOSABLE)).get(target)).values():
-            for scope, entries in _mapping(scopes).items():
+            for name, entries in _mapping(scopes).items():
                 if isinstance(entries, list):
-                    scopes[scope] = [
+                    scopes[name] = [
                         e
                         for e in entries
                         if not (isinstance(e, dict) and e.get("refresh_token") == refresh_token)

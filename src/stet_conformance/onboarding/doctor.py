@@ -32,6 +32,7 @@ from stet_conformance.config.profile import (
     interpolate,
     load_certificate,
     load_limits,
+    load_oauth,
     load_personas,
     load_private_key,
     load_profile,
@@ -40,7 +41,6 @@ from stet_conformance.config.profile import (
     unset_variables,
     validate_schema,
 )
-from stet_conformance.config.settings import OAuthSettings
 from stet_conformance.config.token_store import (
     REFRESH_LIFETIME,
     REFRESH_WARNING,
@@ -431,23 +431,19 @@ def _codes(
     doc: Doctor, document: ProfileDocument, store: TokenStore | None, pair: Pair, count: int
 ) -> None:
     name = f"authorization codes {'/'.join(pair)}"
-    max_age = dt.timedelta(
-        seconds=float(document.value("oauth.code_max_age") or OAuthSettings.code_max_age)
-    )
+    max_age = dt.timedelta(seconds=load_oauth(document).code_max_age)
     stored = (
         [c for p, s, c in store.codes(document.data["base_url"]) if (p, s) == pair] if store else []
     )
     fresh = [c for c in stored if c.fresh(max_age, doc.now)]
     setting = f"oauth.code_max_age {max_age.total_seconds():.0f} s"
     if fresh:
-        left = min(c.obtained_at for c in fresh) + max_age - doc.now
+        left = (min(c.obtained_at for c in fresh) + max_age - doc.now).total_seconds()
         stale = f", {len(stored) - len(fresh)} stale" if len(stored) > len(fresh) else ""
         doc.add(
-            "ok",
-            name,
-            f"{len(fresh)} fresh, the oldest for {left.seconds} s more ({setting}){stale}",
+            "ok", name, f"{len(fresh)} fresh, the oldest for {int(left)} s more ({setting}){stale}"
         )
-    elif (document.section("sandbox")).get("authorize_without_browser"):
+    elif document.section("sandbox").get("authorize_without_browser"):
         doc.add("ok", name, "obtained at run time (sandbox.authorize_without_browser)")
     else:
         hint = _hint(doc, pair, f"--codes {count}")
