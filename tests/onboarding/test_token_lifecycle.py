@@ -330,3 +330,19 @@ def test_processes_never_take_the_same_code(copy: Path, edit: Edit) -> None:
     assert taken == {"code-one", "code-two"}
     with pytest.raises(NoAuthorizationCode, match="younger than 600 s"):
         first.take_code("LEA", "aisp")
+
+
+def test_the_oldest_fresh_code_is_taken_and_stale_ones_leave_the_store(tmp_path: Path) -> None:
+    now = dt.datetime.now(dt.UTC)
+    store = TokenStore(tmp_path / "tokens.json")
+    ages = {"stale": 700, "older": 300, "newer": 10, "future": -120}  # seconds before now
+    for value, age in ages.items():
+        code = AuthorizationCode(value, "x", "v", now - dt.timedelta(seconds=age))
+        store.add_code("https://bank", "LEA", "aisp", code)
+    store.add_code("https://bank", "LEA", "pisp", AuthorizationCode("other", "x", None, now))
+    minutes = dt.timedelta(minutes=10)
+    taken = store.take_code("https://bank", "LEA", "aisp", minutes, now)
+    assert taken is not None and taken.code == "older"
+    left = {(scope, code.code) for _, scope, code in store.codes("https://bank")}
+    assert left == {("aisp", "newer"), ("pisp", "other")}  # a code from the future is no use
+    assert store.take_code("https://bank", "GEORGES", "aisp", minutes, now) is None
