@@ -10,6 +10,7 @@ the step itself fails.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from hypothesis.vendor.pretty import pretty
 
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.profile import Profile, load_profile, read_document
+from stet_conformance.config.token_store import AuthorizationCode, StoredToken
 from stet_conformance.fuzz.session import FuzzSession
 from stet_conformance.http.budget import RequestBudget
 from stet_conformance.http.client import ClientSettings, StetClient
@@ -106,6 +108,18 @@ def test_secret_holders_print_no_secret(run: RunContext, sandbox_profile: Path, 
     for text in (repr(holder), pretty(holder)):  # pytest tracebacks, Hypothesis examples
         assert [s[:10] for s in secrets if s in text] == []
         assert "\n" not in text
+
+
+def test_stored_codes_and_tokens_print_no_secret() -> None:
+    """What the token store holds (``login --codes``, ``login``) prints its times only."""
+    now = dt.datetime.now(dt.UTC)
+    code = AuthorizationCode("planted-code-0d2f", "http://127.0.0.1:1/cb", "planted-verifier", now)
+    token = StoredToken("planted-access-7c1e", "planted-refresh-5a9b", None, now, now, "aisp")
+    for holder, secrets in ((code, code.secrets()), (token, {"planted-access", "planted-refresh"})):
+        for text in (repr(holder), pretty(holder)):
+            assert not any(secret[:14] in text for secret in secrets), text
+            assert "obtained_at" in text or "expires_at" in text
+    assert code.secrets() == {"planted-code-0d2f", "planted-verifier"}
 
 
 def test_reprs_still_say_what_they_are(run: RunContext) -> None:

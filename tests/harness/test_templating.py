@@ -10,6 +10,7 @@ import pytest
 
 from stet_conformance.errors import ScenarioError
 from stet_conformance.scenario import templating
+from stet_conformance.scenario.model import Payload
 from stet_conformance.scenario.templating import UnknownVariable, expressions, lookup, render
 
 CONTEXT: dict[str, Any] = {
@@ -156,7 +157,8 @@ def test_functions_module_registry() -> None:
     literal = {"date", "datetime", "uuid", "repeat"}
     assert set(templating.FUNCTIONS) == literal | templating.CONTEXT_FUNCTIONS
     others = templating.CONTEXT_FUNCTIONS - templating.DATA_FUNCTIONS
-    assert {"disposable_refresh_token", "day_start"} == others
+    assert {"disposable_refresh_token", "authorization_code", "day_start"} == others
+    assert set(templating.TAKERS) < others
     assert {
         "account",
         "consent_body",
@@ -316,3 +318,34 @@ def test_empty_entry_references_follow_the_declaration() -> None:
     assert render("{{ empty_entry_references('P') }}", context) is True
     with pytest.raises(templating.NotDeclared, match="empty_entry_reference"):
         render("{{ empty_entry_references('P') }}", {"P": {**persona, "accounts": []}})
+
+
+def test_authorization_code_is_the_takers_with_its_fields_and_checked_at_load() -> None:
+    def take(persona: str, scope: str) -> dict[str, str | None]:
+        return {"code": f"c-{persona}-{scope}", "redirect_uri": "u", "code_verifier": None}
+
+    context = {templating.CODES: take}
+    assert render("{{ authorization_code('LEA', 'aisp').code }}", context) == "c-LEA-aisp"
+    assert render("{{ authorization_code('LEA', 'aisp').code_verifier }}", context) is None
+    assert templating.call("authorization_code", "'LEA', 'aisp'") is None  # load time
+    with pytest.raises(ScenarioError, match="unknown persona ZOE"):
+        templating.call("authorization_code", "'ZOE', 'aisp'")
+    with pytest.raises(ScenarioError, match="authorization codes are given to scenario steps"):
+        render("{{ authorization_code('LEA', 'aisp').code }}", {})
+
+
+def test_taken_names_what_scenarios_consume() -> None:
+    values = [
+        {"a": "{{ authorization_code('LEA', 'aisp').code }}", "b": "{{ date(1) }}"},
+        "{{ disposable_refresh_token('GEORGES', 'pisp') }} {{ saved.code }}",
+    ]
+    assert templating.taken(values) == {
+        ("authorization_code", "LEA", "aisp"),
+        ("disposable_refresh_token", "GEORGES", "pisp"),
+    }
+
+
+def test_a_form_field_rendered_null_is_not_sent() -> None:
+    """A code from a login without PKCE has no verifier: the exchange sends none."""
+    payload = Payload("form", {"code": "c", "code_verifier": None})
+    assert payload.encode() == (b"code=c", "application/x-www-form-urlencoded")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stet_conformance.cli import main
-from stet_conformance.config.token_store import StoredToken, TokenStore
+from stet_conformance.config.profile import load_profile
+from stet_conformance.config.token_store import AuthorizationCode, StoredToken, TokenStore
 from stet_conformance.onboarding.doctor import diagnose, jwt_expiry
 from stet_conformance.shared import cavage
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]
 CertWriter = Callable[..., x509.Certificate]
 KeyLoader = Callable[[Path], rsa.RSAPrivateKey]
+S = dt.timedelta(seconds=1)
 
 
 def doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
@@ -272,3 +275,63 @@ def test_a_token_pasted_where_a_path_or_a_variable_name_belongs_is_not_echoed(
             lines, "file tls.ca_bundle"
         )
         assert "not an environment variable name" in line(lines, "tls.client_key")
+
+
+def test_disposable_pools_and_fresh_codes_are_counted_never_shown(
+    copy: Path, edit: Edit, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bank's profile: no browserless authorize, a token store, LEA's pool of two."""
+    pool = load_profile(copy).credentials["LEA"].disposable_refresh_tokens["aisp"][:2]
+
+    def bank(data: dict[str, Any]) -> None:
+        del data["sandbox"]["authorize_without_browser"]
+        data["token_store"] = "tokens.json"
+        data["personas"]["LEA"]["disposable_refresh_tokens"]["aisp"] = list(pool)
+
+    edit(copy, bank)
+    target, now = load_profile(copy).base_url, dt.datetime.now(dt.UTC)
+    _, lines = doctor(capsys, "--target", str(copy))
+    assert line(lines, "disposable refresh tokens LEA/aisp").endswith(": 2 unused, 0 used by runs")
+    hint = f"stet-conformance login --target {copy} --persona LEA --scope aisp"
+    assert line(lines, "authorization codes LEA/aisp") == (
+        "warn  authorization codes LEA/aisp: none fresh (oauth.code_max_age 600 s): the code "
+        f"scenarios are skipped; {hint} --codes 3 just before a run"
+    )
+    store = TokenStore(copy.parent / "tokens.json")
+    store.mark_used(target, pool[0], now, "LEA", "aisp")
+    codes = [
+        AuthorizationCode("fresh-code-0123456789", "http://127.0.0.1:1/cb", "verifier-0123", now),
+        AuthorizationCode("stale-code-0123456789", "http://127.0.0.1:1/cb", None, now - 700 * S),
+    ]
+    for code in codes:
+        store.add_code(target, "LEA", "aisp", code)
+    store.save()
+    _, lines = doctor(capsys, "--target", str(copy))
+    assert line(lines, "disposable refresh tokens LEA/aisp").endswith(": 1 unused, 1 used by runs")
+    assert re.search(
+        r"ok    authorization codes LEA/aisp: 1 fresh, the oldest for (5\d\d|600) s more "
+        r"\(oauth.code_max_age 600 s\), 1 stale$",
+        line(lines, "authorization codes LEA/aisp"),
+    )
+    store.mark_used(target, pool[1], now, "LEA", "aisp")
+    store.save()
+    code, lines = doctor(capsys, "--target", str(copy))
+    assert code == 0  # an empty pool skips scenarios: a warning, not a failure
+    assert line(lines, "disposable refresh tokens LEA/aisp") == (
+        "warn  disposable refresh tokens LEA/aisp: none unused, 2 used by runs: the revocation "
+        f"scenarios are skipped; {hint} --disposable N adds N"
+    )
+    secrets = [*pool, *(s for c in codes for s in c.secrets())]
+    assert not any(secret in "\n".join(lines) for secret in secrets)
+
+
+def test_the_bundled_sandbox_hands_codes_out_at_run_time(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, lines = doctor(capsys, "--target", str(copy))
+    assert line(lines, "authorization codes LEA/aisp").endswith(
+        ": obtained at run time (sandbox.authorize_without_browser)"
+    )
+    assert line(lines, "disposable refresh tokens LEA/aisp").endswith(
+        ": 24 unused (no token_store: runs do not remember the ones they took)"
+    )

@@ -7,8 +7,6 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from login_helpers import browser, complete_in_the_browser, printed_url, start_login
 
 from stet_conformance.cli import main
 from stet_conformance.config.profile import Profile, load_profile
@@ -25,56 +24,13 @@ from stet_conformance.http.budget import RequestBudget
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
-from stet_conformance.http.tls import client_context
-from stet_conformance.onboarding.login import pkce_pair
 from stet_conformance.onboarding.oauth import OAuthClient, OAuthError, refresh_store
+from stet_conformance.shared.pkce import pkce_pair
 
 if TYPE_CHECKING:
     from conftest import HostileServers
 
 Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]
-
-
-def browser(profile: Path) -> httpx.Client:
-    """The PSU's browser: the sandbox's authorize endpoint needs the QWAC too (mTLS)."""
-    pki = profile.parent / "pki"
-    context = client_context(pki / "ca.pem", pki / "qwac.pem", pki / "qwac.key")
-    return httpx.Client(verify=context, follow_redirects=False, timeout=10)
-
-
-def start_login(profile: Path, store: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stet_conformance.cli",
-            "login",
-            "--target",
-            str(profile),
-            "--persona",
-            "LEA",
-            "--scope",
-            "aisp",
-            "--no-browser",
-            "--store",
-            str(store),
-            "--timeout",
-            "60",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def printed_url(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    for _ in range(5):
-        text = process.stdout.readline()
-        if text.startswith("  https://"):
-            return text.strip()
-    raise AssertionError("login printed no authorize URL")
 
 
 def with_token_url(profile: Profile, token_url: str, **limits: Any) -> Profile:
@@ -156,15 +112,6 @@ def test_login_end_to_end_with_pkce_then_a_run_uses_the_store(copy: Path, edit: 
     assert accounts(copy, fresh.access_token) == 200
 
 
-def complete_in_the_browser(profile: Path, process: subprocess.Popen[str]) -> None:
-    """The PSU's part of one login: open the printed URL, land on the loopback callback."""
-    url = printed_url(process)
-    with browser(profile) as client:
-        answer = client.get(url)
-    assert answer.status_code == 302
-    assert httpx.get(answer.headers["location"], timeout=10).status_code == 200
-
-
 def test_login_disposable_stores_that_many_refresh_tokens_for_the_pool(
     copy: Path, edit: Edit
 ) -> None:
@@ -186,6 +133,21 @@ def test_login_disposable_stores_that_many_refresh_tokens_for_the_pool(
     edit(copy, lambda data: data.update(token_store="tokens.json"))
     pool = load_profile(copy).credentials["LEA"].disposable_refresh_tokens["aisp"]
     assert pool[-2:] == tuple(stored)  # after the profile's own
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--codes", "0"], "--codes: 0 is not between 1 and 10"),
+        (["--codes", "11"], "--codes: 11 is not between 1 and 10"),
+        (["--codes", "2", "--disposable", "2"], "--codes and --disposable: one kind of login"),
+    ],
+)
+def test_login_codes_counts_a_person_can_do_before_they_expire(
+    copy: Path, capsys: pytest.CaptureFixture[str], args: list[str], error: str
+) -> None:
+    assert main(["login", "--target", str(copy), "--persona", "LEA", *args]) == 2
+    assert error in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("count", ["0", "51"])

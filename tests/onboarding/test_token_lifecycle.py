@@ -1,8 +1,10 @@
 """The token lifecycle on tokens a bank can give: refresh scenarios on the persona's refresh
-token, revocation scenarios on disposable ones, no browserless authorize (issue 15).
+token, revocation scenarios on disposable ones, code scenarios on the codes of ``login --codes``,
+no browserless authorize (issue 15).
 
 Each run is a real ``run`` against a bundled sandbox whose profile is derived as a bank's would
-be: no ``oauth.authorize_url``, so only the code scenarios are skipped.
+be: no ``sandbox.authorize_without_browser``, so the code scenarios run only on stored codes,
+which ``login`` obtains through the authorize page (driven by the test, loopback only).
 """
 
 from __future__ import annotations
@@ -17,11 +19,23 @@ from typing import Any
 
 import pytest
 import yaml
+from login_helpers import complete_in_the_browser, drive_browser, start_login
 
 from stet_conformance.cli import main
 from stet_conformance.config.profile import load_profile
-from stet_conformance.config.run_tokens import NoDisposableToken, RunTokens, Worker
-from stet_conformance.config.token_store import StoredToken, TokenStore, fingerprint
+from stet_conformance.config.run_tokens import (
+    NoAuthorizationCode,
+    NoDisposableToken,
+    RunTokens,
+    Worker,
+)
+from stet_conformance.config.token_store import (
+    AuthorizationCode,
+    StoredToken,
+    TokenStore,
+    fingerprint,
+)
+from stet_conformance.onboarding.login import LoginRequest, login_code
 from stet_conformance.onboarding.oauth import OAuthClient, OAuthError
 from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.scenario.loader import load_file
@@ -48,12 +62,13 @@ def bank(
     faults: Sequence[str] = (),
     variants: Sequence[str] = (),
 ) -> Iterator[Path]:
-    """A sandbox (its faults, its variants) and its profile as a bank's: no authorize_url."""
+    """A sandbox (its faults, its variants) and its profile as a bank's: an authorize page for
+    the PSU's browser, no browserless shortcut."""
     shutil.copytree(session.pki.directory, directory / "pki")
     with SandboxServer(directory, faults, variants=variants) as server:
         profile = Path(server.profile_path)
         data = yaml.safe_load(profile.read_text(encoding="utf-8"))
-        del data["oauth"]["authorize_url"]
+        del data["sandbox"]["authorize_without_browser"]
         profile.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         yield profile
 
@@ -83,7 +98,8 @@ def test_the_lifecycle_runs_and_passes_without_a_browserless_authorize(
     assert {name: outcomes[name] for name in LIFECYCLE} == dict.fromkeys(LIFECYCLE, "passed")
     for name in NEED_A_CODE:
         assert "needs a fresh authorization code" in outcomes[name]
-        assert "stet-conformance login" in outcomes[name]
+        assert "no token_store" in outcomes[name]
+        assert "stet-conformance login --codes N --persona LEA --scope aisp" in outcomes[name]
 
 
 def test_a_bank_that_rotates_refresh_tokens_passes_and_the_next_run_too(
@@ -207,10 +223,126 @@ def test_a_rotated_refresh_token_is_written_back_to_the_store(
             assert oauth.refresh(entry.refresh_token).access_token
 
 
-def test_a_dry_run_takes_no_disposable_token(copy: Path, edit: Edit) -> None:
+def test_a_dry_run_takes_no_disposable_token_and_no_code(copy: Path, edit: Edit) -> None:
     _pool_of_two(copy, edit, store=True)
     profile = load_profile(copy)
-    scenarios = [s for s in load_file(scenarios_dir() / "oauth.yaml") if "revocation" in s.tags]
+    store = TokenStore(copy.parent / "tokens.json")
+    code = AuthorizationCode("a-code", "x", None, dt.datetime.now(dt.UTC))
+    store.add_code(profile.base_url, "LEA", "aisp", code)
+    store.save()
+    before = store.path.read_text()
+    consuming = {"OAU-REVOKE-REFRESH", "OAU-REVOKE-ACCESS", *NEED_A_CODE}
+    scenarios = [s for s in load_file(scenarios_dir() / "oauth.yaml") if s.id in consuming]
     lines = [line for scenario in scenarios for line in plan_scenario(scenario, profile)]
-    assert len(lines) == 9 and not any("would be skipped" in line for line in lines)
-    assert not (copy.parent / "tokens.json").exists()  # nothing marked used
+    assert len(lines) == 9 + 5 and not any("would be skipped" in line for line in lines)
+    assert store.path.read_text() == before  # nothing marked used or taken
+
+
+def _store(data: dict[str, Any]) -> None:
+    data["token_store"] = "tokens.json"
+
+
+def _codes(profile: Path, count: int) -> None:
+    """``count`` codes for LEA/aisp into the store, each from a login through the authorize
+    page (the sandbox's page names the PSU with ``psu``)."""
+    loaded = load_profile(profile)
+    request = LoginRequest("LEA", "aisp", profile.parent / "tokens.json", extra={"psu": "LEA"})
+    for _ in range(count):
+        login_code(loaded, request, drive_browser(profile))
+
+
+def test_codes_from_login_run_the_code_scenarios_at_a_bank_once_each(
+    sandbox: SandboxServer, tmp_path: Path, edit: Edit
+) -> None:
+    with bank(sandbox, tmp_path / "bank") as profile:
+        edit(profile, _store)
+        store = profile.parent / "tokens.json"
+        process = start_login(profile, store, "--authorize-param", "psu=LEA", "--codes", "3")
+        for _ in range(3):
+            complete_in_the_browser(profile, process)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert "stored 3 LEA/aisp authorization codes in" in out
+        assert "(oauth.code_max_age: 600 s)" in out
+        target = load_profile(profile).base_url
+        codes = [code for _, _, code in TokenStore.load(store).codes(target)]
+        assert len(codes) == 3 and all(c.code_verifier for c in codes)  # PKCE
+        assert all(c.redirect_uri.startswith("http://127.0.0.1:") for c in codes)
+        assert not any(secret in out + err for c in codes for secret in c.secrets())
+        first = run(profile, tmp_path / "first.xml", *NEED_A_CODE)
+        assert list(TokenStore.load(store).codes(target)) == []  # each was taken
+        second = run(profile, tmp_path / "second.xml", *NEED_A_CODE)
+    assert first == dict.fromkeys(NEED_A_CODE, "passed")
+    for reason in second.values():
+        assert "needs a fresh authorization code" in reason
+        assert "younger than 600 s (oauth.code_max_age)" in reason
+        assert "stet-conformance login --codes N --persona LEA --scope aisp" in reason
+
+
+@pytest.mark.parametrize(
+    ("fault", "caught_by"),
+    [
+        ("code-reusable", "OAU-CODE-REUSED"),
+        ("redirect-uri-unchecked", "OAU-REDIRECT-URI-MISMATCH"),
+    ],
+)
+def test_a_bank_breaking_a_code_rule_fails_its_scenario_on_stored_codes(
+    sandbox: SandboxServer, tmp_path: Path, edit: Edit, fault: str, caught_by: str
+) -> None:
+    with bank(sandbox, tmp_path / "bank", [fault]) as profile:
+        edit(profile, _store)
+        _codes(profile, 2)
+        outcomes = run(profile, tmp_path / "junit.xml", "OAU-CODE-FLOW", caught_by)
+    assert outcomes == {"OAU-CODE-FLOW": "passed", caught_by: "failed"}
+
+
+def test_a_code_older_than_code_max_age_is_dropped_not_sent(
+    sandbox: SandboxServer, tmp_path: Path, edit: Edit
+) -> None:
+    def short_lived(data: dict[str, Any]) -> None:
+        _store(data)
+        data["oauth"]["code_max_age"] = 60
+
+    with bank(sandbox, tmp_path / "bank") as profile:
+        edit(profile, short_lived)
+        _codes(profile, 1)
+        path = profile.parent / "tokens.json"
+        store = TokenStore.load(path)
+        entry = store.data["codes"][load_profile(profile).base_url]["LEA"]["aisp"][0]
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=61)
+        entry["obtained_at"] = old.isoformat(timespec="seconds")
+        store.save()
+        outcomes = run(profile, tmp_path / "junit.xml", "OAU-CODE-FLOW")
+        assert "younger than 60 s (oauth.code_max_age)" in outcomes["OAU-CODE-FLOW"]
+        assert list(TokenStore.load(path).codes(load_profile(profile).base_url)) == []
+
+
+def test_processes_never_take_the_same_code(copy: Path, edit: Edit) -> None:
+    edit(copy, _store)
+    profile = load_profile(copy)
+    store = TokenStore(copy.parent / "tokens.json")
+    now = dt.datetime.now(dt.UTC)
+    for value in ("code-one", "code-two"):
+        store.add_code(profile.base_url, "LEA", "aisp", AuthorizationCode(value, "x", None, now))
+    store.save()
+    first, second = RunTokens(profile, Worker(0, 2)), RunTokens(profile, Worker(1, 2))
+    taken = {first.take_code("LEA", "aisp").code, second.take_code("LEA", "aisp").code}
+    assert taken == {"code-one", "code-two"}
+    with pytest.raises(NoAuthorizationCode, match="younger than 600 s"):
+        first.take_code("LEA", "aisp")
+
+
+def test_the_oldest_fresh_code_is_taken_and_stale_ones_leave_the_store(tmp_path: Path) -> None:
+    now = dt.datetime.now(dt.UTC)
+    store = TokenStore(tmp_path / "tokens.json")
+    ages = {"stale": 700, "older": 300, "newer": 10, "future": -120}  # seconds before now
+    for value, age in ages.items():
+        code = AuthorizationCode(value, "x", "v", now - dt.timedelta(seconds=age))
+        store.add_code("https://bank", "LEA", "aisp", code)
+    store.add_code("https://bank", "LEA", "pisp", AuthorizationCode("other", "x", None, now))
+    minutes = dt.timedelta(minutes=10)
+    taken = store.take_code("https://bank", "LEA", "aisp", minutes, now)
+    assert taken is not None and taken.code == "older"
+    left = {(scope, code.code) for _, scope, code in store.codes("https://bank")}
+    assert left == {("aisp", "newer"), ("pisp", "other")}  # a code from the future is no use
+    assert store.take_code("https://bank", "GEORGES", "aisp", minutes, now) is None

@@ -2,18 +2,20 @@
 
 The profile carries the sandbox's real tokens (literal and through ``${VAR}``), a planted token
 the bank does not know (so scenarios fail and their exchanges are recorded), and both private
-keys encrypted with passphrases read from the environment. Its overrides fail the steps that
-capture an authorization code and a fallback token, and a check that quotes a token response's
-tokens; a sandbox fault fails a property-based suite (Hypothesis prints its arguments). Every
-secret the sandbox hands out during the run is remembered and searched for too. Every byte is
-searched: the files of the results directory, the Allure history, the HTML report *including
-its base64-embedded data*, the evidence zip as stored and every member inflated, and everything
-the commands printed.
+keys encrypted with passphrases read from the environment, and a token store holding an
+authorization code as ``login --codes`` keeps it (with its PKCE verifier). Its overrides fail the
+step that exchanges that code, the one capturing a fallback token, and a check that quotes a
+token response's tokens; a sandbox fault fails a property-based suite (Hypothesis prints its
+arguments). Every secret the sandbox hands out during the run is remembered and searched for
+too. Every byte is searched: the files of the results directory, the Allure history, the HTML
+report *including its base64-embedded data*, the evidence zip as stored and every member
+inflated, and everything the commands printed.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -21,15 +23,20 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 from report_helpers import cli
 
+from stet_conformance.config.token_store import AuthorizationCode, TokenStore
 from stet_conformance.errors import UsageError
+from stet_conformance.http.tls import client_context
 from stet_conformance.report.html import allure_command
 from stet_conformance.sandbox.server import SandboxServer
+from stet_conformance.shared.pkce import pkce_pair
 
 PLANTED_TOKEN = "planted-pisp-token-3e7d1c9b55aa"
 QWAC_PASSPHRASE = "planted-qwac-passphrase-8c41f2"
@@ -37,13 +44,13 @@ QSEAL_PASSPHRASE = "planted-qseal-passphrase-5b07e9"
 _EMBEDDED = re.compile(rb'd\("([^"]+)","([A-Za-z0-9+/=]*)"\)')
 SUITE_FAULT = "ipv6-psu-ip-500"  # fails test_psu_ip_address_served_or_garbage_refused
 FAILING_SUITE = "test_psu_ip_address_served_or_garbage_refused"
-# The steps that read a code, a fallback token and a token response, or send a disposable
-# refresh token, made to fail.
+# The steps that send a stored code and its verifier, read a fallback token and a token
+# response, or send a disposable refresh token, made to fail.
 OVERRIDES = {
     "OAU-CODE-FLOW": {
-        "reason": "planted: the code's step fails",
+        "reason": "planted: the step exchanging the stored code fails",
         "step": 1,
-        "expect": {"status": 200},
+        "expect": {"status": 201},
     },
     "FBK-1": {
         "reason": "planted: the fallback token's step fails",
@@ -87,6 +94,27 @@ def _remember_issued(server: SandboxServer) -> set[str]:
     for name in ("codes", "fallback", "access", "refresh"):
         setattr(state, name, _Remembering(getattr(state, name), issued))
     return issued
+
+
+def _login_code(profile: dict[str, Any], directory: Path) -> AuthorizationCode:
+    """A code as ``login --codes`` stores it, from the sandbox's authorize page."""
+    verifier, challenge = pkce_pair()
+    redirect_uri = "http://127.0.0.1:9/callback"
+    pki = directory / "pki"
+    context = client_context(pki / "ca.pem", pki / "qwac.pem", pki / "qwac.key")
+    query = {
+        "response_type": "code",
+        "client_id": profile["oauth"]["client_id"],
+        "redirect_uri": redirect_uri,
+        "scope": "aisp",
+        "psu": "LEA",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    with httpx.Client(verify=context, timeout=10) as client:
+        answer = client.get(profile["oauth"]["authorize_url"], params=query)
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    return AuthorizationCode(code, redirect_uri, verifier, dt.datetime.now(dt.UTC))
 
 
 def _encrypt_key(source: Path, target: Path, passphrase: str) -> None:
@@ -149,6 +177,11 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         )
         profile["signing"].update(key="pki/qseal-enc.key", key_password_env="QSEAL_PASSPHRASE")
         profile["overrides"] = OVERRIDES
+        stored = _login_code(profile, directory)
+        store = TokenStore(directory / "tokens.json")
+        store.add_code(profile["base_url"], "LEA", "aisp", stored)
+        store.save()
+        profile["token_store"] = "tokens.json"
         planted_profile = directory / "planted.yaml"
         planted_profile.write_text(yaml.safe_dump(profile, sort_keys=False))
 
@@ -194,6 +227,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         secrets = {
             *tokens,
             *issued,
+            *stored.secrets(),
             PLANTED_TOKEN,
             QWAC_PASSPHRASE,
             QSEAL_PASSPHRASE,
@@ -210,6 +244,8 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             "secrets": secrets,
             "issued": issued,
             "outputs": outputs,
+            "store": TokenStore.load(directory / "tokens.json"),
+            "target": profile["base_url"],
         }
 
 
@@ -234,15 +270,18 @@ def test_the_planted_token_was_really_sent_and_recorded(planted: dict[str, Any])
 
 
 def test_the_capturing_steps_and_a_suite_really_failed(planted: dict[str, Any]) -> None:
-    """Not vacuous: the code, the fallback token and the token response were shown redacted,
-    and Hypothesis printed a failing example with its arguments."""
+    """Not vacuous: the stored code and its verifier (taken from the store), the fallback
+    token and the token response were shown redacted, and Hypothesis printed a failing example
+    with its arguments."""
     cases = ET.parse(planted["results"] / "junit.xml").getroot().iter("testcase")
     failed = {case.get("name") for case in cases if case.find("failure") is not None}
     assert {*OVERRIDES, FAILING_SUITE} <= failed
     output = planted["outputs"][0]
     assert f"Failing explicit example: {FAILING_SUITE}(" in output
+    assert list(planted["store"].codes(planted["target"])) == []
     for shown in (
-        "?code=[REDACTED]",
+        "code=[REDACTED]&redirect_uri=",
+        "code_verifier=[REDACTED]",
         "?token=[REDACTED]",
         "access_token equals: #0: '[REDACTED]'",
         "refresh_token=[REDACTED]",  # the disposable refresh token OAU-REVOKE-REFRESH sent

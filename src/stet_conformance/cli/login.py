@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from stet_conformance.cli.common import EXIT_FAILED, EXIT_OK, Commands
 from stet_conformance.errors import UsageError
@@ -18,7 +19,9 @@ if TYPE_CHECKING:  # imported where used: the other commands, ``run`` first, sta
     from stet_conformance.config.profile import Profile
     from stet_conformance.onboarding.login import Announce, Ask, LoginRequest
 
+T = TypeVar("T")
 MAX_DISPOSABLE = 50  # each is a login by a person
+MAX_CODES = 10  # each is a login by a person, and codes serve runs for minutes only
 
 
 def register(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -68,6 +71,13 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "own grant) for the revocation scenarios to consume",
     )
     cmd.add_argument(
+        "--codes",
+        metavar="N",
+        type=int,
+        help="instead of the persona's tokens, N authorization codes (N logins, not exchanged) "
+        "for the code scenarios of the next run, within oauth.code_max_age (default 600 s)",
+    )
+    cmd.add_argument(
         "--timeout", type=float, default=300.0, help="seconds to wait for the redirect"
     )
     cmd.set_defaults(handler=handle)
@@ -100,6 +110,10 @@ def _checked(args: argparse.Namespace) -> str:
         raise UsageError(f"--port: {args.port} is not a TCP port")
     if args.disposable is not None and not 1 <= args.disposable <= MAX_DISPOSABLE:
         raise UsageError(f"--disposable: {args.disposable} is not between 1 and {MAX_DISPOSABLE}")
+    if args.codes is not None and not 1 <= args.codes <= MAX_CODES:
+        raise UsageError(f"--codes: {args.codes} is not between 1 and {MAX_CODES}")
+    if args.codes is not None and args.disposable is not None:
+        raise UsageError("--codes and --disposable: one kind of login at a time")
     return persona
 
 
@@ -119,7 +133,6 @@ def handle(args: argparse.Namespace) -> int:
         TokenStore.load(store_path)
     except TokenStoreError as exc:
         raise UsageError(str(exc)) from None
-    count = args.disposable
 
     def announce(url: str, redirect_uri: str) -> None:
         what = f"{persona} ({args.scope})"
@@ -142,10 +155,12 @@ def handle(args: argparse.Namespace) -> int:
     )
     ask = input if sys.stdin.isatty() else None
     try:
-        if count is None:
-            _login(profile, request, announce, ask)
+        if args.codes is not None:
+            _login_codes(profile, request, announce, ask, args.codes)
+        elif args.disposable is not None:
+            _login_disposable(profile, request, announce, ask, args.disposable)
         else:
-            _login_disposable(profile, request, announce, ask, count)
+            _login(profile, request, announce, ask)
     except (LoginFailed, OAuthError) as exc:
         print(f"stet-conformance: login failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -169,18 +184,50 @@ def _login(profile: Profile, request: LoginRequest, announce: Announce, ask: Ask
     )
 
 
+def _repeated(label: str, count: int, once: Callable[[], T]) -> list[T]:
+    """``count`` logins of one kind, each stored as it completes; a failure says how many
+    were stored."""
+    from stet_conformance.onboarding.login import LoginFailed
+    from stet_conformance.onboarding.oauth import OAuthError
+
+    done: list[T] = []
+    for index in range(count):
+        print(f"{label} {index + 1} of {count}:", flush=True)
+        try:
+            done.append(once())
+        except (LoginFailed, OAuthError) as exc:
+            raise type(exc)(f"{exc} ({index} of {count} {label.lower()}s stored)") from None
+    return done
+
+
 def _login_disposable(
     profile: Profile, request: LoginRequest, announce: Announce, ask: Ask, count: int
 ) -> None:
     """``count`` logins, each adding one disposable refresh token to the store's pool."""
-    from stet_conformance.onboarding.login import LoginFailed, login_disposable
-    from stet_conformance.onboarding.oauth import OAuthError
+    from stet_conformance.onboarding.login import login_disposable
 
+    _repeated(
+        "Disposable refresh token", count, lambda: login_disposable(profile, request, announce, ask)
+    )
     what = f"{request.persona}/{request.scope}"
-    for done in range(count):
-        print(f"Disposable refresh token {done + 1} of {count}:", flush=True)
-        try:
-            login_disposable(profile, request, announce, ask)
-        except (LoginFailed, OAuthError) as exc:
-            raise type(exc)(f"{exc} ({done} of {count} disposable tokens stored)") from None
     print(f"stored {count} disposable {what} refresh tokens in {request.store}")
+
+
+def _login_codes(
+    profile: Profile, request: LoginRequest, announce: Announce, ask: Ask, count: int
+) -> None:
+    """``count`` logins, each storing its authorization code (not exchanged) for a run."""
+    import datetime as dt
+
+    from stet_conformance.onboarding.login import login_code
+
+    codes = _repeated(
+        "Authorization code", count, lambda: login_code(profile, request, announce, ask)
+    )
+    max_age = profile.oauth.code_max_age
+    until = codes[0].obtained_at + dt.timedelta(seconds=max_age)
+    what = f"{request.persona}/{request.scope}"
+    print(
+        f"stored {count} {what} authorization codes in {request.store}; run the scenarios "
+        f"before {until:%H:%M:%S} UTC (oauth.code_max_age: {max_age:.0f} s)"
+    )

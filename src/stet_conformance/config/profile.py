@@ -426,6 +426,7 @@ def load_oauth(document: ProfileDocument) -> OAuthSettings:
         authorize_url=oauth.get("authorize_url"),
         revoke_url=oauth.get("revoke_url"),
         rotates_refresh_token=bool(oauth.get("rotates_refresh_token", False)),
+        code_max_age=float(oauth.get("code_max_age", OAuthSettings.code_max_age)),
     )
 
 

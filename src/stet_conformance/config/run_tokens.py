@@ -10,6 +10,10 @@ taking happens under the store's lock and the store remembers the token as used 
 no other worker and no later run takes it again. Without one, worker k of n takes only the
 k-th, (k+n)-th... tokens of the pool, and a later run may take a used one again (the scenario
 then skips at its first step: ``skip_when``).
+
+Authorization codes (``login --codes N``, in the token store only: a code lives minutes): each
+scenario exchanging a code takes the oldest one younger than ``oauth.code_max_age``, under the
+store's lock; it leaves the store, so no other worker or run exchanges it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 
 from stet_conformance.config.profile import Profile
 from stet_conformance.config.secret_repr import SecretHolder
-from stet_conformance.config.token_store import fingerprint, locked_store
+from stet_conformance.config.token_store import AuthorizationCode, fingerprint, locked_store
 
 
 class NoDisposableToken(LookupError):
@@ -32,6 +36,22 @@ class NoDisposableToken(LookupError):
             f"(personas.{persona}.disposable_refresh_tokens.{scope}; "
             f"stet-conformance login --disposable N --persona {persona} --scope {scope} "
             "obtains N more)"
+        )
+
+
+class NoAuthorizationCode(LookupError):
+    """No fresh code for a persona and scope (the message names the command and the setting)."""
+
+    def __init__(self, persona: str, scope: str, max_age: float, store: Path | None) -> None:
+        command = f"stet-conformance login --codes N --persona {persona} --scope {scope}"
+        where = (
+            f"the token store has no {persona}/{scope} code younger than {max_age:.0f} s "
+            "(oauth.code_max_age)"
+            if store is not None
+            else "the profile names no token_store, where login keeps them"
+        )
+        super().__init__(
+            f"needs a fresh authorization code: {where}; {command} obtains N just before a run"
         )
 
 
@@ -102,7 +122,7 @@ class RunTokens(SecretHolder):
         candidates = [t for t in pool if t not in self._taken and t not in own]
         store = self._profile.token_store
         if store is not None:
-            token = self._take_stored(store, candidates)
+            token = self._take_stored(store, candidates, persona, scope)
         else:
             mine = set(pool[self._worker.index :: self._worker.count])
             token = next((t for t in candidates if t in mine), None)
@@ -111,12 +131,32 @@ class RunTokens(SecretHolder):
         self._taken.add(token)
         return token
 
-    def _take_stored(self, path: Path, candidates: list[str]) -> str | None:
+    def _take_stored(
+        self, path: Path, candidates: list[str], persona: str, scope: str
+    ) -> str | None:
         """The first candidate no run took yet, marked used in the store under its lock."""
         target = self._profile.base_url
         with locked_store(path) as store:
             used = store.used(target)
             token = next((t for t in candidates if fingerprint(t) not in used), None)
             if token is not None:
-                store.mark_used(target, token, dt.datetime.now(dt.UTC))
+                store.mark_used(target, token, dt.datetime.now(dt.UTC), persona, scope)
         return token
+
+    def take_code(self, persona: str, scope: str) -> AuthorizationCode:
+        """The oldest fresh authorization code of the token store, now gone from it;
+        ``NoAuthorizationCode`` if there is none."""
+        path, max_age = self._profile.token_store, self._profile.oauth.code_max_age
+        code = None
+        if path is not None:
+            with locked_store(path) as store:
+                code = store.take_code(
+                    self._profile.base_url,
+                    persona,
+                    scope,
+                    dt.timedelta(seconds=max_age),
+                    dt.datetime.now(dt.UTC),
+                )
+        if code is None:
+            raise NoAuthorizationCode(persona, scope, max_age, path)
+        return code

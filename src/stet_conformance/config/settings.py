@@ -73,6 +73,7 @@ class OAuthSettings:
     authorize_url: str | None = None
     revoke_url: str | None = None
     rotates_refresh_token: bool = False
+    code_max_age: float = 600.0  # seconds a stored authorization code serves runs (RFC 6749 4.1.2)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,11 @@ token lives 180 days from there, and a refresh does not reset it.
 Two more sections serve the revocation scenarios: ``disposable`` (per bank, persona and scope,
 refresh tokens obtained by ``login --disposable N`` for scenarios to consume) and
 ``disposable_used`` (per bank, the SHA-256 of every disposable token a run took, whether it came
-from here or from the profile, so no run takes it again). Writers that may run at the same time
-(the workers of a run, a login) go through ``locked_store``.
+from here or from the profile, with its persona and scope, so no run takes it again). ``codes``
+(per bank, persona and scope) holds authorization codes ``login --codes N`` obtained and did not
+exchange, each with its PKCE verifier, redirect_uri and time: the scenarios exchanging a code
+take one each, and it leaves the store. Writers that may run at the same time (the workers of a
+run, a login) go through ``locked_store``.
 
 Pure standard library; ``config/profile.py`` reads the store when a profile names one, and
 ``onboarding/`` (login, refresh, doctor) writes and checks it.
@@ -29,12 +32,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from stet_conformance.config.secret_repr import SecretHolder
+
 STORE_VERSION = 1
 REFRESH_LIFETIME = dt.timedelta(days=180)  # seed: "Refresh your token"
 REFRESH_WARNING = dt.timedelta(days=150)
 KINDS = ("tokens", "refresh_tokens")
 DISPOSABLE = "disposable"
 USED = "disposable_used"
+CODES = "codes"
 
 
 def default_store_path() -> Path:
@@ -57,8 +63,8 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
-@dataclass(frozen=True)
-class StoredToken:
+@dataclass(frozen=True, repr=False)
+class StoredToken(SecretHolder):
     """Tokens of one persona and scope at one bank (never printed)."""
 
     access_token: str
@@ -118,6 +124,45 @@ class StoredToken:
             authorized_at=_time(entry.get("authorized_at")) or obtained,
             scope=str(entry.get("scope") or ""),
         )
+
+
+@dataclass(frozen=True, repr=False)
+class AuthorizationCode(SecretHolder):
+    """A code the PSU's login produced and nobody exchanged yet, with what its exchange needs:
+    the PKCE verifier (``None`` when the login sent no challenge) and the redirect_uri."""
+
+    code: str
+    redirect_uri: str
+    code_verifier: str | None
+    obtained_at: dt.datetime
+
+    def __repr__(self) -> str:  # keep the code and the verifier out of tracebacks
+        return f"<AuthorizationCode obtained_at={_iso(self.obtained_at)}>"
+
+    def secrets(self) -> set[str]:
+        return {self.code, *([self.code_verifier] if self.code_verifier else [])}
+
+    def fresh(self, max_age: dt.timedelta, now: dt.datetime) -> bool:
+        return dt.timedelta(0) <= now - self.obtained_at < max_age
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": self.code_verifier,
+            "obtained_at": _iso(self.obtained_at),
+        }
+
+    @classmethod
+    def from_json(cls, entry: Any) -> AuthorizationCode | None:
+        if not isinstance(entry, dict):
+            return None
+        code, uri, verifier = (entry.get(k) for k in ("code", "redirect_uri", "code_verifier"))
+        obtained = _time(entry.get("obtained_at"))
+        if not (isinstance(code, str) and code and isinstance(uri, str) and obtained):
+            return None
+        verifier = verifier if isinstance(verifier, str) and verifier else None
+        return cls(code, uri, verifier, obtained)
 
 
 class TokenStoreError(ValueError):
@@ -185,18 +230,55 @@ class TokenStore:
         """Fingerprints of the disposable tokens runs took at ``target``."""
         return set(_mapping(_mapping(self.data.get(USED)).get(target)))
 
-    def mark_used(self, target: str, refresh_token: str, now: dt.datetime) -> None:
-        """Remember a disposable token as taken (by fingerprint) and drop it from the pool."""
+    def used_counts(self, target: str) -> dict[tuple[str, str], int]:
+        """How many disposable tokens runs took at ``target``, per persona and scope."""
+        counts: dict[tuple[str, str], int] = {}
+        for entry in _mapping(_mapping(self.data.get(USED)).get(target)).values():
+            if isinstance(entry, dict) and {"persona", "scope"} <= entry.keys():
+                key = (str(entry["persona"]), str(entry["scope"]))
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def mark_used(
+        self, target: str, refresh_token: str, now: dt.datetime, persona: str, scope: str
+    ) -> None:
+        """Remember a disposable token as taken (by fingerprint, with its persona and scope)
+        and drop it from the pool."""
         used = self.data.setdefault(USED, {}).setdefault(target, {})
-        used[fingerprint(refresh_token)] = _iso(now)
+        used[fingerprint(refresh_token)] = {"at": _iso(now), "persona": persona, "scope": scope}
         for scopes in _mapping(_mapping(self.data.get(DISPOSABLE)).get(target)).values():
-            for scope, entries in _mapping(scopes).items():
+            for name, entries in _mapping(scopes).items():
                 if isinstance(entries, list):
-                    scopes[scope] = [
+                    scopes[name] = [
                         e
                         for e in entries
                         if not (isinstance(e, dict) and e.get("refresh_token") == refresh_token)
                     ]
+
+    def codes(self, target: str) -> Iterator[tuple[str, str, AuthorizationCode]]:
+        """(persona, scope, code) of the codes ``login --codes`` stored for ``target``."""
+        for persona, scopes in _mapping(_mapping(self.data.get(CODES)).get(target)).items():
+            for scope, entries in _mapping(scopes).items():
+                for entry in entries if isinstance(entries, list) else []:
+                    code = AuthorizationCode.from_json(entry)
+                    if code is not None:
+                        yield persona, scope, code
+
+    def add_code(self, target: str, persona: str, scope: str, code: AuthorizationCode) -> None:
+        personas = self.data.setdefault(CODES, {}).setdefault(target, {})
+        personas.setdefault(persona, {}).setdefault(scope, []).append(code.to_json())
+
+    def take_code(
+        self, target: str, persona: str, scope: str, max_age: dt.timedelta, now: dt.datetime
+    ) -> AuthorizationCode | None:
+        """The oldest fresh code of ``persona`` and ``scope``, removed from the store with the
+        stale ones (a code serves one exchange, and a stale one none)."""
+        found = [c for p, s, c in self.codes(target) if (p, s) == (persona, scope)]
+        fresh = sorted((c for c in found if c.fresh(max_age, now)), key=lambda c: c.obtained_at)
+        if found:
+            kept = [c.to_json() for c in fresh[1:]]
+            self.data[CODES][target][persona][scope] = kept
+        return fresh[0] if fresh else None
 
     def save(self) -> None:
         """Atomic write: a temporary 0600 file in the same directory, then rename."""

@@ -26,11 +26,14 @@ from stet_conformance.config.material import check_ca_bundle, loose_permissions
 from stet_conformance.config.profile import (
     DEFAULT_API_PREFIX,
     ProfileDocument,
+    add_stored_tokens,
     check_urls,
     env_password,
     interpolate,
     load_certificate,
     load_limits,
+    load_oauth,
+    load_personas,
     load_private_key,
     load_profile,
     not_a_file,
@@ -47,8 +50,11 @@ from stet_conformance.config.token_store import (
 from stet_conformance.errors import UsageError
 from stet_conformance.http.bounded import Bounds, TransportError, bounded_client, send_bounded
 from stet_conformance.http.tls import client_context
+from stet_conformance.scenario.loader import load_all
+from stet_conformance.scenario.templating import taken
 from stet_conformance.shared import cavage
 from stet_conformance.shared.certs import organization_identifier
+from stet_conformance.shared.resources import scenarios_dir
 
 Status = Literal["ok", "warn", "FAIL"]
 EXPIRY_WARNING = dt.timedelta(days=30)
@@ -107,6 +113,7 @@ def diagnose(path: Path, connect: bool = False, now: dt.datetime | None = None) 
         except UsageError as exc:
             doc.add("FAIL", "profile loads", str(exc))
     _tokens(doc, document)
+    _consumables(doc, document)
     if connect:
         _connect(doc, document, files, qwac is not None)
     return doc.checks
@@ -363,6 +370,88 @@ def _store(
         elif token.expires_within(dt.timedelta(0), doc.now):
             doc.add("FAIL", name, "access token expired and no refresh token: login again")
         configured.setdefault((persona, scope), token.access_token)
+
+
+Pair = tuple[str, str]  # persona, scope
+
+
+def _consumed() -> dict[tuple[str, str, str], int]:
+    """How many scenarios take a disposable refresh token or a code, per persona and scope."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for scenario in load_all(sorted(scenarios_dir().glob("*.yaml"))):
+        steps = (*scenario.steps, *scenario.cleanup)
+        for key in taken([step.request.templates() for step in steps]):
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _consumables(doc: Doctor, document: ProfileDocument) -> None:
+    """The supply of what scenarios consume: disposable refresh tokens and authorization codes,
+    per persona and scope (counts only, never a value)."""
+    try:
+        credentials, _ = add_stored_tokens(document, load_personas(document)[1])
+    except UsageError:
+        return  # the token store's line says what is wrong
+    path = document.path_of("token_store")
+    store = TokenStore.load(path) if path is not None else None
+    consumed = _consumed()
+    unused = {
+        (persona, scope): len(pool)
+        for persona, entry in credentials.items()
+        for scope, pool in entry.disposable_refresh_tokens.items()
+    }
+    used = store.used_counts(document.data["base_url"]) if store is not None else {}
+    needed = {(p, s) for (f, p, s) in consumed if f == "disposable_refresh_token"}
+    for pair in sorted(needed | set(unused) | set(used)):
+        _pool(doc, pair, unused.get(pair, 0), used.get(pair), store is not None)
+    codes = {(p, s): n for (f, p, s), n in consumed.items() if f == "authorization_code"}
+    for pair, count in sorted(codes.items()):
+        _codes(doc, document, store, pair, count)
+
+
+def _hint(doc: Doctor, pair: Pair, option: str) -> str:
+    persona, scope = pair
+    return (
+        f"stet-conformance login --target {doc.path} --persona {persona} --scope {scope} {option}"
+    )
+
+
+def _pool(doc: Doctor, pair: Pair, unused: int, used: int | None, stored: bool) -> None:
+    name = f"disposable refresh tokens {'/'.join(pair)}"
+    taken_before = f", {used or 0} used by runs" if stored else ""
+    if unused:
+        memory = "" if stored else " (no token_store: runs do not remember the ones they took)"
+        doc.add("ok", name, f"{unused} unused{taken_before}{memory}")
+    else:
+        what = f"none unused{taken_before}: the revocation scenarios are skipped"
+        doc.add("warn", name, f"{what}; {_hint(doc, pair, '--disposable N')} adds N")
+
+
+def _codes(
+    doc: Doctor, document: ProfileDocument, store: TokenStore | None, pair: Pair, count: int
+) -> None:
+    name = f"authorization codes {'/'.join(pair)}"
+    max_age = dt.timedelta(seconds=load_oauth(document).code_max_age)
+    stored = (
+        [c for p, s, c in store.codes(document.data["base_url"]) if (p, s) == pair] if store else []
+    )
+    fresh = [c for c in stored if c.fresh(max_age, doc.now)]
+    setting = f"oauth.code_max_age {max_age.total_seconds():.0f} s"
+    if fresh:
+        left = (min(c.obtained_at for c in fresh) + max_age - doc.now).total_seconds()
+        stale = f", {len(stored) - len(fresh)} stale" if len(stored) > len(fresh) else ""
+        doc.add(
+            "ok", name, f"{len(fresh)} fresh, the oldest for {int(left)} s more ({setting}){stale}"
+        )
+    elif document.section("sandbox").get("authorize_without_browser"):
+        doc.add("ok", name, "obtained at run time (sandbox.authorize_without_browser)")
+    else:
+        hint = _hint(doc, pair, f"--codes {count}")
+        doc.add(
+            "warn",
+            name,
+            f"none fresh ({setting}): the code scenarios are skipped; {hint} just before a run",
+        )
 
 
 def _connect(

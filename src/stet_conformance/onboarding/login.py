@@ -5,14 +5,14 @@ The PSU logs in at the bank in a browser; the bank redirects to a loopback liste
 with a PKCE verifier (S256) and the tokens go to the token store. ``state`` is random and
 checked, so a stray or forged redirect cannot plant another PSU's code. ``login --disposable N``
 runs the flow N times and keeps only each grant's refresh token, in the store's pool of
-disposable tokens that the revocation scenarios consume.
+disposable tokens that the revocation scenarios consume. ``login --codes N`` stops each of N
+flows before the exchange and stores the code with its verifier and redirect_uri, for the
+scenarios that exchange a code themselves (code flow, code reuse, redirect-URI mismatch).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -23,22 +23,16 @@ from types import TracebackType
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from stet_conformance.config.profile import Profile
-from stet_conformance.config.token_store import StoredToken, locked_store
+from stet_conformance.config.token_store import AuthorizationCode, StoredToken, locked_store
 from stet_conformance.errors import StetConformanceError
 from stet_conformance.onboarding.oauth import OAuthClient, TokenResponse, require
+from stet_conformance.shared.pkce import pkce_pair
 
 CALLBACK_PATH = "/callback"
 
 
 class LoginFailed(StetConformanceError):
     """The PSU or the bank did not complete the flow (exit 1, one line, no token)."""
-
-
-def pkce_pair() -> tuple[str, str]:
-    """A PKCE verifier (43 characters of base64url) and its S256 challenge (RFC 7636)."""
-    verifier = secrets.token_urlsafe(32)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def authorize_url(
@@ -160,10 +154,10 @@ Announce = Callable[[str, str], None]
 Ask = Callable[[str], str] | None
 
 
-def authorize(
+def authorize_code(
     profile: Profile, request: LoginRequest, announce: Announce, ask: Ask = None
-) -> TokenResponse:
-    """The PSU's authorization in a browser, its code exchanged: a new grant's tokens.
+) -> AuthorizationCode:
+    """The PSU's authorization in a browser: a new code, not exchanged yet.
 
     ``announce(url, redirect_uri)`` shows the URL (and may open a browser). With
     ``request.redirect_uri``, nothing listens: ``ask`` reads the URL the browser was sent to.
@@ -185,8 +179,16 @@ def authorize(
             announce(url, redirect_uri)
             params = listener.wait(request.timeout)
     code = code_from(params, state)
+    return AuthorizationCode(code, redirect_uri, verifier, dt.datetime.now(dt.UTC))
+
+
+def authorize(
+    profile: Profile, request: LoginRequest, announce: Announce, ask: Ask = None
+) -> TokenResponse:
+    """The PSU's authorization in a browser, its code exchanged: a new grant's tokens."""
+    code = authorize_code(profile, request, announce, ask)
     with OAuthClient(profile) as client:
-        return client.exchange_code(code, redirect_uri, verifier)
+        return client.exchange_code(code.code, code.redirect_uri, code.code_verifier)
 
 
 def login(
@@ -224,3 +226,14 @@ def login_disposable(
             answer.refresh_token,
             dt.datetime.now(dt.UTC),
         )
+
+
+def login_code(
+    profile: Profile, request: LoginRequest, announce: Announce, ask: Ask = None
+) -> AuthorizationCode:
+    """One more authorization code, not exchanged, into the token store (``login --codes N``):
+    a scenario exchanges it within ``oauth.code_max_age``."""
+    code = authorize_code(profile, request, announce, ask)
+    with locked_store(request.store) as store:
+        store.add_code(profile.base_url, request.persona, request.scope, code)
+    return code

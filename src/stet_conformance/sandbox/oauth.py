@@ -13,8 +13,6 @@ another client").
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from html import escape
 from urllib.parse import parse_qsl, urlencode
@@ -25,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from stet_conformance.sandbox import fallback
 from stet_conformance.sandbox.responses import JSON, dumps, oauth_error
 from stet_conformance.sandbox.state import CODE_LIFETIME, SCOPES, AuthCode, SandboxState, new_secret
+from stet_conformance.shared.pkce import challenge as s256
 
 PREFIX = "/stet/psd2/oauth"
 
@@ -110,9 +109,7 @@ def _verifier_matches(challenge: str | None, verifier: str | None) -> bool:
         return True
     if not verifier:
         return False
-    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
-    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-    return hmac.compare_digest(expected, challenge)
+    return hmac.compare_digest(s256(verifier), challenge)
 
 
 def token(form: dict[str, str], state: SandboxState, tpp: str) -> Response:

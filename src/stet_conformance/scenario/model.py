@@ -35,8 +35,8 @@ class Payload:
         """The bytes on the wire and the Content-Type they need (``None``: the author's)."""
         if self.kind == "json":
             return json.dumps(self.value).encode("utf-8"), "application/json"
-        if self.kind == "form":
-            fields = {str(k): str(v) for k, v in self.value.items()}
+        if self.kind == "form":  # a field whose value is null is not sent
+            fields = {str(k): str(v) for k, v in self.value.items() if v is not None}
             return urlencode(fields).encode("ascii"), "application/x-www-form-urlencoded"
         return str(self.value).encode("utf-8"), None
 

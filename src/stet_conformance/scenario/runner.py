@@ -26,15 +26,23 @@ from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.config.live import UndeclaredOrigin
 from stet_conformance.config.persona_tokens import MissingToken, TokenTable, persona_token
 from stet_conformance.config.profile import Override, Profile
-from stet_conformance.config.run_tokens import NoDisposableToken, Refreshed, RunTokens, Worker
+from stet_conformance.config.run_tokens import (
+    NoAuthorizationCode,
+    NoDisposableToken,
+    Refreshed,
+    RunTokens,
+    Worker,
+)
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.errors import ConfigError, ScenarioError
 from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
+from stet_conformance.scenario.codes import placeholder_code, take_code
 from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
 from stet_conformance.scenario.templating import (
+    CODES,
     DISPOSABLE,
     NotDeclared,
     UnknownVariable,
@@ -79,30 +87,38 @@ class RunContext(SecretHolder):
         return RunTokens(self.profile, self.worker)
 
 
-Taker = Callable[[str, str], str]
+Taker = Callable[[str, str], Any]
 
 
 @dataclass
 class Scene:
     """What one scenario run keeps between its steps: saved values, the personas' refresh
-    tokens as it started (a rotation it causes shows in later scenarios), its taker of
-    disposable refresh tokens."""
+    tokens as it started (a rotation it causes shows in later scenarios), its takers of
+    disposable refresh tokens and of authorization codes."""
 
     saved: dict[str, Any]
     refresh_tokens: dict[str, dict[str, str]]
     take: Taker
+    take_code: Taker
 
 
-def _holding(run: RunContext) -> Taker:
-    """A taker that takes each persona's and scope's disposable token once per scenario run."""
-    held: dict[tuple[str, str], str] = {}
+def _holding(take: Taker) -> Taker:
+    """A taker that takes once per persona and scope in a scenario run, then holds it."""
+    held: dict[tuple[str, str], Any] = {}
 
-    def take(persona: str, scope: str) -> str:
+    def once(persona: str, scope: str) -> Any:
         if (persona, scope) not in held:
-            held[persona, scope] = run.tokens.take_disposable(persona, scope)
+            held[persona, scope] = take(persona, scope)
         return held[persona, scope]
 
-    return take
+    return once
+
+
+def _takers(run: RunContext) -> tuple[Taker, Taker]:
+    """A scenario run's takers: disposable refresh tokens, then authorization codes."""
+    return _holding(run.tokens.take_disposable), _holding(
+        lambda persona, scope: take_code(run.tokens, run.client, run.profile, persona, scope)
+    )
 
 
 def _placeholder(persona: str, scope: str) -> str:
@@ -164,6 +180,7 @@ def _context(profile: Profile, persona: str | None, scene: Scene) -> dict[str, A
         context["persona"] = profile.personas.get(persona, {})
     context["saved"] = scene.saved
     context[DISPOSABLE] = scene.take
+    context[CODES] = scene.take_code
     target = {
         "name": profile.name,
         "base_url": profile.base_url,
@@ -193,10 +210,10 @@ def _context(profile: Profile, persona: str | None, scene: Scene) -> dict[str, A
     return context
 
 
-def _scene(profile: Profile, saved: dict[str, Any], take: Taker = _placeholder) -> Scene:
-    """A scene of the profile's tokens as loaded: dry runs, ``when`` conditions."""
+def _scene(profile: Profile, saved: dict[str, Any]) -> Scene:
+    """A scene of the profile's tokens as loaded, taking nothing: dry runs, ``when``."""
     tokens = {name: dict(c.refresh_tokens) for name, c in profile.credentials.items()}
-    return Scene(saved, tokens, take)
+    return Scene(saved, tokens, _placeholder, placeholder_code)
 
 
 def _replay(step: Step, previous: Exchange | None, run: RunContext) -> Exchange:
@@ -390,9 +407,10 @@ def _recommended(recommend: Recommendation | None, must: CheckContext) -> list[F
 # Why a scenario needs a target setting, when its absence alone would not say it.
 _NEEDS = {
     "target.browserless_authorize_url": (
-        "needs a fresh authorization code, which only an authorize endpoint that issues one "
-        "without a browser gives (the bundled sandbox: sandbox.authorize_without_browser); at a "
-        "bank the PSU logs in through a browser: stet-conformance login runs that code flow"
+        "the authorize endpoint is the PSU's login page in a browser at a bank: stet-conformance "
+        "login goes through it (and checks the redirect's state); here only an authorize that "
+        "redirects without a browser is tested (the bundled sandbox: "
+        "sandbox.authorize_without_browser)"
     ),
 }
 
@@ -402,7 +420,7 @@ def _rendering(step: Step) -> Iterator[None]:
     """A variable the profile does not provide skips the scenario; an unknown one is an error."""
     try:
         yield
-    except (NoDisposableToken, NotDeclared) as exc:
+    except (NoDisposableToken, NoAuthorizationCode, NotDeclared) as exc:
         raise ScenarioSkipped(str(exc)) from None
     except UnknownVariable as exc:
         name = str(exc.args[0])
@@ -538,7 +556,7 @@ def run_scenario(
     if override is not None and override.skip:
         raise ScenarioSkipped(f"skipped by the target profile: {override.reason}")
     _check_when(scenario, run.profile)
-    scene = Scene({}, run.tokens.refresh_tokens(), _holding(run))
+    scene = Scene({}, run.tokens.refresh_tokens(), *_takers(run))
     results: list[StepResult] = []
     last = len(scenario.steps) - 1
 

@@ -6,10 +6,13 @@ by a dotted path into its result (``account('LEA', 'negative').resource_id``). A
 exactly one expression keeps its type; expressions inside a longer string are formatted as text.
 The functions of ``DATA_FUNCTIONS`` read what the profile declares of a persona (``declared``);
 ``disposable_refresh_token('LEA', 'aisp')`` is the disposable refresh token the scenario took
-(the runner's ``DISPOSABLE`` taker in the context: one token per scenario run). An argument is
-a literal (a whole number, quoted text) or a dotted path into the context (``saved.day``), read
-when the expression is rendered. An account the profile does not declare for a role raises
-``NotDeclared``: the scenario is skipped, naming the persona, the role and the profile key.
+(the runner's ``DISPOSABLE`` taker in the context: one token per scenario run), and
+``authorization_code('LEA', 'aisp')`` the fresh authorization code it took (``.code``,
+``.redirect_uri``, ``.code_verifier``; the ``CODES`` taker: one code per scenario run).
+An argument is a literal (a whole number, quoted text) or a dotted path into the context
+(``saved.day``), read when the expression is rendered. An account the profile does not declare
+for a role raises ``NotDeclared``: the scenario is skipped, naming the persona, the role and the
+profile key.
 """
 
 from __future__ import annotations
@@ -169,20 +172,32 @@ def _beyond_history(context: Context, persona: str) -> Any:
 
 
 DISPOSABLE = "__disposable__"  # the context's taker: (persona, scope) -> refresh token
+CODES = "__authorization_code__"  # the context's taker: (persona, scope) -> code, verifier, uri
 
 
-def _disposable_refresh_token(context: Context, persona: str, scope: str) -> Any:
-    """The disposable refresh token this scenario run holds for ``persona`` and ``scope``."""
+def _taken(context: Context, taker: str, persona: str, scope: str, what: str) -> Any:
+    """What the scenario run's ``taker`` holds for ``persona`` and ``scope``."""
     if persona not in fixture_personas()["personas"]:
         raise ScenarioError(f"unknown persona {persona}")
     if scope not in TOKEN_SCOPES:
         raise ScenarioError(f"unknown scope {scope} (known: {', '.join(TOKEN_SCOPES)})")
     if context is None:
         return None
-    take = context.get(DISPOSABLE)
+    take = context.get(taker)
     if take is None:
-        raise ScenarioError("disposable refresh tokens are given to scenario steps only")
+        raise ScenarioError(f"{what} are given to scenario steps only")
     return take(persona, scope)
+
+
+def _disposable_refresh_token(context: Context, persona: str, scope: str) -> Any:
+    """The disposable refresh token this scenario run holds for ``persona`` and ``scope``."""
+    return _taken(context, DISPOSABLE, persona, scope, "disposable refresh tokens")
+
+
+def _authorization_code(context: Context, persona: str, scope: str) -> Any:
+    """The fresh authorization code this scenario run holds: ``code``, ``redirect_uri``,
+    ``code_verifier`` (null without PKCE)."""
+    return _taken(context, CODES, persona, scope, "authorization codes")
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -199,6 +214,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "history_start": _history_start,
     "beyond_history": _beyond_history,
     "disposable_refresh_token": _disposable_refresh_token,
+    "authorization_code": _authorization_code,
 }
 DATA_FUNCTIONS = frozenset(
     {
@@ -212,8 +228,23 @@ DATA_FUNCTIONS = frozenset(
     }
 )
 # called with the context
-CONTEXT_FUNCTIONS = DATA_FUNCTIONS | {"disposable_refresh_token", "day_start"}
+CONTEXT_FUNCTIONS = DATA_FUNCTIONS | {"disposable_refresh_token", "authorization_code", "day_start"}
 _TYPE_NAMES = {int: "a whole number", str: "quoted text", int | str: "a whole number or text"}
+
+
+TAKERS = ("disposable_refresh_token", "authorization_code")
+
+
+def taken(values: Any) -> set[tuple[str, str, str]]:
+    """(function, persona, scope) of the ``TAKERS`` calls in ``values``: what scenarios consume
+    (``doctor`` reports the supply of each)."""
+    found: set[tuple[str, str, str]] = set()
+    for expression in expressions(values):
+        match = CALL.fullmatch(expression)
+        if match is not None and match.group(1) in TAKERS:
+            persona, scope = _parse_args(match.group(1), match.group(2))
+            found.add((match.group(1), str(persona), str(scope)))
+    return found
 
 
 def lookup(context: Mapping[str, Any], path: str) -> Any:

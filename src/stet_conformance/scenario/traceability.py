@@ -176,6 +176,12 @@ NOT_APPLICABLE: Mapping[Cell, str] = {
     ),
     **{(op, "body_validation"): "no request body" for op in BODILESS},
 }
+# Endpoints a scenario may name that are no row of the matrix, with the reason.
+OUTSIDE_MATRIX: Mapping[str, str] = {
+    "GET /oauth/authorize": (
+        "the PSU's login in a browser (RFC 6749 4.1.1), not a call of the TPP's API client"
+    ),
+}
 _URL_PATHS = {"token_url": "/oauth/token", "revoke_url": "/oauth/revoke"}
 # Literal path segments; any other segment is a resource id.
 LITERALS = frozenset(
