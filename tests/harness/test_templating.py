@@ -293,6 +293,8 @@ def test_day_start_is_midnight_in_the_imputation_zone() -> None:
     assert render("{{ day_start(-10) }}", {}) == f"{ten_days_ago}T00:00:00.000Z"
     with pytest.raises(ScenarioError, match="YYYY-MM-DD"):
         render("{{ day_start('15/01/2026') }}", {})
+    ZONED["saved"]["day"] = templating.saved_placeholder("day")  # a dry run: nothing received
+    assert render("{{ day_start(saved.day) }}", ZONED) == "<saved.day>T00:00:00.000+HH:MM"
 
 
 def test_path_arguments_are_read_at_run_time_and_named_at_load_time() -> None:

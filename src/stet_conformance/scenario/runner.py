@@ -48,6 +48,7 @@ from stet_conformance.scenario.templating import (
     UnknownVariable,
     lookup,
     render,
+    saved_placeholder,
 )
 from stet_conformance.verdict import Level
 
@@ -451,7 +452,7 @@ class _Placeholders(dict[str, Any]):
         return True
 
     def __getitem__(self, key: str) -> str:
-        return f"<saved.{key}>"
+        return saved_placeholder(key)
 
 
 def plan_scenario(scenario: Scenario, profile: Profile) -> list[str]:

@@ -67,6 +67,8 @@ def _day_start(context: Context, day: int | str) -> Any:
     ``day``: days from today (UTC, as ``date()``) or a ``YYYY-MM-DD`` date. A transaction dated
     that day is imputed at this instant (profile ``imputation``), so it is the exact boundary.
     """
+    if isinstance(day, str) and is_placeholder(day):  # a dry run's saved value
+        return f"{day}T00:00:00.000" + ("Z" if _zone(context or {}) is dt.UTC else "+HH:MM")
     try:
         date = dt.date.fromisoformat(_date(day) if isinstance(day, int) else day)
     except ValueError:
@@ -75,6 +77,15 @@ def _day_start(context: Context, day: int | str) -> Any:
         return None
     start = day_start(date, _zone(context)).isoformat(timespec="milliseconds")
     return start.replace("+00:00", "Z")
+
+
+def saved_placeholder(name: str) -> str:
+    """What a saved value reads as in a dry run, where nothing was received."""
+    return f"<saved.{name}>"
+
+
+def is_placeholder(value: str) -> bool:
+    return value.startswith("<saved.") and value.endswith(">")
 
 
 def _zone(context: Mapping[str, Any]) -> dt.tzinfo:
