@@ -143,6 +143,8 @@ def test_transport_errors_are_one_clear_sentence(
         (httpx.ConnectError("[Errno -2] Name or service not known"), True),
         (httpx.ConnectError("[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"), False),
         (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), False),
+        (httpx.ConnectError("[Errno 104] Connection reset by peer"), False),
+        (httpx.ConnectError("[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred"), False),
     ],
 )
 def test_only_a_connection_that_cannot_be_made_is_unreachable(
