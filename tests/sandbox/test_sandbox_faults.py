@@ -217,6 +217,8 @@ def _(api: Api) -> None:
 
         assert get(f"/accounts/{LEA_ID}/balances") == 200
         assert get("/accounts") == 401
+        token = bare.post(api.profile["oauth"]["token_url"], data={"grant_type": "x"})
+        assert (token.status_code, token.json()["error"]) == (401, "invalid_client")
     assert _balance(api).status_code == 200  # the QWAC still works
 
 
