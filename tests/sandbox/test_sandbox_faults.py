@@ -248,6 +248,25 @@ def _(api: Api) -> None:
     assert _balance(api).status_code == 200  # LEA's consent is unchanged
 
 
+@check("consents-other-psu-iban-accepted")
+def _(api: Api) -> None:
+    claire = {"balances": [{"iban": "FR7617515900000400358074026"}], "transactions": []}
+    body = {**claire, "psuIdentity": False, "trustedBeneficiaries": False}
+    assert api.call("PUT", "/consents", json=body).status_code == 201
+
+
+@check("identity-wrong-scope-ok")
+def _(api: Api) -> None:
+    assert api.get("/end-user-identity", persona="MARC", scope="pisp").status_code == 200
+    assert api.get("/accounts", persona="MARC", scope="pisp").status_code == 403
+
+
+@check("revoke-token-optional")
+def _(api: Api) -> None:
+    revoke_url = api.profile["oauth"]["revoke_url"]
+    assert api.client.post(revoke_url, data={"token_type_hint": "refresh_token"}).status_code == 200
+
+
 @pytest.mark.parametrize("fault", sorted(CHECKS))
 def test_fault_changes_behaviour(fresh: Fresh, fault: str) -> None:
     with fresh([fault]) as api:

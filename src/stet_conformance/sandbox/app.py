@@ -51,6 +51,7 @@ _SCOPE_FAULTS = {
     "balances": "balances-wrong-scope-ok",
     "transactions": "transactions-wrong-scope-ok",
     "funds": "funds-wrong-scope-ok",
+    "identity": "identity-wrong-scope-ok",
     "confirmation": "confirmation-aisp-ok",
 }
 # Faults that answer a wrong method with something other than 405: (kind, fault) -> status.

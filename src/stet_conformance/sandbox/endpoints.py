@@ -332,7 +332,7 @@ def consents(ctx: Context) -> Response:
     if "consents-malformed-body-accepted" in ctx.faults and not _is_json(ctx.body):
         return empty_response(201)
     try:
-        new = parse_access(_json_body(ctx), persona.ibans)
+        new = parse_access(_json_body(ctx), _consentable(ctx))
     except AccessError as exc:
         raise ApiError(400, str(exc)) from exc
     key = (ctx.caller.tpp, persona.key)
@@ -346,6 +346,13 @@ def consents(ctx: Context) -> Response:
     if "consent-body-json" in ctx.choices:
         return Response(b"{}", status, media_type=JSON)
     return empty_response(status)
+
+
+def _consentable(ctx: Context) -> frozenset[str]:
+    """The IBANs a consent may name: the PSU's (fault consents-other-psu-iban-accepted: any)."""
+    if "consents-other-psu-iban-accepted" not in ctx.faults:
+        return ctx.persona.ibans
+    return frozenset(a.iban for p in ctx.state.bank.personas.values() for a in p.accounts)
 
 
 def identity(ctx: Context) -> Response:
