@@ -125,6 +125,7 @@ def test_timeouts_are_retried_only_when_named(profile: Profile) -> None:
             "is not trusted (set tls.ca_bundle",
         ),
         (httpx.RemoteProtocolError("gone"), "closed the connection before the response was"),
+        (httpx.WriteError("[Errno 32] Broken pipe"), "closed the connection before the response"),
         (httpx.ConnectTimeout("slow"), "timeout talking to"),
     ],
 )

@@ -282,7 +282,7 @@ def _transport_error(bounds: Bounds, exc: httpx.HTTPError, deadline: _Deadline) 
         return TransportError("timeout", f"timeout talking to {origin}: {_kind(exc)}")
     if isinstance(exc, httpx.ConnectError):
         return _connect_error(bounds, exc)
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return TransportError(
             "reset",
             f"{origin} closed the connection before the response was complete ({_kind(exc)}); "
