@@ -125,6 +125,7 @@ def test_timeouts_are_retried_only_when_named(profile: Profile) -> None:
             "is not trusted (set tls.ca_bundle",
         ),
         (httpx.RemoteProtocolError("gone"), "closed the connection before the response was"),
+        (httpx.WriteError("[Errno 32] Broken pipe"), "closed the connection before the response"),
         (httpx.ConnectTimeout("slow"), "timeout talking to"),
     ],
 )
@@ -143,6 +144,8 @@ def test_transport_errors_are_one_clear_sentence(
         (httpx.ConnectError("[Errno -2] Name or service not known"), True),
         (httpx.ConnectError("[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"), False),
         (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), False),
+        (httpx.ConnectError("[Errno 104] Connection reset by peer"), False),
+        (httpx.ConnectError("[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred"), False),
     ],
 )
 def test_only_a_connection_that_cannot_be_made_is_unreachable(

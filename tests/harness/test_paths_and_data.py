@@ -120,6 +120,41 @@ def test_matches_is_a_full_match_on_strings_only() -> None:
     _bad({"v": 123}, matches=r"[0-9]+")
 
 
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/stet/psd2/v1.4.2/accounts/A%201/balances",  # relative, percent-encoded
+        "https://bank.example/stet/psd2/v1.4.2/accounts/A 1/balances",  # absolute (a variant)
+        "v1/accounts/A 1/balances/",  # STET's examples: no leading slash, a trailing one
+        "accounts/A 1/balances",  # exactly the path, relative
+        "/accounts/A 1/balances?page=2",  # a query is not the resource
+        "/accounts/A 1/balances{?dateFrom,dateTo}",  # an RFC 6570 template
+    ],
+)
+def test_points_to_accepts_every_way_to_write_the_resource(href: str) -> None:
+    _ok({"v": href}, points_to="/accounts/A 1/balances")
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/stet/psd2/v1.4.2/accounts",  # the parent list
+        "/accounts/A 2/balances",  # another account
+        "/accounts/A 1/transactions",  # another resource of the account
+        "/xaccounts/A 1/balances",  # the path ends with it, not on a segment boundary
+        "https://bank.example/other?next=/accounts/A 1/balances",  # only the query names it
+    ],
+)
+def test_points_to_refuses_another_resource(href: str) -> None:
+    _bad(
+        {"v": href}, "does not point to /accounts/A 1/balances", points_to="/accounts/A 1/balances"
+    )
+
+
+def test_points_to_refuses_a_link_that_is_not_an_href() -> None:
+    _bad({"v": {"href": "/accounts"}}, "is not an href", points_to="/accounts")
+
+
 def test_a_bad_pattern_known_only_at_run_time_fails_the_check() -> None:
     """A templated ``matches:`` or a profile override's: no re.error traceback."""
     _bad({"v": "x"}, "matches: /(unclosed/ is not a regular expression", matches="(unclosed")

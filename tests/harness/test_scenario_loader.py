@@ -171,6 +171,29 @@ def test_skip_when_is_refused_in_cleanup(tmp_path: Path) -> None:
     assert error(path) == f"{path}:7: skip_when is not allowed in cleanup steps"
 
 
+def test_client_cert_and_the_second_tpp_are_refused_together(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        - id: X-1
+          title: t
+          request:
+            method: GET
+            path: /a
+            tpp: other
+            client_cert: none
+          expect: {status: 401}
+        """,
+    )
+    assert error(path) == (
+        f"{path}:7: client_cert sends without the QWAC and tpp: other with the second TPP's: "
+        "give one of them"
+    )
+    path.write_text(path.read_text().replace("tpp: other", "tpp: own"))
+    (loaded,) = load_file(path)
+    assert loaded.steps[0].request.client_cert == "none"
+
+
 def test_skip_when_needs_a_reason(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -85,11 +85,6 @@ def test_no_test_claims_a_cell_the_catalog_calls_not_applicable(project: Matrix)
     assert project.not_applicable_claimed() == []
 
 
-@pytest.mark.xfail(
-    reason="issue 15: the scenarios and sandbox faults filling these cells are written on "
-    "another branch; remove this mark once both are merged",
-    strict=False,
-)
 def test_the_project_matrix_has_no_empty_cell(project: Matrix) -> None:
     empty = [f"{op} x {rule}" for op, rule in project.empty()]
     assert not empty, f"{len(empty)} EMPTY cells: " + ", ".join(empty)

@@ -8,8 +8,10 @@ from contextlib import AbstractContextManager
 
 import httpx
 import pytest
-from sandbox_helpers import Api, check_registry
+from sandbox_helpers import BASE, Api, check_registry
 
+from stet_conformance.http.signing import RequestOptions
+from stet_conformance.http.tls import client_context
 from stet_conformance.sandbox.server import SandboxServer
 
 Fresh = Callable[[Sequence[str]], AbstractContextManager[Api]]
@@ -202,6 +204,67 @@ def _(api: Api) -> None:
     refresh = api.profile["personas"]["LEA"]["refresh_tokens"]["aisp"]
     form = {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": "PSDFR-X-1"}
     assert api.client.post(api.profile["oauth"]["token_url"], data=form).status_code == 200
+
+
+@check("mtls-optional-on-balances")
+def _(api: Api) -> None:
+    context = client_context(api.server.pki.ca_cert, None, None)  # no client certificate
+    with httpx.Client(base_url=api.server.base_url, verify=context, auth=api.client.auth) as bare:
+
+        def get(path: str) -> int:
+            options = RequestOptions(token=api.token())
+            return bare.get(BASE + path, extensions={"stet": options}).status_code
+
+        assert get(f"/accounts/{LEA_ID}/balances") == 200
+        assert get("/accounts") == 401
+        token = bare.post(api.profile["oauth"]["token_url"], data={"grant_type": "x"})
+        assert (token.status_code, token.json()["error"]) == (401, "invalid_client")
+    assert _balance(api).status_code == 200  # the QWAC still works
+
+
+@check("self-href-wrong")
+def _(api: Api) -> None:
+    assert _balance(api).json()["_links"]["self"]["href"] == "/stet/psd2/v1.4.2/accounts"
+
+
+@check("wrong-method-200-on-identity")
+def _(api: Api) -> None:
+    response = api.call("POST", "/end-user-identity", persona="MARC")
+    assert (response.status_code, response.json()["connectedPsu"]) == (200, "Marc Sandboxm")
+    assert api.call("POST", "/accounts").status_code == 405
+
+
+@check("consents-malformed-body-accepted")
+def _(api: Api) -> None:
+    headers = {"Content-Type": "application/json"}
+    malformed = api.client.put(
+        f"{BASE}/consents",
+        content=b'{"balances": [',
+        headers=headers,
+        extensions={"stet": RequestOptions(token=api.token())},
+    )
+    assert malformed.status_code == 201
+    assert api.call("PUT", "/consents", json={"balances": []}).status_code == 400
+    assert _balance(api).status_code == 200  # LEA's consent is unchanged
+
+
+@check("consents-other-psu-iban-accepted")
+def _(api: Api) -> None:
+    claire = {"balances": [{"iban": "FR7617515900000400358074026"}], "transactions": []}
+    body = {**claire, "psuIdentity": False, "trustedBeneficiaries": False}
+    assert api.call("PUT", "/consents", json=body).status_code == 201
+
+
+@check("identity-wrong-scope-ok")
+def _(api: Api) -> None:
+    assert api.get("/end-user-identity", persona="MARC", scope="pisp").status_code == 200
+    assert api.get("/accounts", persona="MARC", scope="pisp").status_code == 403
+
+
+@check("revoke-token-optional")
+def _(api: Api) -> None:
+    revoke_url = api.profile["oauth"]["revoke_url"]
+    assert api.client.post(revoke_url, data={"token_type_hint": "refresh_token"}).status_code == 200
 
 
 @pytest.mark.parametrize("fault", sorted(CHECKS))

@@ -431,6 +431,14 @@ def test_oauth_flow(api: Api) -> None:
     assert api.client.post(oauth["token_url"], data=refresh_form).json()["error"] == "invalid_grant"
 
 
+def test_revoke_without_a_token_is_invalid_request(api: Api) -> None:
+    """RFC 7009 2.1: the token parameter is required (RFC 6749 5.2: a missing one is 400)."""
+    revoke_url = api.profile["oauth"]["revoke_url"]
+    response = api.client.post(revoke_url, data={"token_type_hint": "refresh_token"})
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+    assert api.client.post(revoke_url, data={"token": "unknown"}).status_code == 200
+
+
 def test_oauth_client_id_mismatch(api: Api) -> None:
     oauth = api.profile["oauth"]
     refresh = api.profile["personas"]["MARC"]["refresh_tokens"]["aisp"]

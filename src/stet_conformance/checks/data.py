@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from stet_conformance.checks.base import CheckContext, Failure
 from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
@@ -27,6 +28,7 @@ from stet_conformance.shared.dates import parse_stet_datetime
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _OPTIONS = ("path", "allow_no_match", "if_present")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T")
+_URI_TEMPLATE = re.compile(r"\{[^{}]*\}$")  # a trailing RFC 6570 expression: {?dateFrom,dateTo}
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -101,6 +103,18 @@ def _is_empty(value: Any) -> bool:
     return value is MISSING or value in (None, "", [], {})
 
 
+def _points_to(value: Any, wanted: str) -> str | None:
+    """A HAL href names the resource ``wanted`` (a path such as /accounts/X/balances) whether the
+    bank writes it absolute or relative, templated or not: its path ends with ``wanted``."""
+    if not isinstance(value, str):
+        return f"{value!r} is not an href"
+    path = unquote(urlsplit(_URI_TEMPLATE.sub("", value)).path).rstrip("/")
+    target = "/" + unquote(wanted).strip("/")
+    if path == target.lstrip("/") or path.endswith(target):
+        return None
+    return f"{value!r} does not point to {target}"
+
+
 def _empty(value: Any, _: Any) -> str | None:
     return None if _is_empty(value) else f"{value!r} is not empty"
 
@@ -130,6 +144,7 @@ PER_VALUE: dict[str, Callable[[Any, Any], str | None]] = {
     "decimal_equals": _decimal_equals,
     "in": lambda v, w: None if v in w else f"{v!r} is not one of {w!r}",
     "matches": _matches,
+    "points_to": _points_to,
     "gte": _order(lambda a, b: a >= b, ">="),
     "gt": _order(lambda a, b: a > b, ">"),
     "lte": _order(lambda a, b: a <= b, "<="),

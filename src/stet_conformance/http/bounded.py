@@ -282,7 +282,7 @@ def _transport_error(bounds: Bounds, exc: httpx.HTTPError, deadline: _Deadline) 
         return TransportError("timeout", f"timeout talking to {origin}: {_kind(exc)}")
     if isinstance(exc, httpx.ConnectError):
         return _connect_error(bounds, exc)
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return TransportError(
             "reset",
             f"{origin} closed the connection before the response was complete ({_kind(exc)}); "
@@ -296,11 +296,16 @@ def _kind(exc: Exception) -> str:
     return type(exc).__name__
 
 
+# A connection made, then ended during the TLS handshake (an alert, a reset, an abrupt EOF): the
+# server refused something of this client (its certificate), not the connection itself.
+_HANDSHAKE_WORDS = ("certificate", "alert", "reset by peer", "eof")
+
+
 def _connect_error(bounds: Bounds, exc: httpx.ConnectError) -> TransportError:
     origin, text = bounds.origin, str(exc)
     refused = refused_server_certificate(text, origin, bounds.setting)
     if refused:
         return TransportError("connect", refused)
-    if "certificate" in text.lower() or "alert" in text.lower():
+    if any(word in text.lower() for word in _HANDSHAKE_WORDS):
         return TransportError("connect", f"TLS handshake with {origin} failed: {text[:200]}")
     return Unreachable(f"cannot connect to {origin}: {text[:200]}")

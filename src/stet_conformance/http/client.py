@@ -9,11 +9,13 @@ the raw response for the checks and renders a redacted copy for humans.
 from __future__ import annotations
 
 import ssl
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import httpx
 
@@ -27,7 +29,7 @@ from stet_conformance.http.budget import Charge, DryRun
 from stet_conformance.http.jsonbody import JSONTooDeep, loads
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions, Signer, StetAuth
-from stet_conformance.http.tls import client_context
+from stet_conformance.http.tls import client_context, write_impostor
 
 MAX_BODY_SHOWN = 4000
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -167,6 +169,17 @@ class StetClient:
     def with_tls(self, tls: TlsSettings) -> StetClient:
         """A client for another identity of the same target (a second TPP's QWAC), same mode."""
         return StetClient(replace(self.settings, tls=tls), self.redactor, dry_run=self.dry_run)
+
+    def without_qwac(self, kind: Literal["none", "untrusted"]) -> StetClient:
+        """A client that presents no client certificate, or a self-signed one (made here, its
+        files gone once the TLS context has read them): does the bank require its QWAC?"""
+        tls = self.settings.tls
+        bare = TlsSettings(ca_bundle=tls.ca_bundle)
+        if kind == "none":
+            return self.with_tls(bare)
+        with tempfile.TemporaryDirectory(prefix="stet-untrusted-") as directory:
+            cert, key = write_impostor(Path(directory), tls.client_cert)
+            return self.with_tls(replace(bare, client_cert=cert, client_key=key))
 
     def send(
         self,

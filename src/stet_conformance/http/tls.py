@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 def client_context(
@@ -42,3 +48,44 @@ def refused_server_certificate(error: str, url: str, setting: str) -> str | None
         f"the server certificate of {url} is not trusted "
         "(set tls.ca_bundle to the CA that issued it)"
     )
+
+
+def _impostor_subject(qwac: Path | None) -> x509.Name:
+    """The subject of the TPP's QWAC; a generic name when it cannot be read (the profile's QWAC
+    is checked where the profile is loaded)."""
+    try:
+        if qwac is not None:
+            return x509.load_pem_x509_certificate(qwac.read_bytes()).subject
+    except (OSError, ValueError):
+        pass
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stet-conformance untrusted")])
+
+
+def write_impostor(directory: Path, qwac: Path | None) -> tuple[Path, Path]:
+    """A self-signed certificate and its key, written into ``directory`` (``client_cert:
+    untrusted``): the subject of the TPP's QWAC, signed by no CA the bank trusts, so a bank that
+    reads the name without checking the issuer is caught."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = _impostor_subject(qwac)
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    cert_path, key_path = directory / "untrusted.pem", directory / "untrusted.key"
+    for path, data in (
+        (cert_path, cert.public_bytes(serialization.Encoding.PEM)),
+        (key_path, pem_key),
+    ):
+        path.touch(mode=0o600)
+        path.write_bytes(data)
+    return cert_path, key_path

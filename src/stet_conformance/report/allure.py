@@ -58,6 +58,10 @@ def record_step(result: StepResult, redactor: Redactor) -> None:
     exchange = result.exchange
     prefix = "cleanup: " if result.cleanup else ""
     if exchange is None:
+        if result.refused:  # client_cert: refused at the TLS layer, which the step tests
+            title = f"{prefix}{result.step.name}: refused at the TLS layer ({result.refused})"
+            with allure.step(redactor.text(title)):
+                pass
         return
     title = (
         f"{prefix}{result.step.name}: {exchange.request.method} "

@@ -51,6 +51,7 @@ _SCOPE_FAULTS = {
     "balances": "balances-wrong-scope-ok",
     "transactions": "transactions-wrong-scope-ok",
     "funds": "funds-wrong-scope-ok",
+    "identity": "identity-wrong-scope-ok",
     "confirmation": "confirmation-aisp-ok",
 }
 # Faults that answer a wrong method with something other than 405: (kind, fault) -> status.
@@ -101,8 +102,8 @@ def build_app(state: SandboxState) -> Starlette:
 async def _handle(
     request: Request, state: SandboxState, qseal_path: str, qseal_pem: bytes
 ) -> Response:
-    tpp = auth.client_tpp(request)
     raw_path = request.scope["raw_path"].decode("latin-1")
+    tpp = _tls_tpp(request, state, raw_path)
     if raw_path.startswith(oauth.PREFIX + "/"):
         return await oauth.handle(request, state, tpp, raw_path[len(oauth.PREFIX) + 1 :])
     if raw_path == qseal_path and request.method == "GET":
@@ -166,6 +167,26 @@ async def _reset(request: Request, state: SandboxState) -> Response:
     return Response(status_code=204)
 
 
+def _tls_tpp(request: Request, state: SandboxState, raw_path: str) -> str:
+    """The QWAC's TPP (fault mtls-optional-on-balances: balances without a client certificate
+    are served to the TPP the token was issued to)."""
+    if (
+        "mtls-optional-on-balances" in state.faults
+        and auth.client_certificate(request) is None
+        and raw_path.endswith("/balances")
+    ):
+        value = request.headers.get("authorization", "").partition(" ")[2].strip()
+        found = state.access.get(value)
+        if found is not None:
+            return found.tpp
+    try:
+        return auth.client_tpp(request)
+    except ApiError as exc:  # the OAuth endpoints name a client they cannot authenticate
+        if raw_path.startswith(oauth.PREFIX + "/"):
+            exc.error = "invalid_client"
+        raise
+
+
 def _token_tpp(request: Request, tpp: str, state: SandboxState) -> str:
     """The TPP a token must belong to: the caller's (fault token-not-bound-to-tpp: its own)."""
     if "token-not-bound-to-tpp" in state.faults:
@@ -188,11 +209,14 @@ def _check_accept(value: str | None) -> None:
 
 
 def _wrong_method(kind: str, method: str, allowed: str, state: SandboxState) -> None:
-    """Raise the 405 (or a POST fault's status); returns only for balances-post-200."""
+    """Raise the 405 (or a POST fault's status); returns only for the faults that serve it
+    (balances-post-200, wrong-method-200-on-identity)."""
     faults = state.faults
     if method == "POST" and kind == "consents" and "consents-post-403" in state.choices:
         raise ApiError(403, "request refused")  # the portal's CON-3 result column
     if method == "POST" and kind == "balances" and "balances-post-200" in faults:
+        return
+    if method == "POST" and kind == "identity" and "wrong-method-200-on-identity" in faults:
         return
     if method == "GET" and kind == "confirmation" and "confirmation-get-404" in faults:
         raise ApiError(404, "no such resource")

@@ -213,6 +213,8 @@ def balances(ctx: Context, resource_id: str) -> Response:
     }
     if "links-self-missing" in ctx.faults:
         del links["self"]
+    elif "self-href-wrong" in ctx.faults:
+        links["self"] = _link(f"{BASE}/accounts")
     return ctx.hal({"balances": _balances(ctx, account), "_links": links})
 
 
@@ -313,6 +315,14 @@ def _json_body(ctx: Context) -> object:
         raise ApiError(400, "the body is not JSON") from exc
 
 
+def _is_json(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
+
+
 def _require_json_content_type(ctx: Context) -> None:
     value = ctx.request.headers.get("content-type", "")
     if value.split(";", 1)[0].strip().lower() == "application/json":
@@ -327,8 +337,10 @@ def _require_json_content_type(ctx: Context) -> None:
 def consents(ctx: Context) -> Response:
     persona = ctx.persona
     _require_json_content_type(ctx)
+    if "consents-malformed-body-accepted" in ctx.faults and not _is_json(ctx.body):
+        return empty_response(201)
     try:
-        new = parse_access(_json_body(ctx), persona.ibans)
+        new = parse_access(_json_body(ctx), _consentable(ctx))
     except AccessError as exc:
         raise ApiError(400, str(exc)) from exc
     key = (ctx.caller.tpp, persona.key)
@@ -342,6 +354,13 @@ def consents(ctx: Context) -> Response:
     if "consent-body-json" in ctx.choices:
         return Response(b"{}", status, media_type=JSON)
     return empty_response(status)
+
+
+def _consentable(ctx: Context) -> frozenset[str]:
+    """The IBANs a consent may name: the PSU's (fault consents-other-psu-iban-accepted: any)."""
+    if "consents-other-psu-iban-accepted" not in ctx.faults:
+        return ctx.persona.ibans
+    return frozenset(a.iban for p in ctx.state.bank.personas.values() for a in p.accounts)
 
 
 def identity(ctx: Context) -> Response:

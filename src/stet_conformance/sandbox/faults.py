@@ -97,6 +97,18 @@ FAULTS: dict[str, str] = {
     "replay-accepted": "a replayed signed request is accepted although the bank promises replay "
     "protection",
     "content-type-500": "PUT /consents with a non-JSON Content-Type answers 500",
+    # Every operation x every cross-cutting rule (issue 15, scenarios/rules.yaml):
+    "mtls-optional-on-balances": "the TLS layer asks for no client certificate, and balances "
+    "are served without one (to the TPP the token was issued to)",
+    "self-href-wrong": "the balances body's _links.self points at the account list, not at the "
+    "balances requested",
+    "wrong-method-200-on-identity": "POST /end-user-identity answers 200 with the identity "
+    "instead of 405",
+    "consents-malformed-body-accepted": "PUT /consents with a body that is not JSON answers 201 "
+    "(the consent unchanged)",
+    "consents-other-psu-iban-accepted": "PUT /consents accepts an account of another PSU",
+    "identity-wrong-scope-ok": "GET /end-user-identity answers to a token without the aisp scope",
+    "revoke-token-optional": "POST /revoke without its token parameter answers 200",
     "duplicate-header-500": "a request carrying a header twice (X-Request-ID, PSU-IP-Address) "
     "answers 500",
 }
@@ -107,6 +119,7 @@ FAULTS.update(CHAOS_FAULTS)  # transport-level faults are described next to thei
 # the variant on with the fault, however it is started (``run``, ``sandbox``, ``pytest``).
 FAULT_VARIANTS: dict[str, dict[str, bool]] = {
     "replay-accepted": {"replay_protection": True},
+    "mtls-optional-on-balances": {"client_cert_optional": True},
 }
 
 

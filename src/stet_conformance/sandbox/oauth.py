@@ -49,7 +49,10 @@ async def handle(request: Request, state: SandboxState, tpp: str, endpoint: str)
 
 def revoke(value: str, state: SandboxState, tpp: str) -> Response:
     """RFC 7009: 200 (variant revoke-204: 204), whether the token was known or not; the variant
-    revoke-access-unsupported revokes refresh tokens only (2.2.1 ``unsupported_token_type``)."""
+    revoke-access-unsupported revokes refresh tokens only (2.2.1 ``unsupported_token_type``).
+    A request without the required ``token`` is 400 invalid_request (2.1; RFC 6749 5.2)."""
+    if not value and "revoke-token-optional" not in state.faults:
+        return oauth_error(400, "invalid_request", "the token parameter is required")
     if "revoke-access-unsupported" in state.choices and value in state.access:
         return oauth_error(400, "unsupported_token_type", "only refresh tokens can be revoked")
     state.revoke(value, tpp)

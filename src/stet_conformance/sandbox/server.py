@@ -193,9 +193,9 @@ class SandboxServer:
         self.latency_ms = check_latency(latency_ms)
         self.choices = variant_switches(variants)
         self.host = host
-        replay_protection = replay_protection or variant_options(self.faults).get(
-            "replay_protection", False
-        )
+        options = variant_options(self.faults)
+        replay_protection = replay_protection or options.get("replay_protection", False)
+        self._client_cert_optional = options.get("client_cert_optional", False)
         self.pki = ensure_pki(self.directory / PKI_DIR)
         self.profile_path = self.directory / PROFILE_FILE
         data = _data_file(self.choices)
@@ -224,7 +224,9 @@ class SandboxServer:
             ssl_keyfile=str(self.pki.server_key),
             ssl_certfile=str(self.pki.server_cert),
             ssl_ca_certs=str(self.pki.ca_cert),
-            ssl_cert_reqs=ssl.CERT_REQUIRED,
+            # The bank's TLS layer refuses a client without a certificate from the CA (the
+            # fault mtls-optional-on-balances asks for one without requiring it).
+            ssl_cert_reqs=ssl.CERT_OPTIONAL if self._client_cert_optional else ssl.CERT_REQUIRED,
             http=TlsH11Protocol,
             ws="none",
             lifespan="off",

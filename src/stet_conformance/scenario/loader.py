@@ -78,6 +78,11 @@ def _check_step(
     step: Step, raw: dict[str, Any], saved: set[str], path: tuple[str | int, ...], pos: Positions
 ) -> None:
     """Static checks of one step; ``raw`` is its YAML mapping (to point at the line of a value)."""
+    if step.request.client_cert != "qwac" and step.request.tpp == "other":
+        raise ScenarioError(
+            f"{pos.where([*path, 'request', 'client_cert'])}: client_cert sends without the QWAC "
+            "and tpp: other with the second TPP's: give one of them"
+        )
     if step.recommend is not None and not step.recommend.expect.given:
         raise ScenarioError(
             f"{pos.where([*path, 'recommend'])}: recommend: names no expectation besides "

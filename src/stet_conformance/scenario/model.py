@@ -58,6 +58,7 @@ class Request:
     request_id: bool = True
     psu_ip_address: bool = True
     tpp: Literal["own", "other"] = "own"
+    client_cert: Literal["qwac", "none", "untrusted"] = "qwac"  # none/untrusted: no QWAC
     replay: bool = False  # ``replay: previous``: the previous request again, byte for byte
 
     @classmethod

@@ -35,6 +35,7 @@ from stet_conformance.config.run_tokens import (
 )
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.errors import ConfigError, ScenarioError
+from stet_conformance.http.bounded import TransportError, Unreachable
 from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
@@ -57,6 +58,10 @@ class ScenarioSkipped(Exception):
     """The target profile does not provide what this scenario needs."""
 
 
+class RefusedAtTls(Exception):
+    """A request sent without the QWAC (``client_cert``) was refused below HTTP: what it tests."""
+
+
 @dataclass
 class StepResult:
     """What one step found: failures (MUSTs not met) and warnings (recommendations not met)."""
@@ -67,6 +72,7 @@ class StepResult:
     override: Override | None = None
     cleanup: bool = False
     warnings: list[Failure] = field(default_factory=list)
+    refused: str = ""  # ``client_cert``: how the TLS layer refused it (a pass, no exchange)
 
 
 @dataclass(repr=False)
@@ -273,29 +279,44 @@ def _send(step: Step, request: Request, run: RunContext, previous: Exchange | No
     charge = _charge(run, step, unattended, f"{request.method} {request.path or ''}")
     url = request.url or profile.api_prefix + (request.path or "")
     with ExitStack() as stack, _refusals(step):
-        other = request.tpp == "other"
-        client = stack.enter_context(_other_tpp_client(run)) if other else run.client
-        return client.send(
-            request.method,
-            url,
-            params=dict(request.query) or None,
-            headers=headers,
-            content=content,
-            options=options,
-            charge=charge,
-        )
+        client = stack.enter_context(_client_for(request, run))
+        try:
+            return client.send(
+                request.method,
+                url,
+                params=dict(request.query) or None,
+                headers=headers,
+                content=content,
+                options=options,
+                charge=charge,
+            )
+        except TransportError as exc:
+            # Without the QWAC, a handshake that fails is the refusal the step tests; a
+            # connection that cannot be made at all (Unreachable) is not, and stops the run.
+            if request.client_cert == "qwac" or isinstance(exc, Unreachable):
+                raise
+            if exc.kind not in ("connect", "reset"):
+                raise
+            raise RefusedAtTls(str(exc)) from None
 
 
 @contextmanager
-def _other_tpp_client(run: RunContext) -> Iterator[StetClient]:
-    """A short-lived client presenting the second TPP's QWAC (request ``tpp: other``)."""
-    other = run.profile.other_tpp
-    if other is None:
-        raise ScenarioSkipped(
-            "the profile has no second TPP certificate (tls.other_client_cert, "
-            "tls.other_client_key)"
-        )
-    client = run.client.with_tls(other.tls)
+def _client_for(request: Request, run: RunContext) -> Iterator[StetClient]:
+    """The run's client, or a short-lived one: the second TPP's QWAC (``tpp: other``), no
+    client certificate or an untrusted one (``client_cert``)."""
+    if request.client_cert != "qwac":
+        client = run.client.without_qwac(request.client_cert)
+    elif request.tpp == "other":
+        other = run.profile.other_tpp
+        if other is None:
+            raise ScenarioSkipped(
+                "the profile has no second TPP certificate (tls.other_client_cert, "
+                "tls.other_client_key)"
+            )
+        client = run.client.with_tls(other.tls)
+    else:
+        yield run.client
+        return
     try:
         yield client
     finally:
@@ -361,7 +382,10 @@ def _run_step(
             expect = _overridden(expect, override, context)
         recommend = step.recommend.render(context) if step.recommend is not None else None
         save = {name: str(render(path, context)) for name, path in step.save.items()}
-    exchange = _send(step, request, run, previous)
+    try:
+        exchange = _send(step, request, run, previous)
+    except RefusedAtTls as exc:
+        return StepResult(step, None, refused=str(exc))
     _register_secrets(save, exchange, run.client.redactor)
     _follow_rotation(request, exchange, run.tokens)
     found = run_checks(CheckContext(exchange, expect, run.schemas))
@@ -486,12 +510,17 @@ def _planned(step: Step, request: Request, profile: Profile) -> str:
         who, token = f"bearer {request.bearer}", "none"
     if request.tpp == "other":
         who += ", other TPP's QWAC"
+    if request.client_cert != "qwac":
+        who += f", {_NO_QWAC[request.client_cert]}"
     body = request.payload.kind if request.payload is not None else None
     return (
         f"{request.method} {url}{'?' + query if query else ''}"
         f"  ({who}{', ' + token + ' token' if token not in ('valid', 'none') else ''}"
         f"{', ' + body + ' body' if body else ''})"
     )
+
+
+_NO_QWAC = {"none": "no client certificate", "untrusted": "an untrusted client certificate"}
 
 
 def _unmet(when: tuple[tuple[str, Any], ...], profile: Profile) -> str | None:
