@@ -656,6 +656,51 @@ def test_aliases_within_the_budget_are_fine(tmp_path: Path) -> None:
     assert load_file(path)[1].steps[0].request.headers == {"Accept": "application/json"}
 
 
+SHARED = """
+- id: X-1
+  title: one
+  steps:
+    - name: save a day
+      request: {method: GET, path: /a}
+      expect: {status: 200}
+      save: {day: "a[0].day"}
+    - name: the shared expectation
+      request: {method: GET, path: /a}
+      expect: &shared {status: 200, data: [{path: a, equals: "{{ saved.day }}"}]}
+- id: X-2
+  title: two
+  steps:
+    - name: save it too
+      request: {method: GET, path: /b}
+      expect: {status: 200}
+      save: {day: "b[0].day"}
+    - name: uses it
+      request: {method: GET, path: /b}
+      expect: *shared
+"""
+
+
+def test_shared_values_keep_each_scenario_and_step_on_its_own_line(tmp_path: Path) -> None:
+    """scenarios/rules.yaml shares each rule's expect and recommend by alias: the reports and
+    errors still name the line of the scenario and of the step that uses them."""
+    first, second = load_file(write(tmp_path, SHARED))
+    assert (first.line, second.line) == (1, 11)
+    assert [s.line for s in first.steps] == [4, 8]
+    assert [s.line for s in second.steps] == [14, 18]
+    assert second.steps[1].expect == first.steps[1].expect
+
+
+def test_an_error_in_a_shared_value_names_the_anchor_or_the_step_using_it(tmp_path: Path) -> None:
+    """Inside the value: the anchor's line, where it is fixed; the scenario's use of it (a saved
+    name it does not save): the step's line."""
+    _, positions = load_yaml(write(tmp_path, SHARED), "scenario file", alias_budget=100)
+    assert positions.line((1, "steps", 1, "expect")) == 20  # the alias
+    assert positions.line((1, "steps", 1, "expect", "data", 0, "equals")) == 10  # the anchor
+    unsaved = SHARED.replace('      save: {day: "b[0].day"}\n', "")
+    path = write(tmp_path, unsaved, "unsaved.yaml")
+    assert error(path) == (f"{path}:17: {{{{ saved.day }}}} is used before any step saves 'day'")
+
+
 def test_a_bad_matches_pattern_is_refused_at_load_time(tmp_path: Path) -> None:
     path = write(
         tmp_path,
