@@ -104,6 +104,44 @@ def test_existing_tests_cover_what_they_test(project: Matrix) -> None:
     assert "TBN-1" in project.tests[("beneficiaries", "error_model")]
 
 
+# The GET /accounts cell of a rule (security.yaml), the rules.yaml scenarios of the same rule, the
+# name of their step that repeats it (None: every step), and what must be the same.
+SAME_VERDICT = [
+    ("SEC-NO-TOKEN", "RUL-TOKEN-", "no access token", ("expect", "recommend")),
+    ("SEC-UNKNOWN-TOKEN", "RUL-TOKEN-", "an unknown access token", ("expect", "recommend")),
+    ("SEC-NO-SIGNATURE", "RUL-SIGNATURE-", "no Signature", ("expect",)),
+    ("SEC-BAD-SIGNATURE", "RUL-SIGNATURE-", "a Signature that does not verify", ("expect",)),
+    ("SEC-DIGEST-MISMATCH", "RUL-DIGEST-", None, ("recommend",)),  # the served code differs
+    ("SEC-CROSS-PSU", "RUL-OTHER-PSU-", None, ("expect",)),
+]
+
+
+@pytest.fixture(scope="module")
+def scenarios() -> list[Scenario]:
+    return load_all(sorted(scenarios_dir().rglob("*.yaml")))
+
+
+@pytest.mark.parametrize(
+    ("column", "prefix", "name", "parts"), SAME_VERDICT, ids=[v[0] for v in SAME_VERDICT]
+)
+def test_a_rule_has_one_verdict_on_every_operation(
+    scenarios: list[Scenario], column: str, prefix: str, name: str | None, parts: tuple[str, ...]
+) -> None:
+    """rules.yaml writes each rule's verdict once (YAML anchors); the rule's GET /accounts cell is
+    in security.yaml, which anchors cannot reach: a change to one must go to the other."""
+    (want,) = (s.steps[0] for s in scenarios if s.id == column)
+    steps = [
+        step
+        for s in scenarios
+        if s.id.startswith(prefix)
+        for step in s.steps
+        if name is None or step.name == name
+    ]
+    assert len(steps) >= 2
+    for part in parts:
+        assert [getattr(step, part) for step in steps] == [getattr(want, part)] * len(steps)
+
+
 def _scenarios(tmp_path: Path, text: str) -> dict[str, Scenario]:
     path = tmp_path / "scenarios" / "x.yaml"
     path.parent.mkdir(exist_ok=True)
