@@ -114,6 +114,16 @@ SAME_VERDICT = [
     ("SEC-DIGEST-MISMATCH", "RUL-DIGEST-", None, ("recommend",)),  # the served code differs
     ("SEC-CROSS-PSU", "RUL-OTHER-PSU-", None, ("expect",)),
 ]
+# Steps whose verdict differs on purpose: the list the bank does not offer may answer 501 or 400
+# first (portal, Limits), and a consent naming another PSU's account may be taken if that account
+# stays closed (the scenario's next step repeats the rule's verdict).
+OWN_VERDICT = {
+    ("RUL-SIGNATURE-BENEFICIARIES", "no Signature"),
+    ("RUL-SIGNATURE-BENEFICIARIES", "a Signature that does not verify"),
+    ("RUL-TOKEN-BENEFICIARIES", "no access token"),
+    ("RUL-TOKEN-BENEFICIARIES", "an unknown access token"),
+    ("RUL-OTHER-PSU-CONSENTS", "a consent with another PSU's account"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +145,7 @@ def test_a_rule_has_one_verdict_on_every_operation(
         for s in scenarios
         if s.id.startswith(prefix)
         for step in s.steps
-        if name is None or step.name == name
+        if (name is None or step.name == name) and (s.id, step.name) not in OWN_VERDICT
     ]
     assert len(steps) >= 2
     for part in parts:

@@ -253,6 +253,7 @@ def _(api: Api) -> None:
     claire = {"balances": [{"iban": "FR7617515900000400358074026"}], "transactions": []}
     body = {**claire, "psuIdentity": False, "trustedBeneficiaries": False}
     assert api.call("PUT", "/consents", json=body).status_code == 201
+    assert api.get("/accounts/175159000004003580740/balances").status_code == 200  # a leak
 
 
 @check("identity-wrong-scope-ok")

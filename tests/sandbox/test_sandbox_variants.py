@@ -320,6 +320,16 @@ def _(api: Api) -> None:
     assert response.status_code == 201 and response.json() == {}
 
 
+@check("consent-lenient")
+def _(api: Api) -> None:
+    """trustedBeneficiaries may be left out; another PSU's account is dropped, never served."""
+    without = {k: v for k, v in LEA_CONSENT.items() if k != "trustedBeneficiaries"}
+    assert api.call("PUT", "/consents", json=without).status_code == 201
+    claire = {**LEA_CONSENT, "balances": [{"iban": "FR7617515900000400358074026"}]}
+    assert api.call("PUT", "/consents", json=claire).status_code == 201
+    assert api.get("/accounts/175159000004003580740/balances").status_code in (403, 404)
+
+
 @check("error-model-lean")
 def _(api: Api) -> None:
     body = api.get("/accounts/CPT30014684067/balances").json()

@@ -26,10 +26,16 @@ class AccessError(ValueError):
     """A ``PUT /consents`` body that the bank refuses with 400 (message safe to show)."""
 
 
-def parse_access(body: object, own_ibans: Collection[str]) -> Consent:
-    """Validate an STET ``Access`` body; every IBAN must be one of the PSU's."""
+def parse_access(body: object, own_ibans: Collection[str], *, lenient: bool = False) -> Consent:
+    """Validate an STET ``Access`` body; every IBAN must be one of the PSU's.
+
+    ``lenient`` (variant consent-lenient): trustedBeneficiaries may be left out, since the portal
+    says its value is not used.
+    """
     if not isinstance(body, dict):
         raise AccessError("the body must be a JSON object (STET Access)")
+    if lenient:
+        body = {"trustedBeneficiaries": False, **body}
     missing = [key for key in _ACCESS_KEYS if key not in body]
     if missing:
         raise AccessError(f"missing field(s): {', '.join(missing)}")

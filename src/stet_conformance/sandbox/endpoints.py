@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
@@ -26,7 +26,7 @@ from starlette.responses import Response
 
 from stet_conformance.sandbox import data
 from stet_conformance.sandbox.auth import Caller
-from stet_conformance.sandbox.consents import AccessError, apply_consent, parse_access
+from stet_conformance.sandbox.consents import AccessError, Consent, apply_consent, parse_access
 from stet_conformance.sandbox.personas import Account, Persona
 from stet_conformance.sandbox.responses import (
     BASE,
@@ -164,6 +164,10 @@ def _resolve(ctx: Context, resource_id: str, kind: str) -> Account | Response:
     found = ctx.state.bank.owner(resource_id)
     if found is not None and "cross-psu-access" in ctx.faults:
         return found[1]
+    if found is not None and "consents-other-psu-iban-accepted" in ctx.faults:
+        consent = ctx.state.consent(ctx.caller.tpp, ctx.persona.key)
+        if found[1].iban in (consent.balances if kind == "balances" else consent.transactions):
+            return found[1]  # the consent named another PSU's account, and it is served
     if found is None and kind == "balances" and "unknown-account-403" in ctx.faults:
         raise ApiError(403, "access to this account is not allowed")
     if (
@@ -339,10 +343,7 @@ def consents(ctx: Context) -> Response:
     _require_json_content_type(ctx)
     if "consents-malformed-body-accepted" in ctx.faults and not _is_json(ctx.body):
         return empty_response(201)
-    try:
-        new = parse_access(_json_body(ctx), _consentable(ctx))
-    except AccessError as exc:
-        raise ApiError(400, str(exc)) from exc
+    new = _requested_consent(ctx)
     key = (ctx.caller.tpp, persona.key)
     ctx.state.consents[key] = apply_consent(
         ctx.state.consent(*key),
@@ -356,9 +357,24 @@ def consents(ctx: Context) -> Response:
     return empty_response(status)
 
 
+def _requested_consent(ctx: Context) -> Consent:
+    """The body's consent, or 400; the variant consent-lenient takes a body without
+    trustedBeneficiaries and leaves another PSU's account out (never consented)."""
+    lenient = "consent-lenient" in ctx.choices
+    try:
+        new = parse_access(_json_body(ctx), _consentable(ctx), lenient=lenient)
+    except AccessError as exc:
+        raise ApiError(400, str(exc)) from exc
+    if not lenient:
+        return new
+    own = ctx.persona.ibans
+    return replace(new, balances=new.balances & own, transactions=new.transactions & own)
+
+
 def _consentable(ctx: Context) -> frozenset[str]:
-    """The IBANs a consent may name: the PSU's (fault consents-other-psu-iban-accepted: any)."""
-    if "consents-other-psu-iban-accepted" not in ctx.faults:
+    """The IBANs a consent may name: the PSU's (fault consents-other-psu-iban-accepted and the
+    variant consent-lenient: any)."""
+    if not {"consents-other-psu-iban-accepted", "consent-lenient"} & (ctx.faults | ctx.choices):
         return ctx.persona.ibans
     return frozenset(a.iban for p in ctx.state.bank.personas.values() for a in p.accounts)
 

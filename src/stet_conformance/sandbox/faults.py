@@ -106,7 +106,8 @@ FAULTS: dict[str, str] = {
     "instead of 405",
     "consents-malformed-body-accepted": "PUT /consents with a body that is not JSON answers 201 "
     "(the consent unchanged)",
-    "consents-other-psu-iban-accepted": "PUT /consents accepts an account of another PSU",
+    "consents-other-psu-iban-accepted": "PUT /consents accepts an account of another PSU, "
+    "whose balances and transactions are then served",
     "identity-wrong-scope-ok": "GET /end-user-identity answers to a token without the aisp scope",
     "revoke-token-optional": "POST /revoke without its token parameter answers 200",
     "duplicate-header-500": "a request carrying a header twice (X-Request-ID, PSU-IP-Address) "

@@ -59,6 +59,8 @@ SWITCHES: dict[str, str] = {
     "account-currency-in-id": "accounts carry accountId.currency besides currency",
     "balance-xpcd-too": "balances add an XPCD balance next to CLBD",
     "consent-body-json": "PUT /consents answers 201 with a {} body",
+    "consent-lenient": "PUT /consents takes a body without trustedBeneficiaries, and leaves out "
+    "another PSU's account (201; that account stays refused)",
     "error-model-lean": "ErrorModel with a +0000 timestamp and no path (error only for OAuth)",
     "hal-json-absolute": "resources are application/json with absolute HAL hrefs",
     "confirmation-lean": "a confirmed payment request omits its resourceId and is ACCP",
