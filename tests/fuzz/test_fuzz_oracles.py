@@ -13,7 +13,7 @@ from stet_conformance.config.settings import Imputation
 from stet_conformance.fuzz import oracles
 from stet_conformance.http.client import Exchange
 from stet_conformance.http.redact import Redactor
-from stet_conformance.verdict import CheckFailed
+from stet_conformance.verdict import CheckFailed, Level, level_of
 
 UTC = dt.UTC
 
@@ -88,6 +88,29 @@ def test_conforms_wants_an_error_model_and_never_5xx() -> None:
     assert oracles.conforms(_exchange(400, good), [400], store) == []
     assert oracles.conforms(_exchange(400, {"oops": 1}), [400], store)
     assert any("never 5xx" in p for p in oracles.conforms(_exchange(500, good), [400], store))
+
+
+def test_preferring_warns_on_the_other_allowed_answer_and_judges_a_served_body() -> None:
+    """cbpii on transactions: 403 preferred, a well-formed 200 a warning, a malformed one fails."""
+    store = default_store()
+    refusal = _exchange(403, {"status": 403, "message": "scope"})
+    assert oracles.preferring(refusal, [403, 200], [403], "SOURCE", store, "transactions") == []
+    served = oracles.preferring(_exchange(200, _txs()), [403, 200], [403], "SOURCE", store)
+    assert [(level_of(p), p) for p in served] == [(Level.RECOMMENDATION, "answered 200, not 403")]
+    malformed = _exchange(200, {"transactions": "none"})
+    problems = oracles.preferring(malformed, [403, 200], [403], "SOURCE", store, "transactions")
+    assert Level.MUST in {level_of(p) for p in problems}
+
+
+def test_a_negative_offset_may_be_refused_with_a_warning() -> None:
+    """The portal writes only +HHMM and +HH:MM: 400 for -05:00 warns, for +05:00 fails."""
+    store, refusal = default_store(), _exchange(400, {"status": 400, "message": "bad offset"})
+    assert oracles.negative_offset(None, "2026-10-01T12:00:00.000-1200")
+    assert not oracles.negative_offset("2026-10-01T12:00:00.000+05:00", "2026-10-01", None)
+    warned = oracles.window_answer(refusal, [200, 204], store, "2026-10-01T20:00:00.000-05:00")
+    assert [level_of(p) for p in warned] == [Level.RECOMMENDATION]
+    failed = oracles.window_answer(refusal, [200, 204], store, "2026-10-01T20:00:00.000+05:00")
+    assert [level_of(p) for p in failed] == [Level.MUST]
 
 
 def test_failure_message_shows_the_exchange_without_secrets() -> None:

@@ -192,6 +192,14 @@ def test_schema_on_empty_or_non_json_body() -> None:
     assert messages(CHECKS["schema"](ctx(ex, schema="balances"))) == ["the body is not valid JSON"]
 
 
+def test_schema_judges_2xx_answers_only() -> None:
+    """A step allowing a refusal or a served answer (CBP-4) judges the schema when served."""
+    refusal = exchange(403, body={"status": 403, "message": "scope"})
+    assert CHECKS["schema"](ctx(refusal, schema="balances")) == []
+    assert CHECKS["schema"](ctx(exchange(204), schema="balances")) == []
+    assert messages(CHECKS["schema"](ctx(exchange(200, body={}), schema="balances")))
+
+
 # --- error_model --------------------------------------------------------------------------------
 
 

@@ -79,6 +79,18 @@ def _(api: Api) -> None:
     assert api.call("POST", "/funds-confirmations", scope="cbpii", json=body).status_code == 400
 
 
+@check("funds-amount-comma")
+def _(api: Api) -> None:
+    body = {
+        "paymentCoverageRequestId": "v-comma",
+        "instructedAmount": {"amount": "12,50", "currency": "EUR"},
+        "accountId": {"iban": "FR7612579000920400851811524"},
+    }
+    answer = api.call("POST", "/funds-confirmations", scope="cbpii", json=body)
+    assert answer.status_code == 200
+    assert float(answer.json()["request"]["instructedAmount"]["amount"]) == 12.5
+
+
 @check("unconsented-404")
 def _(api: Api) -> None:
     assert api.call("PUT", "/consents", json=LEA_CONSENT).status_code == 201
@@ -293,6 +305,32 @@ def _(api: Api) -> None:
 @check("empty-date-absent")
 def _(api: Api) -> None:
     assert api.get(LEA_TX, params={"dateFrom": ""}).status_code == 200
+
+
+@check("negative-offset-400")
+def _(api: Api) -> None:
+    day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=20)).strftime("%Y-%m-%dT20:00:00.000")
+    assert api.get(LEA_TX, params={"dateFrom": day + "-05:00"}).status_code == 400
+    assert api.get(LEA_TX, params={"dateFrom": day + "+05:00"}).status_code == 200
+
+
+@check("injection-waf-403")
+def _(api: Api) -> None:
+    assert api.get(LEA_TX, params={"dateTo": "' OR '1'='1"}).status_code == 403
+    assert api.get(LEA_TX, params={"dateTo": "null"}).status_code == 400  # no pattern: the bank
+
+
+@check("standing-order-references")
+def _(api: Api) -> None:
+    items = api.get(LEA_TX).json()["transactions"]
+    assert len(items) > 30 and items[0]["entryReference"] == items[30]["entryReference"]
+
+
+@check("account-currency-only-in-id")
+def _(api: Api) -> None:
+    accounts = api.get("/accounts").json()["accounts"]
+    assert accounts and all("currency" not in a for a in accounts)
+    assert {a["accountId"]["currency"] for a in accounts} == {"EUR"}
 
 
 @check("oldest-first")

@@ -303,6 +303,16 @@ def test_every_ref_resolves(stem: str) -> None:
             _with(_with(TRANSACTIONS, (*TX0, "resourceId"), None), (*TX0, "entryReference"), None),
             id="portal-resourceId-and-entryReference-null",
         ),
+        # The portal: the currency "is now inserted in accountId" (STET: top-level, required).
+        pytest.param(
+            "accounts",
+            _with(
+                _with(ACCOUNTS_AFTER_CONSENT, ("accounts", 0, "currency"), DELETE),
+                ("accounts", 0, "accountId", "currency"),
+                "EUR",
+            ),
+            id="portal-currency-in-accountId-only",
+        ),
         pytest.param("consent_request", CONSENT, id="portal-consent"),
         pytest.param("token", TOKEN, id="portal-token"),
         pytest.param("error", ERROR, id="stet-error-example-plus0000"),
@@ -478,6 +488,13 @@ def test_valid_body(stem: str, body: Any) -> None:
             "required",
             (),
             id="accounts-missing-accounts",
+        ),
+        pytest.param(
+            "accounts",
+            _with(ACCOUNTS_AFTER_CONSENT, ("accounts", 0, "currency"), DELETE),
+            "anyOf",
+            ("accounts", 0),
+            id="account-without-any-currency",
         ),
         pytest.param(
             "accounts",

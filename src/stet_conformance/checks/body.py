@@ -34,10 +34,11 @@ NULL_AUTHORITY = (
 
 
 def check_schema(ctx: CheckContext) -> list[Failure]:
-    """The body is JSON (a MUST) and fits the named schema (a MUST, unless the schema is
-    unverified); a tolerated null is a warning (STET declares no nullable field)."""
+    """A 2xx body is JSON (a MUST) and fits the named schema (a MUST, unless the schema is
+    unverified); a tolerated null is a warning (STET declares no nullable field). A refusal the
+    step also allows is judged by the ErrorModel check instead, a 204 by the empty-body one."""
     name = ctx.expect.schema
-    if name is None:
+    if name is None or not 200 <= ctx.exchange.status < 300 or ctx.exchange.status == 204:
         return []
     body, failures = _json(ctx, "schema")
     if failures:

@@ -23,6 +23,10 @@ from stet_conformance.shared.dates import day_start
 from stet_conformance.verdict import CheckFailed, Level, Problem, level_of, recommendation, should
 
 MAX_OPERATIONS = 500  # seed "Limits": at most 500 operations, no pagination
+NEGATIVE_OFFSET_SERVED = (
+    "ISO 8601 and RFC 3339 5.6: a time offset is + or -; the Banque BCP portal, Get transactions "
+    "history, writes its formats with +HHMM and +HH:MM only"
+)
 # A date-time without an offset is the bank's local time: somewhere between UTC-12 and UTC+14.
 LOCAL_TIME_EARLIEST = dt.timedelta(hours=14)
 
@@ -63,12 +67,42 @@ def refused(
 ) -> list[str]:
     """A refusal with any ``allowed`` code (anything else fails, a 2xx first of all); a code
     other than the ``preferred`` ones is a warning citing the source that prefers them."""
-    problems = conforms(exchange, allowed, schemas)
+    return preferring(exchange, allowed, preferred, authority, schemas)
+
+
+def preferring(
+    exchange: Exchange,
+    allowed: Iterable[int],
+    preferred: Iterable[int],
+    authority: str,
+    schemas: SchemaStore,
+    schema: str | None = None,
+) -> list[str]:
+    """Any ``allowed`` status (a 200 body fitting ``schema``); one other than the ``preferred``
+    is a warning citing the source that prefers them, where the sources leave the choice."""
+    allowed = set(allowed)
+    problems = conforms(exchange, allowed, schemas, schema)
     wanted = sorted(set(preferred))
-    if exchange.status in set(allowed) - set(wanted):
+    if exchange.status in allowed - set(wanted):
         codes = " or ".join(map(str, wanted))
-        problems.append(should(f"refused with {exchange.status}, not {codes}", authority))
+        problems.append(should(f"answered {exchange.status}, not {codes}", authority))
     return problems
+
+
+def negative_offset(*texts: str | None) -> bool:
+    """A ``YYYY-MM-DDTHH:MM:SS[.SSS]`` date-time followed by a negative UTC offset."""
+    return any(t is not None and t[19:].lstrip(".0123456789").startswith("-") for t in texts)
+
+
+def window_answer(
+    exchange: Exchange, statuses: list[int], schemas: SchemaStore, *texts: str | None
+) -> list[str]:
+    """``statuses`` (a 200 fitting the transactions schema); where a date has a negative offset,
+    which the portal never writes, a 400 is allowed too, with a warning."""
+    if 400 in statuses or not negative_offset(*texts):
+        return conforms(exchange, statuses, schemas, "transactions")
+    allowed = [*statuses, 400]
+    return preferring(exchange, allowed, statuses, NEGATIVE_OFFSET_SERVED, schemas, "transactions")
 
 
 def imputation_instant(

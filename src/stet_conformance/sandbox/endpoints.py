@@ -41,8 +41,11 @@ from stet_conformance.shared.dates import parse_stet_datetime
 _AMOUNT = re.compile(r"-?[0-9]{1,13}(\.[0-9]{0,5})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _OFFSET_WITHOUT_COLON = re.compile(r"[+-][0-9]{4}")
+# variant injection-waf-403: what a web application firewall blocks in a query parameter
+_INJECTION = re.compile(r"['<>;\x00]|\$\{|\.\./|%00|\{\{")
 _EXTRA_IBAN = "FR7612579000920499999999901"
 _PARIS = ZoneInfo("Europe/Paris")  # variants zone-less-paris, impute-paris: the bank's zone
+STANDING_ORDER_PERIOD = 30  # variant standing-order-references: one schedule every 30 operations
 
 
 @dataclass(frozen=True)
@@ -105,23 +108,29 @@ def rate_limit(ctx: Context, kind: str, account: str = "-") -> None:
         raise ApiError(429, "at most 4 calls a day without PSU-IP-Address")
 
 
+def _place_currency(ctx: Context, item: dict[str, Any]) -> None:
+    """Variants account-currency-in-id (both places) and -only-in-id (the portal's place)."""
+    if {"account-currency-in-id", "account-currency-only-in-id"} & ctx.choices:
+        item["accountId"]["currency"] = item["currency"]
+    if "account-currency-only-in-id" in ctx.choices:
+        del item["currency"]
+
+
 def accounts(ctx: Context) -> Response:
     persona = ctx.persona
     consent = ctx.state.consent(ctx.caller.tpp, persona.key)
     rate_limit(ctx, "accounts")
     items = []
     for account in persona.accounts:
-        account_id = {"iban": account.iban}
-        if "account-currency-in-id" in ctx.choices:
-            account_id["currency"] = "EUR"
         item: dict[str, Any] = {
             "cashAccountType": account.cash_account_type,
-            "accountId": account_id,
+            "accountId": {"iban": account.iban},
             "usage": account.usage,
             "psuStatus": "Account Holder",
             "name": persona.name,
             "currency": "EUR",
         }
+        _place_currency(ctx, item)
         links = {}
         href = f"{BASE}/accounts/{account.resource_id}"
         if account.iban in consent.balances:
@@ -226,6 +235,8 @@ def _date(ctx: Context, name: str) -> dt.datetime | None:
     value = ctx.request.query_params.get(name)
     if value is None or (not value and "empty-date-absent" in ctx.choices):
         return None
+    if "injection-waf-403" in ctx.choices and _INJECTION.search(value):
+        raise ApiError(403, f"{name} blocked by the web application firewall")
     parse = partial(
         parse_stet_datetime,
         local=_PARIS if "zone-less-paris" in ctx.choices else dt.UTC,
@@ -243,6 +254,8 @@ def _date(ctx: Context, name: str) -> dt.datetime | None:
         except ValueError:
             raise ApiError(400, f"{name} is not a valid date-time") from exc
     offset = parsed.utcoffset()
+    if "negative-offset-400" in ctx.choices and offset is not None and offset < dt.timedelta():
+        raise ApiError(400, f"{name}: the offset must be +HHMM or +HH:MM")
     if "negative-offset-positive" in ctx.faults and offset is not None and offset < dt.timedelta():
         parsed = parsed.replace(tzinfo=dt.timezone(-offset))
     if "offset-500" in ctx.faults and _OFFSET_WITHOUT_COLON.search(value[-5:]):
@@ -287,8 +300,22 @@ def transactions(ctx: Context, resource_id: str) -> Response:
         return empty_response(204)
     if "oldest-first" in ctx.choices:
         chosen.reverse()
-    references = "all" if "entry-reference-always" in faults else account.entry_reference
-    pdng = "status-pdng" in faults or "pending-pdng" in ctx.choices
+    items = _transaction_items(ctx, account, chosen)
+    href = f"{BASE}/accounts/{account.resource_id}"
+    links = {
+        "self": _link(f"{href}/transactions", templated=True),
+        "parent-list": _link(f"{BASE}/accounts"),
+        "balances": _link(f"{href}/balances"),
+    }
+    return ctx.hal({"transactions": items, "_links": links})
+
+
+def _transaction_items(
+    ctx: Context, account: Account, chosen: list[data.Transaction]
+) -> list[dict[str, Any]]:
+    """The STET transactions of the list, as the bank's faults and choices write them."""
+    references = "all" if "entry-reference-always" in ctx.faults else account.entry_reference
+    pdng = "status-pdng" in ctx.faults or "pending-pdng" in ctx.choices
     items = [
         tx.to_stet(
             entry_reference=references,
@@ -298,13 +325,17 @@ def transactions(ctx: Context, resource_id: str) -> Response:
     ]
     if "transaction-nulls" in ctx.choices:
         items = [_with_nulls(item) for item in items]
-    href = f"{BASE}/accounts/{account.resource_id}"
-    links = {
-        "self": _link(f"{href}/transactions", templated=True),
-        "parent-list": _link(f"{BASE}/accounts"),
-        "balances": _link(f"{href}/balances"),
-    }
-    return ctx.hal({"transactions": items, "_links": links})
+    if "standing-order-references" in ctx.choices:
+        _share_standing_order_references(items)
+    return items
+
+
+def _share_standing_order_references(items: list[dict[str, Any]]) -> None:
+    """Variant standing-order-references: every STANDING_ORDER_PERIOD-th operation is a
+    schedule of one standing order, all with its entryReference (the portal's Note 1)."""
+    schedules = [i for i in items[::STANDING_ORDER_PERIOD] if i.get("entryReference")]
+    for schedule in schedules[1:]:
+        schedule["entryReference"] = schedules[0]["entryReference"]
 
 
 def _with_nulls(item: dict[str, Any]) -> dict[str, Any]:
@@ -409,18 +440,22 @@ def short_amount(text: str) -> str:
     return shorter + "0" if shorter.endswith(".") else shorter
 
 
+def _comma_read(ctx: Context, amount: Any) -> Any:
+    """Fault funds-amount-lenient and variant funds-amount-comma read "12,50" as 12.50."""
+    lenient = "funds-amount-lenient" in ctx.faults or "funds-amount-comma" in ctx.choices
+    if lenient and isinstance(amount, dict) and isinstance(amount.get("amount"), str):
+        return {**amount, "amount": amount["amount"].replace(",", ".")}
+    return amount
+
+
 def funds_confirmation(ctx: Context) -> Response:
     body = _json_body(ctx)
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a PaymentCoverageRequestResource")
     request_id = body.get("paymentCoverageRequestId")
-    amount = body.get("instructedAmount")
-    if (
-        "funds-amount-lenient" in ctx.faults
-        and isinstance(amount, dict)
-        and isinstance(amount.get("amount"), str)
-    ):
-        amount = {**amount, "amount": amount["amount"].replace(",", ".")}
+    amount = _comma_read(ctx, body.get("instructedAmount"))
+    if "funds-amount-comma" in ctx.choices:  # echoed as read, inside STET's pattern
+        body = {**body, "instructedAmount": amount}
     account_id = body.get("accountId")
     if not isinstance(request_id, str) or not 0 < len(request_id) <= 35:
         raise ApiError(400, "paymentCoverageRequestId must be 1 to 35 characters")

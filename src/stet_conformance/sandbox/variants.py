@@ -16,6 +16,8 @@ from stet_conformance.sandbox.faults import checked_names
 SWITCHES: dict[str, str] = {
     # Status codes the sources list too, or leave open.
     "funds-other-psu-400": "a funds confirmation on another PSU's account answers 400",
+    "funds-amount-comma": "a funds amount with a decimal comma (12,50) is read as 12.50 and "
+    "echoed so (outside STET's request pattern: a warning)",
     "unconsented-404": "an own account outside the consent answers 404, not 403",
     "consents-post-403": "POST /consents answers 403 (the portal's CON-3 result column)",
     "beneficiaries-400": "GET /trusted-beneficiaries answers 400 (entry point not implemented)",
@@ -52,11 +54,17 @@ SWITCHES: dict[str, str] = {
     "impute-paris": "a transaction dated D is imputed at 00:00 Europe/Paris (D-1 at 23:00 or "
     "22:00 UTC; declared in the profile's imputation)",
     "empty-date-absent": "an empty dateFrom/dateTo is read as absent",
+    "negative-offset-400": "a dateFrom/dateTo with a negative UTC offset answers 400 (the portal "
+    "writes +HHMM and +HH:MM only)",
+    "injection-waf-403": "a dateFrom/dateTo carrying an injection pattern is refused with 403 "
+    "by a web application firewall",
     "oldest-first": "transactions are listed oldest first (still the 500 most recent)",
     "pending-pdng": "not-yet-booked transactions are PDNG (its profile declares "
     "transaction_statuses BOOK and PDNG)",
     # Body shapes.
     "account-currency-in-id": "accounts carry accountId.currency besides currency",
+    "account-currency-only-in-id": "accounts carry their currency in accountId.currency only "
+    "(the portal: currency is now inserted in accountId)",
     "balance-xpcd-too": "balances add an XPCD balance next to CLBD",
     "consent-body-json": "PUT /consents answers 201 with a {} body",
     "consent-lenient": "PUT /consents takes a body without trustedBeneficiaries, and leaves out "
@@ -69,6 +77,8 @@ SWITCHES: dict[str, str] = {
     "or _links (outside the unverified schema: a warning)",
     "identity-unavailable": "GET /end-user-identity answers 501 (its profile declares "
     "identity_available: false)",
+    "standing-order-references": "the schedules of a standing order share one entryReference "
+    "(every 30th operation listed)",
     "transaction-nulls": "transactions carry resourceId null, and entryReference null where "
     "the account has none (the portal's example)",
     "quota-per-psu": "the unattended quota counts per TPP and PSU, all accounts and methods",
@@ -78,7 +88,12 @@ SWITCHES: dict[str, str] = {
 }
 
 # The data variant, and the choices that would hide another choice's answer in one bank.
-DATA_SWITCHES = ("other-persona-data", "identity-unavailable", "revoke-text-body")
+DATA_SWITCHES = (
+    "other-persona-data",
+    "identity-unavailable",
+    "revoke-text-body",
+    "account-currency-only-in-id",
+)
 VARIANTS: dict[str, tuple[str, ...]] = {
     "choices": tuple(name for name in SWITCHES if name not in DATA_SWITCHES),
     "data": DATA_SWITCHES,
@@ -86,7 +101,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 DESCRIPTIONS: dict[str, str] = {
     "choices": "every other status, format and OAuth choice the portal and STET allow",
     "data": "persona data of another shape, described in the profile it writes; no identity "
-    "service; a text body from /revoke",
+    "service; a text body from /revoke; account currencies in accountId only",
 }
 
 
