@@ -63,3 +63,12 @@ def test_an_unknown_option_shows_the_command_usage_and_where_pytest_options_go()
     assert done.returncode == 2
     assert "usage: stet-conformance run" in done.stderr
     assert "unrecognized arguments: --bogus (pytest options go after --" in done.stderr
+
+
+def test_list_refuses_k_and_m_rather_than_list_everything() -> None:
+    """-k and -m select at run time: a list ignoring them would look like a selection."""
+    for flag in ("-k", "-m"):
+        done = cli("run", "--list", flag, "seed")
+        assert done.returncode == 2
+        assert "--list takes --id, not -k or -m" in done.stderr
+        assert "--dry-run" in done.stderr and not done.stdout

@@ -379,6 +379,11 @@ def _shown(path: Path) -> str:
 
 def list_selection(args: argparse.Namespace, loaded: list[Scenario], scenarios: Path) -> int:
     """``--list``: ids, titles and places of what would run; no sandbox, no request."""
+    if args.k or args.m:  # never a list that looks selected and is not
+        raise UsageError(
+            "--list takes --id, not -k or -m (those select when tests run): "
+            "`run --dry-run -k/-m ...` lists what such a selection would send"
+        )
     rows = [(s.id, s.title, s.location) for s in loaded]
     if args.mode:
         rows += [(t.name, t.title, t.location) for t in suite_tests(scenarios.parent, args.mode)]
