@@ -59,7 +59,8 @@ class ScenarioSkipped(Exception):
 
 
 class RefusedAtTls(Exception):
-    """A request sent without the QWAC (``client_cert``) was refused below HTTP: what it tests."""
+    """A request sent without the QWAC (``client_cert``), or over another TPP's one to a step
+    expecting a refusal, was refused below HTTP: what it tests."""
 
 
 @dataclass
@@ -291,13 +292,22 @@ def _send(step: Step, request: Request, run: RunContext, previous: Exchange | No
                 charge=charge,
             )
         except TransportError as exc:
-            # Without the QWAC, a handshake that fails is the refusal the step tests; a
-            # connection that cannot be made at all (Unreachable) is not, and stops the run.
-            if request.client_cert == "qwac" or isinstance(exc, Unreachable):
+            # A handshake that fails is the refusal the step tests; a connection that cannot
+            # be made at all (Unreachable) is not, and stops the run.
+            if not _tls_refusal_tested(step, request) or isinstance(exc, Unreachable):
                 raise
             if exc.kind not in ("connect", "reset"):
                 raise
             raise RefusedAtTls(str(exc)) from None
+
+
+def _tls_refusal_tested(step: Step, request: Request) -> bool:
+    """A request without the QWAC, or over another TPP's QWAC to a step that expects a refusal
+    (a bank may refuse a QWAC it did not enrol in the handshake): refusing it there passes."""
+    if request.client_cert != "qwac":
+        return True
+    status = step.expect.status
+    return request.tpp == "other" and bool(status) and all(code >= 400 for code in status)
 
 
 @contextmanager
