@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from stet_conformance.checks import CheckContext, Expect, run_checks
+from stet_conformance.checks.data import evaluate
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.profile import load_profile
 from stet_conformance.config.settings import BankChoices
@@ -22,6 +24,7 @@ from stet_conformance.errors import UsageError
 from stet_conformance.fuzz import oracles
 from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
+from stet_conformance.http.signing import RequestOptions
 from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.scenario.loader import load_all
 from stet_conformance.scenario.model import Scenario
@@ -286,3 +289,64 @@ def test_an_unknown_token_is_any_refusal_and_401_is_recommended() -> None:
     assert levels(403) == levels(400) == [Level.RECOMMENDATION]
     assert levels(200) == [Level.MUST]
     assert levels(400, (400, 401)) == [] and levels(403, (400, 401)) == [Level.RECOMMENDATION]
+
+
+# --- PIS-1, PIS-6: what a bank need not give, what an earlier run leaves ------------------------
+
+
+def _reset(profile_path: Path) -> None:
+    """The sandbox's start state again (its saved payment requests unconfirmed)."""
+    profile = load_profile(profile_path)
+    client = StetClient.for_profile(profile, Redactor(profile.secrets()))
+    try:
+        client.send(
+            "POST",
+            "/sandbox/reset",
+            headers={"Content-Type": "application/json"},
+            content=json.dumps({"run": uuid.uuid4().hex}).encode("utf-8"),
+            options=RequestOptions(token=None),
+        )
+    finally:
+        client.close()
+
+
+def test_pis1_checks_the_amount_only_where_the_profile_declares_it(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario], tmp_path: Path
+) -> None:
+    ids_only = 'vars: {payment_requests: {LEA: [{resource_id: "PR-LEA-0001"}]}}\n'
+    _reset(banks["conformant"].profile_path)
+    profile = _profile_with(banks["conformant"], tmp_path / "ids", ids_only)
+    results, _ = _run(profile, scenarios["PIS-1"])
+    assert _verdict(results) == ([], [])
+    _reset(banks["conformant"].profile_path)
+    wrong = ids_only.replace('"PR-LEA-0001"', '"PR-LEA-0001", amount: "99.99"')
+    failures, _ = _verdict(
+        _run(_profile_with(banks["conformant"], tmp_path, wrong), scenarios["PIS-1"])[0]
+    )
+    assert len(failures) == 1 and "99.99" in failures[0]
+    _reset(banks["conformant"].profile_path)
+
+
+def test_pis6_served_by_an_earlier_run_passes_with_409(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    bank = banks["choices"].profile_path  # confirmation-body-optional: served without a body
+    _reset(bank)
+    first, _ = _run(bank, scenarios["PIS-6"])
+    again, _ = _run(bank, scenarios["PIS-6"])  # the request it confirmed, not renewed
+    assert [r.exchange.status for r in (*first, *again) if r.exchange] == [200, 409]
+    assert _verdict(again) == ([], [])
+    _reset(bank)
+
+
+@pytest.mark.parametrize("status", ["ACTC", "RCVD", "PDNG", "ACSP"])
+def test_pis1_accepts_any_status_but_rjct(scenarios: dict[str, Scenario], status: str) -> None:
+    (assertion,) = [
+        a
+        for a in scenarios["PIS-1"].steps[0].expect.data
+        if a["path"] == "paymentRequest.paymentInformationStatus"
+    ]
+    body = {"paymentRequest": {"paymentInformationStatus": status}}
+    assert evaluate(body, dict(assertion)) == []
+    rejected = {"paymentRequest": {"paymentInformationStatus": "RJCT"}}
+    assert evaluate(rejected, dict(assertion)) != []
