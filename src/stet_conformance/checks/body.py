@@ -35,9 +35,10 @@ NULL_AUTHORITY = (
 
 def check_schema(ctx: CheckContext) -> list[Failure]:
     """The body is JSON (a MUST) and fits the named schema (a MUST, unless the schema is
-    unverified); a tolerated null is a warning (STET declares no nullable field)."""
+    unverified); a tolerated null is a warning (STET declares no nullable field). It names a
+    2xx body: an error a step allows beside it is judged by the ErrorModel check."""
     name = ctx.expect.schema
-    if name is None:
+    if name is None or not 200 <= ctx.exchange.status < 300:
         return []
     body, failures = _json(ctx, "schema")
     if failures:
