@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from stet_conformance.checks import CheckContext, Expect, run_checks
+from stet_conformance.checks.data import evaluate
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.profile import load_profile
 from stet_conformance.config.settings import BankChoices
@@ -22,6 +24,7 @@ from stet_conformance.errors import UsageError
 from stet_conformance.fuzz import oracles
 from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
+from stet_conformance.http.signing import RequestOptions
 from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.scenario.loader import load_all
 from stet_conformance.scenario.model import Scenario
@@ -286,3 +289,131 @@ def test_an_unknown_token_is_any_refusal_and_401_is_recommended() -> None:
     assert levels(403) == levels(400) == [Level.RECOMMENDATION]
     assert levels(200) == [Level.MUST]
     assert levels(400, (400, 401)) == [] and levels(403, (400, 401)) == [Level.RECOMMENDATION]
+
+
+# --- PIS-1, PIS-6: what a bank need not give, what an earlier run leaves ------------------------
+
+
+def _reset(bank: SandboxServer) -> None:
+    """The sandbox's start state again, as at a run's start (payment requests unconfirmed)."""
+    bank.state.reset(uuid.uuid4().hex)
+
+
+def test_pis1_checks_the_amount_only_where_the_profile_declares_it(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario], tmp_path: Path
+) -> None:
+    ids_only = 'vars: {payment_requests: {LEA: [{resource_id: "PR-LEA-0001"}]}}\n'
+    _reset(banks["conformant"])
+    profile = _profile_with(banks["conformant"], tmp_path / "ids", ids_only)
+    results, _ = _run(profile, scenarios["PIS-1"])
+    assert _verdict(results) == ([], [])
+    _reset(banks["conformant"])
+    wrong = ids_only.replace('"PR-LEA-0001"', '"PR-LEA-0001", amount: "99.99"')
+    failures, _ = _verdict(
+        _run(_profile_with(banks["conformant"], tmp_path, wrong), scenarios["PIS-1"])[0]
+    )
+    assert len(failures) == 1 and "99.99" in failures[0]
+    _reset(banks["conformant"])
+
+
+def test_pis6_served_by_an_earlier_run_passes_with_409(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    bank = banks["choices"].profile_path  # confirmation-body-optional: served without a body
+    _reset(banks["choices"])
+    first, _ = _run(bank, scenarios["PIS-6"])
+    again, _ = _run(bank, scenarios["PIS-6"])  # the request it confirmed, not renewed
+    assert [r.exchange.status for r in (*first, *again) if r.exchange] == [200, 409]
+    assert _verdict(again) == ([], [])
+    _reset(banks["choices"])
+
+
+@pytest.mark.parametrize("status", ["ACTC", "RCVD", "PDNG", "ACSP"])
+def test_pis1_accepts_any_status_but_rjct(scenarios: dict[str, Scenario], status: str) -> None:
+    (assertion,) = [
+        a
+        for a in scenarios["PIS-1"].steps[0].expect.data
+        if a["path"] == "paymentRequest.paymentInformationStatus"
+    ]
+    body = {"paymentRequest": {"paymentInformationStatus": status}}
+    assert evaluate(body, dict(assertion)) == []
+    rejected = {"paymentRequest": {"paymentInformationStatus": "RJCT"}}
+    assert evaluate(rejected, dict(assertion)) != []
+
+
+# --- OAuth and fallback: what a bank may do that the portal does not forbid ---------------------
+
+
+def _send_form(profile_path: Path, url: str, form: dict[str, str]) -> None:
+    profile = load_profile(profile_path)
+    client = StetClient.for_profile(profile, Redactor(profile.secrets()))
+    try:
+        body = "&".join(f"{k}={v}" for k, v in form.items()).encode("ascii")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        client.send("POST", url, headers=headers, content=body, options=RequestOptions(token=None))
+    finally:
+        client.close()
+
+
+def test_a_bank_that_revoked_the_tokens_on_misuse_passes_with_warnings(
+    sandbox: SandboxServer, scenarios: dict[str, Scenario], tmp_path: Path
+) -> None:
+    with _start(sandbox, tmp_path) as bank:
+        profile = load_profile(bank.profile_path)
+        lea, revoke = profile.credentials["LEA"], profile.oauth.revoke_url
+        assert revoke is not None and profile.oauth.client_id is not None
+        for token in (lea.tokens["aisp"], lea.refresh_tokens["aisp"]):  # as on misuse
+            _send_form(
+                bank.profile_path, revoke, {"token": token, "client_id": profile.oauth.client_id}
+            )
+        results, _ = _run(bank.profile_path, scenarios["OAU-TOKEN-OTHER-TPP"])
+    failures, warnings = _verdict(results)
+    assert failures == [] and len(results) == len(scenarios["OAU-TOKEN-OTHER-TPP"].steps)
+    assert len(warnings) == 2 and all("revoked at any moment" in w for w in warnings)
+
+
+def test_a_refresh_that_rotates_undeclared_warns_and_keeps_the_old_token_untested(
+    sandbox: SandboxServer, scenarios: dict[str, Scenario], tmp_path: Path
+) -> None:
+    with _start(sandbox, tmp_path, faults=["refresh-token-rotated"]) as bank:
+        results, _ = _run(bank.profile_path, scenarios["OAU-REFRESH-ROTATION"])
+    assert [r.step.name for r in results] == ["not rotating - refresh"]
+    failures, warnings = _verdict(results)
+    assert failures == [] and len(warnings) == 1 and "RFC 6749 6" in warnings[0]
+
+
+def test_the_same_refresh_token_is_still_required_where_none_other_came_back(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    results, _ = _run(banks["conformant"].profile_path, scenarios["OAU-REFRESH-ROTATION"])
+    assert [r.step.name for r in results] == [
+        "not rotating - refresh",
+        "not rotating - the same refresh token still refreshes",
+    ]
+    assert _verdict(results) == ([], [])
+
+
+def test_a_refused_fallback_request_in_another_format_passes_with_warnings(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    for scenario_id in ("FBK-2", "FBK-3"):  # variant fallback-refusal-html: 403, an HTML page
+        (result,), _ = _run(banks["choices"].profile_path, scenarios[scenario_id])
+        assert result.exchange is not None and result.exchange.status == 403
+        assert result.failures == []
+        assert sorted(w.check for w in result.warnings) == ["content_type", "oauth_error"]
+
+
+def test_the_fallback_login_page_in_another_media_type_is_a_warning(
+    scenarios: dict[str, Scenario],
+) -> None:
+    step = scenarios["FBK-1"].steps[1]
+    page = _exchange(200, b"login\n", "text/plain")
+    assert run_checks(CheckContext(page, step.expect, default_store())) == []
+    assert step.recommend is not None and "content_type" in step.recommend.expect.given
+
+
+def test_a_schema_names_the_2xx_body_and_an_allowed_error_is_an_error_model() -> None:
+    refused = _exchange(401, b'{"status": 401, "message": "revoked"}')
+    assert _checked(refused, status=[200, 401], schema="accounts") == []
+    served = _exchange(200, b'{"status": 401}')
+    assert _checked(served, status=[200, 401], schema="accounts") != []

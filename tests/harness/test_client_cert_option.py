@@ -17,7 +17,7 @@ from cryptography import x509
 
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.profile import Profile, load_profile
-from stet_conformance.http.bounded import Unreachable
+from stet_conformance.http.bounded import TransportError, Unreachable
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.tls import write_impostor
@@ -125,3 +125,33 @@ def test_the_untrusted_certificate_names_the_qwac_and_no_ca(
     unreadable, _ = write_impostor(tmp_path, tmp_path / "missing.pem")
     generic = x509.load_pem_x509_certificate(unreadable.read_bytes()).subject
     assert "stet-conformance untrusted" in generic.rfc4514_string()
+
+
+OTHER_TPP = """
+- id: X-OTHER-TPP
+  title: t
+  persona: LEA
+  endpoint: GET /accounts
+  steps:
+    - name: another TPP's QWAC is refused
+      request: {method: GET, path: /accounts, tpp: other}
+      expect: {status: [401, 403]}
+"""
+
+
+def test_another_tpps_qwac_refused_in_the_handshake_passes_a_refusal_step(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    profile = load_profile(sandbox.profile_path)
+    assert profile.other_tpp is not None
+    cert, key = write_impostor(tmp_path, profile.other_tpp.tls.client_cert or tmp_path)
+    tls = dataclasses.replace(profile.other_tpp.tls, client_cert=cert, client_key=key)
+    unenrolled = dataclasses.replace(
+        profile, other_tpp=dataclasses.replace(profile.other_tpp, tls=tls)
+    )  # a QWAC this bank's CA did not issue: the handshake refuses it
+    (refused,) = _run(unenrolled, _scenario(tmp_path, OTHER_TPP))
+    assert (refused.exchange, refused.failures) == (None, [])
+    assert refused.refused
+    served = OTHER_TPP.replace("[401, 403]", "200")  # no refusal expected: the error stands
+    with pytest.raises(TransportError):
+        _run(unenrolled, _scenario(tmp_path, served))

@@ -151,6 +151,14 @@ def _(api: Api) -> None:
     assert login.status_code == 302 and login.headers["location"].endswith("/sso")
 
 
+@check("fallback-refusal-html")
+def _(api: Api) -> None:
+    form = {"client_id": "PSDFR-ACPR-00000", "grant_type": "client_credentials"}
+    refused = api.client.post(_oauth(api, "token_url"), data=form, headers={"fallback": "1"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+
+
 @check("inverted-window-204")
 def _(api: Api) -> None:
     response = api.get(LEA_TX, params={"dateFrom": _day(5), "dateTo": _day(20)})
@@ -487,7 +495,11 @@ def test_data_variant_serves_and_declares_other_persona_data(start: Start) -> No
     with start(["data"]) as api:
         declared = api.profile["personas"]
         assert declared["TECHNCO"]["data"] == source["personas"]["TECHNCO"]
-        assert api.profile["vars"]["payment_requests"] == source["payment_requests"]
+        ids_only = {  # as a bank gives them: PIS-1 then checks no amount
+            persona: [{"resource_id": r["resource_id"]} for r in requests]
+            for persona, requests in source["payment_requests"].items()
+        }
+        assert api.profile["vars"]["payment_requests"] == ids_only
         assert api.profile["oauth"]["rotates_refresh_token"] is False
         ibans = [a["accountId"]["iban"] for a in api.get("/accounts").json()["accounts"]]
         assert ibans == [a["iban"] for a in declared["LEA"]["data"]["accounts"]]

@@ -26,7 +26,7 @@ from stet_conformance.checks.paths import MISSING, PathSyntaxError, resolve
 from stet_conformance.shared.dates import parse_stet_datetime
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_OPTIONS = ("path", "allow_no_match", "if_present")
+_OPTIONS = ("path", "allow_no_match", "if_present", "if_declared")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T")
 _URI_TEMPLATE = re.compile(r"\{[^{}]*\}$")  # a trailing RFC 6570 expression: {?dateFrom,dateTo}
 

@@ -7,7 +7,8 @@ example) whose ``Location`` is the online-banking login page with a JWT for the 
 ten minutes. A client_id that is not the QWAC's is ``401 invalid_client``; mTLS itself is
 required by the server for every connection. Variant login-redirects: the login page answers 302
 to a single sign-on page instead of a form; variant fallback-token-jwt names the parameter ``jwt``
-(the portal names none; its profile declares ``fallback.token_param``).
+(the portal names none; its profile declares ``fallback.token_param``); variant
+fallback-refusal-html refuses a client_id that is not the QWAC's with a 403 HTML page.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def _jwt(claims: dict[str, object]) -> str:
 def token_request(form: dict[str, str], state: SandboxState, tpp: str, base_url: str) -> Response:
     """The fallback token request: 302 to the login page, or an RFC 6749 error."""
     if form.get("client_id") != tpp and "fallback-client-id-unchecked" not in state.faults:
+        if "fallback-refusal-html" in state.choices:  # the portal gives no error format
+            page = "<html><body><h1>403 Forbidden</h1></body></html>\n"
+            return Response(page.encode(), 403, media_type=_HTML)
         return oauth_error(401, "invalid_client", "client_id is not the QWAC's identifier")
     if form.get("grant_type") != "client_credentials":
         return oauth_error(400, "unsupported_grant_type", "fallback mode uses client_credentials")

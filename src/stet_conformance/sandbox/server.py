@@ -99,7 +99,11 @@ def _declared_data(choices: frozenset[str]) -> dict[str, Any]:
         "personas": raw["personas"],
         "vars": {
             "unknown_account": raw["unknown_account"],
-            "payment_requests": raw["payment_requests"],
+            # the resource ids alone, as a bank gives them (PIS-1 checks no amount then)
+            "payment_requests": {
+                persona: [{"resource_id": r["resource_id"]} for r in requests]
+                for persona, requests in raw["payment_requests"].items()
+            },
         },
     }
 

@@ -27,6 +27,8 @@ SWITCHES: dict[str, str] = {
     "malformed-authorization-400": "a malformed Bearer value answers 400 invalid_request",
     "refresh-client-invalid-grant": "a refresh with another client_id answers 400 invalid_grant",
     "login-redirects": "the fallback login page answers 302 to a single sign-on page",
+    "fallback-refusal-html": "a fallback request whose client_id is not the QWAC's answers 403 "
+    "with an HTML page (no OAuth error)",
     "inverted-window-204": "dateFrom after dateTo answers 204 (an empty window)",
     "accept-negotiated": "a malformed Accept answers 400, an unacceptable one 406",
     "unknown-token-403": "an unknown access token answers 403, not 401",

@@ -62,6 +62,7 @@ def _step(raw: dict[str, Any], name: str, path: tuple[str | int, ...], pos: Posi
         when=tuple((raw.get("when") or {}).items()),
         skip_when=raw.get("skip_when"),
         stop_when=raw.get("stop_when"),
+        unless_rotated=bool(raw.get("unless_rotated", False)),
         recommend=Recommendation.of(raw["recommend"]) if "recommend" in raw else None,
     )
 

@@ -131,6 +131,8 @@ class Step:
     skip_when: dict[str, Any] | None = None
     # {status, reason}: this answer (allowed, not recommended) leaves nothing for the later steps.
     stop_when: dict[str, Any] | None = None
+    # left out once a refresh of the scenario answered another refresh token (RFC 6749 6)
+    unless_rotated: bool = False
 
 
 @dataclass(frozen=True)

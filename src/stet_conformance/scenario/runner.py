@@ -59,7 +59,8 @@ class ScenarioSkipped(Exception):
 
 
 class RefusedAtTls(Exception):
-    """A request sent without the QWAC (``client_cert``) was refused below HTTP: what it tests."""
+    """A request sent without the QWAC (``client_cert``), or over another TPP's one to a step
+    expecting a refusal, was refused below HTTP: what it tests."""
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Scene:
     refresh_tokens: dict[str, dict[str, str]]
     take: Taker
     take_code: Taker
+    rotated: bool = False  # a refresh answered another refresh token (``unless_rotated``)
 
 
 def _holding(take: Taker) -> Taker:
@@ -291,13 +293,22 @@ def _send(step: Step, request: Request, run: RunContext, previous: Exchange | No
                 charge=charge,
             )
         except TransportError as exc:
-            # Without the QWAC, a handshake that fails is the refusal the step tests; a
-            # connection that cannot be made at all (Unreachable) is not, and stops the run.
-            if request.client_cert == "qwac" or isinstance(exc, Unreachable):
+            # A handshake that fails is the refusal the step tests; a connection that cannot
+            # be made at all (Unreachable) is not, and stops the run.
+            if not _tls_refusal_tested(step, request) or isinstance(exc, Unreachable):
                 raise
             if exc.kind not in ("connect", "reset"):
                 raise
             raise RefusedAtTls(str(exc)) from None
+
+
+def _tls_refusal_tested(step: Step, request: Request) -> bool:
+    """A request without the QWAC, or over another TPP's QWAC to a step that expects a refusal
+    (a bank may refuse a QWAC it did not enrol in the handshake): refusing it there passes."""
+    if request.client_cert != "qwac":
+        return True
+    status = step.expect.status
+    return request.tpp == "other" and bool(status) and all(code >= 400 for code in status)
 
 
 @contextmanager
@@ -377,7 +388,7 @@ def _run_step(
     context = _context(run.profile, step.persona, scene)
     with _rendering(step):
         request = step.request.render(context)
-        expect = step.expect.rendered(lambda value: render(value, context))
+        expect = _declared(step.expect, context).rendered(lambda value: render(value, context))
         if override is not None:
             expect = _overridden(expect, override, context)
         recommend = step.recommend.render(context) if step.recommend is not None else None
@@ -387,8 +398,10 @@ def _run_step(
     except RefusedAtTls as exc:
         return StepResult(step, None, refused=str(exc))
     _register_secrets(save, exchange, run.client.redactor)
-    _follow_rotation(request, exchange, run.tokens)
     found = run_checks(CheckContext(exchange, expect, run.schemas))
+    if _follow_rotation(request, exchange, run.tokens):
+        scene.rotated = True
+        found += _undeclared_rotation(run.profile)
     failures = [f for f in found if f.level is Level.MUST]
     warnings = [f for f in found if f.level is not Level.MUST]
     if not failures:
@@ -397,25 +410,44 @@ def _run_step(
     return StepResult(step, exchange, failures, override, warnings=warnings)
 
 
-def _follow_rotation(request: Request, exchange: Exchange, tokens: RunTokens) -> None:
+def _follow_rotation(request: Request, exchange: Exchange, tokens: RunTokens) -> bool:
     """A refresh answered with another refresh token (a bank that rotates): if the token sent
-    was a persona's, the run (and the token store) go on with the new one."""
+    was a persona's, the run (and the token store) go on with the new one. Whether it did."""
     form = request.payload.value if request.payload and request.payload.kind == "form" else None
     if not isinstance(form, Mapping) or form.get("grant_type") != "refresh_token":
-        return
+        return False
     if request.tpp != "own" or exchange.status != 200:
-        return
+        return False
     try:
         body = exchange.body
     except ValueError:
-        return  # not JSON: the step's checks say so
+        return False  # not JSON: the step's checks say so
     sent = form.get("refresh_token")
     if not isinstance(body, dict) or not isinstance(sent, str):
-        return
+        return False
     new, access, expires = (body.get(k) for k in ("refresh_token", "access_token", "expires_in"))
-    if isinstance(new, str) and new and new != sent and isinstance(access, str):
-        expires_in = float(expires) if isinstance(expires, int | float) else None
-        tokens.rotated(sent, Refreshed(access, new, expires_in))
+    if not (isinstance(new, str) and new and new != sent and isinstance(access, str)):
+        return False
+    expires_in = float(expires) if isinstance(expires, int | float) else None
+    tokens.rotated(sent, Refreshed(access, new, expires_in))
+    return True
+
+
+def _undeclared_rotation(profile: Profile) -> list[Failure]:
+    """A rotation the profile does not declare: allowed (RFC 6749 6), but then no scenario
+    checks that the old refresh token is refused, so the bank is told to declare it."""
+    if profile.oauth.rotates_refresh_token:
+        return []
+    message = (
+        "the refresh answered another refresh token, but the profile declares "
+        "oauth.rotates_refresh_token: false: declare true, so that OAU-REFRESH-ROTATION checks "
+        "the previous one is refused"
+    )
+    authority = (
+        "RFC 6749 6: the server MAY issue a new refresh token and revoke the previous one; "
+        "portal, Refresh your token: a new refresh token that can replace the previous one"
+    )
+    return [Failure("rotation", message, Level.RECOMMENDATION, authority)]
 
 
 def _recommended(recommend: Recommendation | None, must: CheckContext) -> list[Failure]:
@@ -459,6 +491,20 @@ def _rendering(step: Step) -> Iterator[None]:
             f"{step.name}: unknown variable {name!r} (not in fixtures, profile vars or "
             "saved values)"
         ) from None
+
+
+def _declared(expect: Expect, context: dict[str, Any]) -> Expect:
+    """Without the assertions marked ``if_declared`` whose variables the profile does not
+    declare: a value a bank need not give (a payment request's amount) is checked where given."""
+    kept = []
+    for assertion in expect.data:
+        if assertion.get("if_declared"):
+            try:
+                render(dict(assertion), context)
+            except UnknownVariable:
+                continue
+        kept.append(assertion)
+    return dataclasses.replace(expect, data=tuple(kept))
 
 
 def _overridden(expect: Expect, override: Override, context: dict[str, Any]) -> Expect:
@@ -597,6 +643,8 @@ def run_scenario(
         for index, step in enumerate(scenario.steps):
             if _unmet(step.when, run.profile) is not None:
                 continue  # a step for another profile setting (step-level ``when``)
+            if step.unless_rotated and scene.rotated:
+                continue  # the refresh token it would send again may be revoked (RFC 6749 6)
             applies = _applies(override, step, index, last)
             result = _run_step(step, run, scene, override if applies else None, previous())
             stopped = _stopped(result)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from stet_conformance.checks.headers import ANY_MEDIA_TYPE
 from stet_conformance.scenario.model import Scenario, Step
 
 Cell = tuple[str, str]  # (operation, rule)
@@ -244,7 +245,7 @@ def automatic_rules(step: Step) -> set[str]:
         rules.add("request_id_echo")
     statuses = expect.status
     with_body = [s for s in statuses if s != 204 and (expect.content_type or not 300 <= s < 400)]
-    if statuses and len(with_body) == len(statuses):
+    if statuses and len(with_body) == len(statuses) and expect.content_type != ANY_MEDIA_TYPE:
         rules.add("content_type")
     model = expect.error_model if expect.error_model is not None else not expect.oauth_error
     if statuses and model and all(s >= 400 for s in statuses):
