@@ -25,6 +25,8 @@ from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection
+from stet_conformance.plugin.ledger import LedgerToWorkers, run_ledger
+from stet_conformance.plugin.ledger import add_option as add_ledger_option
 from stet_conformance.plugin.recorder import RunRecorder
 from stet_conformance.plugin.redaction import ReportRedactor
 from stet_conformance.plugin.reset import reset_target
@@ -114,13 +116,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a recommendation not met fails its test (default: a warning; the test passes)",
     )
     group.addoption(
-        "--stet-spent",
-        metavar="PERSONA",
-        action="append",
-        default=[],
-        help=argparse.SUPPRESS,  # ``stet-conformance run``: one per token refresh it sent
-    )
-    group.addoption(
         "--stet-fault",
         metavar="NAME",
         type=_fault_name,
@@ -137,6 +132,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a legitimate variant of the bundled sandbox (repeatable; without --stet-target)",
     )
     selection.add_option(group)
+    add_ledger_option(group)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -157,6 +153,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(RunRecorder(config, redactor), "stet-recorder")
         config.pluginmanager.register(UnreachableStop(), "stet-unreachable-stop")
+        config.pluginmanager.register(LedgerToWorkers(), "stet-ledger-to-workers")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -340,11 +337,9 @@ def run_context(config: pytest.Config) -> RunContext:
     refuse_live(profile, allow_live=config.getoption("--stet-allow-live"))
     client = StetClient.for_profile(profile, redactor, dry_run=config.getoption("--stet-dry-run"))
     stack.callback(client.close)
-    budget = budget_for(profile)
-    if budget is not None:
-        for persona in config.getoption("--stet-spent"):
-            budget.spend(persona)  # sent before pytest started (token refreshes)
-    run = RunContext(profile, client, default_store(), budget, worker=_worker(config))
+    ledger = run_ledger(config)  # shared by the run's processes, token refreshes counted
+    budget = budget_for(profile, ledger)
+    run = RunContext(profile, client, default_store(), budget, _worker(config), ledger)
     reset_target(config, run)  # the bundled sandbox: each run starts from its start state
     config.stash[_RUN] = run
     return run
