@@ -155,6 +155,7 @@ def test_a_header_left_out_of_the_signed_set_is_refused_or_served(
     _refused(fuzz, request, f"{left_out} not signed", served=True)
 
 
+@pytest.mark.stet_shares("consent TECHNCO")  # CON-REVOKE changes it
 @fuzz_settings(scale=0.5)
 @given(
     indent=st.none() | st.integers(0, 4),

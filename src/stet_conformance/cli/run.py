@@ -293,6 +293,9 @@ def _run(
         return handle_targets(args, targets, scenarios, parsed)
     args.target = targets[0] if targets else None
     if sandbox is not None:  # no token to refresh: the plugin makes the run's budget ledger
+        from stet_conformance.sandbox import CONCURRENCY
+
+        args.n = workers(args, CONCURRENCY)
         argv = pytest_args(args, sandbox.profile, scenarios)
         return exit_code(int(pytest.main(argv, plugins=[StartingTarget(sandbox.wait), parsed])))
     _bundled_sandbox_options_unused(args)
@@ -431,7 +434,8 @@ def refresh_tokens(profile: Profile, ledger: Path) -> Profile:
     from stet_conformance.onboarding.oauth import refresh_store
     from stet_conformance.scenario.runner import budget_for
 
-    profile, lines = refresh_store(profile, budget_for(profile, Ledger(ledger)))
+    with contextlib.closing(Ledger(ledger)) as shared:
+        profile, lines = refresh_store(profile, budget_for(profile, shared))
     for line in lines:
         print(f"stet-conformance: {line}", file=sys.stderr)
     return profile
@@ -445,12 +449,51 @@ def _run_target(
 
     from stet_conformance.plugin.target import GivenProfile
 
+    args.n = workers(args, profile.limits.concurrency, profile)
     with tempfile.TemporaryDirectory(prefix="stet-run-") as run_dir:
         ledger = Path(run_dir) / "budget.json"
         if not args.dry_run:
             profile = refresh_tokens(profile, ledger)
         argv = pytest_args(args, target, scenarios, ledger)
         return int(pytest.main(argv, plugins=[*plugins, GivenProfile(profile)]))
+
+
+_WORKER_OPTIONS = ("-n", "--numprocesses")
+
+
+def workers(
+    args: argparse.Namespace, concurrency: int, profile: Profile | None = None
+) -> str | None:
+    """``run``'s -n: the given one, else the target's ``concurrency`` (none for 1: no workers).
+
+    A live target (``config/live.py``) refuses more workers than its concurrency, -n given
+    before or after ``--``: each worker has a request in flight.
+    """
+    given = args.n or _workers_after_dashes(args.pytest_args)
+    if given is None:
+        return str(concurrency) if concurrency > 1 else None
+    from stet_conformance.config.live import is_live
+
+    if profile is not None and is_live(profile) and not _at_most(given, concurrency):
+        raise UsageError(
+            f"-n {given}: {profile.source} allows {concurrency} request(s) in flight at once "
+            f"(concurrency: {concurrency}); raise its concurrency key if the bank allows more"
+        )
+    return str(args.n) if args.n else None  # after --, pytest reads it there
+
+
+def _workers_after_dashes(pytest_args: list[str]) -> str | None:
+    for index, arg in enumerate(pytest_args):
+        name, _, value = arg.partition("=")
+        if name in _WORKER_OPTIONS:
+            return value or (pytest_args[index + 1] if index + 1 < len(pytest_args) else "")
+        if arg.startswith("-n") and len(arg) > 2:
+            return arg[2:]
+    return None
+
+
+def _at_most(given: str, concurrency: int) -> bool:
+    return given.isdigit() and int(given) <= concurrency
 
 
 def exit_code(code: int) -> int:

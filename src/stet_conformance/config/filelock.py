@@ -14,12 +14,22 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
+def locked(fd: int) -> Iterator[None]:
+    """Hold an exclusive lock on the open file ``fd`` for the block."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def exclusive(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``lock_path`` (created 0600) for the block."""
     lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+        with locked(lock):
+            yield
     finally:
-        os.close(lock)  # releases the lock
+        os.close(lock)

@@ -103,6 +103,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_live(profile: Profile) -> bool:
+    """A bank, as the live-safety rule sees it: marked live, or not marked sandbox with an
+    origin that is not loopback."""
+    if profile.environment in ("live", "sandbox"):
+        return profile.environment == "live"
+    return any(not is_loopback(origin(url)[1]) for url in declared_urls(profile).values())
+
+
 def refuse_live(profile: Profile, *, allow_live: bool) -> None:
     """Raise ``ConfigError`` unless every declared origin may be contacted without surprise.
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stet_conformance.config.filelock import exclusive
+from stet_conformance.config.filelock import locked
 
 DEFAULT_RUN_BUDGET = 5000
 DEFAULT_PERSONA_BUDGET = 2000
@@ -51,27 +52,42 @@ class Purse:
 
 class Ledger:
     """The purses' counts of one run. With ``path``, a JSON file shared by the run's processes
-    (each change under ``<path>.lock``); without, this process's own."""
+    (each change under a lock on the file, kept open); without, this process's own."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self._counts: Counter[str] = Counter()
+        self._fd: int | None = None
 
     def __repr__(self) -> str:
         return f"<Ledger {self.path or 'in memory'}>"
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _file(self, path: Path) -> int:
+        if self._fd is None:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[Counter[str]]:
         if self.path is None:
             yield self._counts
             return
-        with exclusive(self.path.with_name(self.path.name + ".lock")):
-            text = self.path.read_text(encoding="utf-8") if self.path.exists() else "{}"
-            counts: Counter[str] = Counter(json.loads(text or "{}"))
+        fd = self._file(self.path)
+        with locked(fd):
+            text = os.pread(fd, os.fstat(fd).st_size, 0)
+            counts: Counter[str] = Counter(json.loads(text or b"{}"))
             before = dict(counts)
             yield counts
             if dict(counts) != before:
-                self.path.write_text(json.dumps(counts), encoding="utf-8")
+                data = json.dumps(counts).encode("utf-8")
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
 
     def take(self, purses: Sequence[Purse]) -> None:
         """One request from every purse, or ``BudgetExhausted`` naming the first one spent

@@ -24,7 +24,7 @@ from stet_conformance.config.run_tokens import Worker
 from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
-from stet_conformance.plugin import selection
+from stet_conformance.plugin import selection, sharing
 from stet_conformance.plugin.ledger import LedgerToWorkers, run_ledger
 from stet_conformance.plugin.ledger import add_option as add_ledger_option
 from stet_conformance.plugin.recorder import RunRecorder
@@ -143,6 +143,7 @@ def pytest_configure(config: pytest.Config) -> None:
     stack = ExitStack()
     config.stash[_CLEANUP] = stack
     config.add_cleanup(stack.close)
+    sharing.register_marker(config)
     results = config.getoption("--stet-results")
     if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
         _check_outputs(config, Path(results) if results else None)
@@ -154,6 +155,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RunRecorder(config, redactor), "stet-recorder")
         config.pluginmanager.register(UnreachableStop(), "stet-unreachable-stop")
         config.pluginmanager.register(LedgerToWorkers(), "stet-ledger-to-workers")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """A test sharing target state runs while no other test of the run shares it."""
+    folder = run_ledger(item.config).path
+    assert folder is not None
+    return (yield from sharing.one_at_a_time(item, folder.parent))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

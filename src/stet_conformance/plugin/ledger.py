@@ -38,7 +38,9 @@ def add_option(group: pytest.OptionGroup) -> None:
 def run_ledger(config: pytest.Config) -> Ledger:
     """This run's ledger: the worker's given one, the option's, or a new one for the run."""
     if _LEDGER not in config.stash:
-        config.stash[_LEDGER] = Ledger(_ledger_path(config))
+        ledger = Ledger(_ledger_path(config))
+        config.add_cleanup(ledger.close)
+        config.stash[_LEDGER] = ledger
     return config.stash[_LEDGER]
 
 
