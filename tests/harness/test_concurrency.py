@@ -36,8 +36,10 @@ def _profile(sandbox: SandboxServer, name: str, extra: str = "", base_url: str =
     return path
 
 
-def _args(n: str | None = None, *after: str) -> argparse.Namespace:
-    return argparse.Namespace(n=n, pytest_args=list(after))
+def _args(
+    n: str | None = None, *after: str, mode: str | None = "certification"
+) -> argparse.Namespace:
+    return argparse.Namespace(n=n, pytest_args=list(after), mode=mode, id=[])
 
 
 def test_the_bundled_sandbox_declares_its_concurrency(sandbox: SandboxServer) -> None:
@@ -52,10 +54,21 @@ def test_a_profile_without_concurrency_allows_one_request_at_a_time(
     assert workers(_args(), profile.limits.concurrency, profile) is None  # no xdist at all
 
 
-def test_without_n_run_takes_the_targets_concurrency(sandbox: SandboxServer) -> None:
+def test_without_n_a_run_of_the_suites_takes_the_targets_concurrency(
+    sandbox: SandboxServer,
+) -> None:
     profile = load_profile(_profile(sandbox, "three.yaml", "concurrency: 3\n"))
     assert workers(_args(), profile.limits.concurrency, profile) == "3"
     assert workers(_args("2"), profile.limits.concurrency, profile) == "2"
+
+
+def test_the_scenarios_alone_or_a_narrow_selection_run_in_one_process() -> None:
+    """About 150 requests: workers would cost more to start than they save."""
+    assert workers(_args(mode=None), 4) is None
+    narrowed = _args()
+    narrowed.id = ["test_unknown_token_is_401"]
+    assert workers(narrowed, 4) is None
+    assert workers(_args("2", mode=None), 4) == "2"
 
 
 def test_a_concurrency_below_one_is_a_profile_error(sandbox: SandboxServer) -> None:

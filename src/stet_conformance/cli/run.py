@@ -464,14 +464,17 @@ _WORKER_OPTIONS = ("-n", "--numprocesses")
 def workers(
     args: argparse.Namespace, concurrency: int, profile: Profile | None = None
 ) -> str | None:
-    """``run``'s -n: the given one, else the target's ``concurrency`` (none for 1: no workers).
+    """``run``'s -n: the given one, else the target's ``concurrency`` for a run of the suites.
 
-    A live target (``config/live.py``) refuses more workers than its concurrency, -n given
-    before or after ``--``: each worker has a request in flight.
+    Workers pay off when a run waits for thousands of answers (``--mode``, not narrowed by
+    ``--id``); for the scenarios alone (about 150 requests) they cost more CPU to start than
+    they save (docs/performance.md). A live target (``config/live.py``) refuses more workers
+    than its concurrency, -n given before or after ``--``: each worker has a request in flight.
     """
     given = args.n or _workers_after_dashes(args.pytest_args)
     if given is None:
-        return str(concurrency) if concurrency > 1 else None
+        long_run = bool(args.mode) and not args.id
+        return str(concurrency) if concurrency > 1 and long_run else None
     from stet_conformance.config.live import is_live
 
     if profile is not None and is_live(profile) and not _at_most(given, concurrency):
