@@ -171,3 +171,25 @@ def test_the_scenarios_that_change_state_share_it_with_their_readers() -> None:
         "refresh tokens LEA"
     }
     assert shares["ACC-1"] is None
+
+
+def test_plain_pytest_with_more_workers_than_a_live_target_allows_sends_nothing(
+    pytester: pytest.Pytester, sandbox: SandboxServer
+) -> None:
+    """The rule is the engine's too: ``pytest -n 2`` against a live profile of concurrency 1."""
+    profile = _profile(sandbox, "live-pytest.yaml", "environment: live\n")
+    directory = pytester.path / "scenarios"
+    directory.mkdir()
+    (directory / "x.yaml").write_text(
+        "- id: ONE\n  title: one\n  persona: LEA\n"
+        "  request: {method: GET, path: /accounts}\n  expect: {status: 200}\n",
+        encoding="utf-8",
+    )
+    result = pytester.runpytest_subprocess(
+        f"--stet-target={profile}", "-p", "no:cacheprovider", "-n", "2", "-rA"
+    )
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(
+        ["*-n 2: *live-pytest.yaml allows 1 request(s) in flight at once (concurrency: 1)*"]
+    )
+    assert "passed" not in result.stdout.str().splitlines()[-1]

@@ -475,13 +475,10 @@ def workers(
     if given is None:
         long_run = bool(args.mode) and not args.id
         return str(concurrency) if concurrency > 1 and long_run else None
-    from stet_conformance.config.live import is_live
+    from stet_conformance.config.live import refuse_workers
 
-    if profile is not None and is_live(profile) and not _at_most(given, concurrency):
-        raise UsageError(
-            f"-n {given}: {profile.source} allows {concurrency} request(s) in flight at once "
-            f"(concurrency: {concurrency}); raise its concurrency key if the bank allows more"
-        )
+    if profile is not None:
+        refuse_workers(profile, given, concurrency)
     return str(args.n) if args.n else None  # after --, pytest reads it there
 
 
@@ -493,10 +490,6 @@ def _workers_after_dashes(pytest_args: list[str]) -> str | None:
         if arg.startswith("-n") and len(arg) > 2:
             return arg[2:]
     return None
-
-
-def _at_most(given: str, concurrency: int) -> bool:
-    return given.isdigit() and int(given) <= concurrency
 
 
 def exit_code(code: int) -> int:

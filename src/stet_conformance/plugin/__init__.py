@@ -19,7 +19,7 @@ import pytest
 
 from stet_conformance.checks import Failure
 from stet_conformance.checks.schemas import default_store
-from stet_conformance.config.live import refuse_live
+from stet_conformance.config.live import refuse_live, refuse_workers
 from stet_conformance.config.run_tokens import Worker
 from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.http.client import StetClient
@@ -344,11 +344,14 @@ def run_context(config: pytest.Config) -> RunContext:
     redactor = config.stash[_REDACTOR]
     profile = target_profile(config, Path(target), redactor)
     refuse_live(profile, allow_live=config.getoption("--stet-allow-live"))
+    worker = _worker(config)
+    if worker.count > 1:  # plain pytest -n N: the same rule as run's
+        refuse_workers(profile, str(worker.count), profile.limits.concurrency)
     client = StetClient.for_profile(profile, redactor, dry_run=config.getoption("--stet-dry-run"))
     stack.callback(client.close)
     ledger = run_ledger(config)  # shared by the run's processes, token refreshes counted
     budget = budget_for(profile, ledger)
-    run = RunContext(profile, client, default_store(), budget, _worker(config), ledger)
+    run = RunContext(profile, client, default_store(), budget, worker, ledger)
     reset_target(config, run)  # the bundled sandbox: each run starts from its start state
     config.stash[_RUN] = run
     return run
