@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from stet_conformance.cli.run import workers
 from stet_conformance.config.profile import load_profile
+from stet_conformance.config.run_tokens import Refreshed, RunTokens, Worker
 from stet_conformance.errors import UsageError
 from stet_conformance.sandbox import CONCURRENCY
 from stet_conformance.sandbox.server import SandboxServer
@@ -193,3 +195,51 @@ def test_plain_pytest_with_more_workers_than_a_live_target_allows_sends_nothing(
         ["*-n 2: *live-pytest.yaml allows 1 request(s) in flight at once (concurrency: 1)*"]
     )
     assert "passed" not in result.stdout.str().splitlines()[-1]
+
+
+ROTATING = "".join(
+    f"""
+- id: ROT-{n}
+  title: LEA's refresh token, refreshed at a bank that rotates it
+  shares: refresh tokens LEA
+  persona: LEA
+  request:
+    method: POST
+    url: "{{{{ target.token_url }}}}"
+    token: none
+    form:
+      grant_type: refresh_token
+      refresh_token: "{{{{ credentials.LEA.refresh_tokens.aisp }}}}"
+      client_id: "{{{{ target.client_id }}}}"
+  expect: {{status: 200, request_id_echo: false}}
+"""
+    for n in range(1, 7)
+)
+
+
+def test_a_rotated_refresh_token_is_followed_by_every_worker(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxServer
+) -> None:
+    """A bank that rotates: each refresh revokes the token refreshed, so the worker that runs
+    the next refresh must send the token another worker received."""
+    directory = tmp_path_factory.mktemp("rotating")
+    shutil.copytree(sandbox.pki.directory, directory / "pki")
+    (pytester.path / "scenarios").mkdir()
+    (pytester.path / "scenarios" / "x.yaml").write_text(ROTATING, encoding="utf-8")
+    with SandboxServer(directory, variants=["choices"]) as rotating:
+        result = pytester.runpytest_subprocess(
+            f"--stet-target={rotating.profile_path}", "-p", "no:cacheprovider", "-n", "2", "-v"
+        )
+    result.assert_outcomes(passed=6)
+    assert len(set(re.findall(r"\[(gw\d)\] \[ *\d+%\] PASSED", result.stdout.str()))) == 2
+
+
+def test_two_processes_share_one_rotation(sandbox: SandboxServer, tmp_path: Path) -> None:
+    profile = load_profile(sandbox.profile_path)
+    first = profile.credentials["LEA"].refresh_tokens["aisp"]
+    shared = tmp_path / "refresh-tokens.json"
+    one, two = RunTokens(profile, Worker(0, 2), shared), RunTokens(profile, Worker(1, 2), shared)
+    assert two.refresh_tokens()["LEA"]["aisp"] == first
+    one.rotated(first, Refreshed("access", "rotated-once", 60.0))
+    assert two.refresh_tokens()["LEA"]["aisp"] == "rotated-once"
+    assert oct(shared.stat().st_mode & 0o777) == "0o600"

@@ -2,7 +2,10 @@
 
 Main tokens (``personas.<P>.refresh_tokens``): a refresh answered with another refresh token (a
 bank that rotates) replaces the persona's token for the rest of the run and, when the token came
-from the token store, in the store too, so the next run still works.
+from the token store, in the store too, so the next run still works. The run's other processes
+(xdist workers) follow it too: with ``shared``, a 0600 file in the run's private folder holds the
+rotated tokens, written under a lock and read when a scenario starts (the scenarios that refresh
+a persona's token share that state, so they never run at the same time: ``plugin/sharing.py``).
 
 Disposable tokens (``personas.<P>.disposable_refresh_tokens``, and those of ``login
 --disposable N``): each revocation scenario takes one and consumes it. With a token store, the
@@ -15,9 +18,13 @@ then skips at its first step: ``skip_when``).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stet_conformance.config.filelock import exclusive
 from stet_conformance.config.profile import Profile
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.config.token_store import fingerprint, locked_store
@@ -58,18 +65,41 @@ class Refreshed(SecretHolder):
 class RunTokens(SecretHolder):
     """One process's view of the profile's refresh tokens during a run."""
 
-    def __init__(self, profile: Profile, worker: Worker = Worker()) -> None:
+    def __init__(
+        self, profile: Profile, worker: Worker = Worker(), shared: Path | None = None
+    ) -> None:
         self._profile = profile
         self._worker = worker
         self._main = {p: dict(c.refresh_tokens) for p, c in profile.credentials.items()}
         self._taken: set[str] = set()
+        self._shared = shared
 
     def __repr__(self) -> str:
         return f"<RunTokens {self._profile!r} worker {self._worker.index}/{self._worker.count}>"
 
     def refresh_tokens(self) -> dict[str, dict[str, str]]:
-        """The personas' refresh tokens now (a copy: a scenario keeps those it started with)."""
+        """The personas' refresh tokens now (a copy: a scenario keeps those it started with),
+        rotations by the run's other processes included."""
+        for persona, tables in self._rotations(lambda rotations: None).items():
+            self._main.setdefault(persona, {}).update(tables)
         return {persona: dict(tables) for persona, tables in self._main.items()}
+
+    def _rotations(
+        self, change: Callable[[dict[str, dict[str, str]]], None]
+    ) -> dict[str, dict[str, str]]:
+        """The shared file's rotations, after ``change`` (written back if it changed them)."""
+        if self._shared is None:
+            return {}
+        with exclusive(self._shared.with_name(self._shared.name + ".lock")):
+            text = self._shared.read_text(encoding="utf-8") if self._shared.exists() else "{}"
+            rotations: dict[str, dict[str, str]] = json.loads(text)
+            before = json.dumps(rotations, sort_keys=True)
+            change(rotations)
+            if json.dumps(rotations, sort_keys=True) != before:
+                fd = os.open(self._shared, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(rotations, handle)
+        return rotations
 
     def rotated(self, sent: str, answer: Refreshed) -> None:
         """``sent`` was refreshed into another refresh token: if it is a persona's, follow it."""
@@ -77,8 +107,17 @@ class RunTokens(SecretHolder):
             for scope, value in tables.items():
                 if value == sent:
                     tables[scope] = answer.refresh_token
+                    self._share(persona, scope, answer.refresh_token)
                     self._write_back(persona, scope, sent, answer)
                     return
+
+    def _share(self, persona: str, scope: str, token: str) -> None:
+        """Tell the run's other processes (``refresh_tokens`` reads it there)."""
+
+        def change(rotations: dict[str, dict[str, str]]) -> None:
+            rotations.setdefault(persona, {})[scope] = token
+
+        self._rotations(change)
 
     def _write_back(self, persona: str, scope: str, sent: str, answer: Refreshed) -> None:
         """The store's entry follows when it held the token sent (a profile's own cannot)."""

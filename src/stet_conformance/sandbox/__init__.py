@@ -4,4 +4,4 @@ PROFILE_FILE = "profile.yaml"  # the target profile a sandbox writes into its di
 PKI_DIR = "pki"  # and the folder of its test PKI (pki.py)
 # Requests in flight at once that its profile declares (``concurrency``): the workers of a run
 # without -n. Measured on a 2-core machine (docs/performance.md).
-CONCURRENCY = 4
+CONCURRENCY = 6

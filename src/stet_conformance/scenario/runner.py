@@ -72,7 +72,9 @@ class RunContext(SecretHolder):
 
     @cached_property
     def tokens(self) -> RunTokens:
-        return RunTokens(self.profile, self.worker)
+        """Shared with the run's other processes beside the budget ledger, when it is a file."""
+        folder = self.ledger.path.parent if self.ledger.path is not None else None
+        return RunTokens(self.profile, self.worker, folder and folder / "refresh-tokens.json")
 
 
 Taker = Callable[[str, str], str]
