@@ -243,3 +243,11 @@ def test_two_processes_share_one_rotation(sandbox: SandboxServer, tmp_path: Path
     one.rotated(first, Refreshed("access", "rotated-once", 60.0))
     assert two.refresh_tokens()["LEA"]["aisp"] == "rotated-once"
     assert oct(shared.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_self_test_runs_each_run_in_one_process() -> None:
+    """The matrix runs its runs side by side (``--jobs``): workers inside each would multiply."""
+    from stet_conformance.selftest import _command
+
+    for command in (_command(None, "data", Path("x.xml")), _command("f", None, Path("x.xml"))):
+        assert command[4:6] == ["-n", "0"]
