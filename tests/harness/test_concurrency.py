@@ -122,12 +122,12 @@ import os
 
 import pytest
 
-from stet_conformance.plugin.ledger import run_ledger
+from stet_conformance.plugin.ledger import run_folder
 from stet_conformance.plugin.sharing import lock_path
 
 
 def _held(config, name):
-    fd = os.open(lock_path(run_ledger(config).path.parent, name), os.O_RDWR | os.O_CREAT)
+    fd = os.open(lock_path(run_folder(config), name), os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

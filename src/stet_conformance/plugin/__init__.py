@@ -25,7 +25,7 @@ from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.plugin import selection, sharing
-from stet_conformance.plugin.ledger import LedgerToWorkers, run_ledger
+from stet_conformance.plugin.ledger import LedgerToWorkers, run_folder, run_ledger
 from stet_conformance.plugin.ledger import add_option as add_ledger_option
 from stet_conformance.plugin.recorder import RunRecorder
 from stet_conformance.plugin.redaction import ReportRedactor
@@ -160,9 +160,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """A test sharing target state runs while no other test of the run shares it."""
-    folder = run_ledger(item.config).path
-    assert folder is not None
-    return (yield from sharing.one_at_a_time(item, folder.parent))
+    name = sharing.shared_state(item)
+    if name is None:
+        return (yield)
+    with sharing.holding(run_folder(item.config), name):
+        return (yield)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -44,6 +44,13 @@ def run_ledger(config: pytest.Config) -> Ledger:
     return config.stash[_LEDGER]
 
 
+def run_folder(config: pytest.Config) -> Path:
+    """The run's private folder, which its processes share: the ledger's."""
+    path = run_ledger(config).path
+    assert path is not None  # the run's ledger is always a file
+    return path.parent
+
+
 def _ledger_path(config: pytest.Config) -> Path:
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and _WORKER_KEY in workerinput:

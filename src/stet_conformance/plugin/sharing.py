@@ -11,7 +11,7 @@ groups: they hold for any ``--dist`` mode, and a test holds at most one, so none
 from __future__ import annotations
 
 import re
-from collections.abc import Generator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -42,10 +42,6 @@ def lock_path(folder: Path, name: str) -> Path:
     return folder / f"shares-{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}.lock"
 
 
-def one_at_a_time(item: pytest.Item, folder: Path) -> Generator[None, object, object]:
-    """Run ``item``'s call holding the lock of the state it shares, if any."""
-    name = shared_state(item)
-    if name is None:
-        return (yield)
-    with exclusive(lock_path(folder, name)):
-        return (yield)
+def holding(folder: Path, name: str) -> AbstractContextManager[None]:
+    """The lock of state ``name`` in the run's folder, held for a ``with`` block."""
+    return exclusive(lock_path(folder, name))
