@@ -13,7 +13,7 @@ import pytest
 
 from stet_conformance.cli.run import workers
 from stet_conformance.config.profile import load_profile
-from stet_conformance.config.run_tokens import Refreshed, RunTokens, Worker
+from stet_conformance.config.run_tokens import NoDisposableToken, Refreshed, RunTokens, Worker
 from stet_conformance.errors import UsageError
 from stet_conformance.sandbox import CONCURRENCY
 from stet_conformance.sandbox.server import SandboxServer
@@ -251,3 +251,17 @@ def test_the_self_test_runs_each_run_in_one_process() -> None:
 
     for command in (_command(None, "data", Path("x.xml")), _command("f", None, Path("x.xml"))):
         assert command[4:6] == ["-n", "0"]
+
+
+def test_workers_take_disposable_tokens_from_one_pool(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A bank's few disposable tokens serve whichever worker runs a revocation, each once."""
+    profile = load_profile(sandbox.profile_path)
+    pool = profile.credentials["LEA"].disposable_refresh_tokens["aisp"]
+    shared = tmp_path / "refresh-tokens.json"
+    one, two = RunTokens(profile, Worker(0, 2), shared), RunTokens(profile, Worker(1, 2), shared)
+    taken = [two.take_disposable("LEA", "aisp") for _ in pool]
+    assert sorted(taken) == sorted(pool)
+    with pytest.raises(NoDisposableToken):
+        one.take_disposable("LEA", "aisp")

@@ -10,9 +10,10 @@ a persona's token share that state, so they never run at the same time: ``plugin
 Disposable tokens (``personas.<P>.disposable_refresh_tokens``, and those of ``login
 --disposable N``): each revocation scenario takes one and consumes it. With a token store, the
 taking happens under the store's lock and the store remembers the token as used (its SHA-256):
-no other worker and no later run takes it again. Without one, worker k of n takes only the
-k-th, (k+n)-th... tokens of the pool, and a later run may take a used one again (the scenario
-then skips at its first step: ``skip_when``).
+no other worker and no later run takes it again. Without one, the run's shared file does the same
+for the run (a later run may take a used one again: the scenario then skips at its first step,
+``skip_when``); without either (a run context without a run folder), worker k of n takes the
+k-th, (k+n)-th... tokens of the pool.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stet_conformance.config.filelock import exclusive
 from stet_conformance.config.profile import Profile
@@ -80,26 +82,27 @@ class RunTokens(SecretHolder):
     def refresh_tokens(self) -> dict[str, dict[str, str]]:
         """The personas' refresh tokens now (a copy: a scenario keeps those it started with),
         rotations by the run's other processes included."""
-        for persona, tables in self._rotations(lambda rotations: None).items():
+        rotated: dict[str, dict[str, str]] = self._shared_state(None).get("rotated", {})
+        for persona, tables in rotated.items():
             self._main.setdefault(persona, {}).update(tables)
         return {persona: dict(tables) for persona, tables in self._main.items()}
 
-    def _rotations(
-        self, change: Callable[[dict[str, dict[str, str]]], None]
-    ) -> dict[str, dict[str, str]]:
-        """The shared file's rotations, after ``change`` (written back if it changed them)."""
+    def _shared_state(self, change: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+        """What the run's processes share (``rotated`` tokens, disposable ones ``taken``, by
+        SHA-256), after ``change`` (written back, 0600, if it changed it)."""
         if self._shared is None:
             return {}
         with exclusive(self._shared.with_name(self._shared.name + ".lock")):
             text = self._shared.read_text(encoding="utf-8") if self._shared.exists() else "{}"
-            rotations: dict[str, dict[str, str]] = json.loads(text)
-            before = json.dumps(rotations, sort_keys=True)
-            change(rotations)
-            if json.dumps(rotations, sort_keys=True) != before:
+            state: dict[str, Any] = json.loads(text)
+            before = json.dumps(state, sort_keys=True)
+            if change is not None:
+                change(state)
+            if json.dumps(state, sort_keys=True) != before:
                 fd = os.open(self._shared, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(rotations, handle)
-        return rotations
+                    json.dump(state, handle)
+        return state
 
     def rotated(self, sent: str, answer: Refreshed) -> None:
         """``sent`` was refreshed into another refresh token: if it is a persona's, follow it."""
@@ -114,10 +117,10 @@ class RunTokens(SecretHolder):
     def _share(self, persona: str, scope: str, token: str) -> None:
         """Tell the run's other processes (``refresh_tokens`` reads it there)."""
 
-        def change(rotations: dict[str, dict[str, str]]) -> None:
-            rotations.setdefault(persona, {})[scope] = token
+        def change(state: dict[str, Any]) -> None:
+            state.setdefault("rotated", {}).setdefault(persona, {})[scope] = token
 
-        self._rotations(change)
+        self._shared_state(change)
 
     def _write_back(self, persona: str, scope: str, sent: str, answer: Refreshed) -> None:
         """The store's entry follows when it held the token sent (a profile's own cannot)."""
@@ -142,6 +145,8 @@ class RunTokens(SecretHolder):
         store = self._profile.token_store
         if store is not None:
             token = self._take_stored(store, candidates)
+        elif self._shared is not None:
+            token = self._take_shared(candidates)
         else:
             mine = set(pool[self._worker.index :: self._worker.count])
             token = next((t for t in candidates if t in mine), None)
@@ -149,6 +154,20 @@ class RunTokens(SecretHolder):
             raise NoDisposableToken(persona, scope)
         self._taken.add(token)
         return token
+
+    def _take_shared(self, candidates: list[str]) -> str | None:
+        """The first candidate no process of the run took yet, marked taken in the shared file."""
+        chosen: list[str] = []
+
+        def change(state: dict[str, Any]) -> None:
+            taken: list[str] = state.setdefault("taken", [])
+            token = next((t for t in candidates if fingerprint(t) not in taken), None)
+            if token is not None:
+                taken.append(fingerprint(token))
+                chosen.append(token)
+
+        self._shared_state(change)
+        return chosen[0] if chosen else None
 
     def _take_stored(self, path: Path, candidates: list[str]) -> str | None:
         """The first candidate no run took yet, marked used in the store under its lock."""
