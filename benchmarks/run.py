@@ -2,7 +2,7 @@
 
 Run from the checkout root::
 
-    .venv/bin/python benchmarks/run.py [--quick] [--json reports/benchmark.json]
+    .venv/bin/python benchmarks/run.py [--quick] [--only latency] [--json reports/benchmark.json]
 
 Every figure is measured side by side in this one run, on this machine, against the bundled
 sandbox over mTLS. The sandbox under test runs in its own process (``stet-conformance sandbox``)
@@ -28,7 +28,8 @@ Figures (value, target):
    20 ms late / without delay (<= 1.5x).
 
 ``--quick`` shrinks every count so the whole run takes well under a minute (used by the smoke
-test); its numbers are not meant to be quoted.
+test); its numbers are not meant to be quoted. ``--only latency`` measures figure 7 alone (its
+JSON, by default, in ``reports/benchmark-latency.json``).
 
 This file runs the figures and writes the report; each figure is a module of ``figures/``
 (``overhead`` and its ``cpu_split``, ``signing``, ``suite``, ``collection``, ``throughput``,
@@ -79,12 +80,46 @@ ORDER = [  # the figures in the order of the docstring; the JSON names are a sta
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small counts (smoke test)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
+    parser.add_argument("--json", type=Path, default=None, help="where to write JSON")
+    parser.add_argument("--only", choices=["latency"], help="measure this figure alone")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
     assert project_root() == ROOT, f"run from the checkout: {project_root()} != {ROOT}"
-    figures: list[Figure] = []
     started, load_before = time.perf_counter(), os.getloadavg()[0]
+    if args.only == "latency":
+        step("latency-bound certification run")
+        figures = [bench_latency(sizes)]
+    else:
+        figures = all_figures(sizes)
+    figures.sort(key=lambda f: ORDER.index(f.name))
+    facts = machine()
+    print(
+        f"\nstet-conformance benchmark{' (--quick)' if args.quick else ''}: "
+        f"{facts['nproc']} CPUs, {facts['cpu']}, Python {facts['python']}, "
+        f"{time.perf_counter() - started:.0f} s, load average {load_before:.2f} -> "
+        f"{facts['load_average_1min']:.2f}\n"
+    )
+    print(table(figures))
+    print("\ndetails:")
+    print(details(figures))
+    report = {
+        "quick": args.quick,
+        "machine": facts,
+        "sizes": sizes.__dict__,
+        "figures": {f.name: f.as_json() for f in figures},
+    }
+    out = args.json or (
+        DEFAULT_JSON.with_stem(f"benchmark-{args.only}") if args.only else DEFAULT_JSON
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nJSON: {out}")
+    return 0
+
+
+def all_figures(sizes: Sizes) -> list[Figure]:
+    """Every figure, side by side in this one run."""
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="stet-bench-") as tmp:
         work = Path(tmp)
         with sandbox_process(work) as sandbox:
@@ -104,27 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         figures.append(bench_latency(sizes))
         step("collection")
         figures += bench_collection(sizes, work)
-    figures.sort(key=lambda f: ORDER.index(f.name))
-    facts = machine()
-    print(
-        f"\nstet-conformance benchmark{' (--quick)' if args.quick else ''}: "
-        f"{facts['nproc']} CPUs, {facts['cpu']}, Python {facts['python']}, "
-        f"{time.perf_counter() - started:.0f} s, load average {load_before:.2f} -> "
-        f"{facts['load_average_1min']:.2f}\n"
-    )
-    print(table(figures))
-    print("\ndetails:")
-    print(details(figures))
-    report = {
-        "quick": args.quick,
-        "machine": facts,
-        "sizes": sizes.__dict__,
-        "figures": {f.name: f.as_json() for f in figures},
-    }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nJSON: {args.json}")
-    return 0
+    return figures
 
 
 def step(what: str) -> None:

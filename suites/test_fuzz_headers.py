@@ -94,6 +94,7 @@ def test_psu_ip_address_served_or_garbage_refused(
     fuzz.check(exchange, problems, f"PSU-IP-Address ({kind}) {value!r}")
 
 
+@pytest.mark.stet_shares("consent MARC")  # CON-REPLACE changes it
 def test_without_psu_ip_address_the_quota_applies(fuzz: FuzzSession) -> None:
     """Unattended calls: 200 until the daily quota, then 429; the budget keeps it at 4."""
     options = RequestOptions(token=fuzz.token(UNATTENDED_PERSONA), psu_ip_address=False)

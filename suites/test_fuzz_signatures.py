@@ -159,6 +159,7 @@ def test_a_header_left_out_of_the_signed_set_is_refused_or_served(
 
 
 @pytest.mark.stet_covers("digest", on="consents")
+@pytest.mark.stet_shares("consent TECHNCO")  # CON-REVOKE changes it
 @fuzz_settings(scale=0.5)
 @given(
     indent=st.none() | st.integers(0, 4),

@@ -2,13 +2,15 @@
 
 The bundled sandbox waits ``--latency-ms`` before each answer, as a bank across a network would;
 the ratio of the two wall times says how much of that waiting the run overlaps (1.0: all of it;
-a run that waits for each answer in turn pays the latency once per request).
+a run that waits for each answer in turn pays the latency once per request). Both runs take
+``run``'s default workers for the bundled sandbox (its profile's ``concurrency``).
 """
 
 from __future__ import annotations
 
 from figures.figure import Figure, Sizes
 from figures.suite import run_cli
+from stet_conformance.sandbox import CONCURRENCY
 
 
 def bench_latency(sizes: Sizes) -> Figure:
@@ -26,6 +28,7 @@ def bench_latency(sizes: Sizes) -> Figure:
         {
             "tests_passed": passed,
             "selection": sizes.latency_k or "all",
+            "workers": CONCURRENCY,
             "wall_s_at_0ms": fast_wall,
             f"wall_s_at_{sizes.latency_ms}ms": slow_wall,
             "session_s_at_0ms": fast_session,

@@ -55,3 +55,18 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
     for name in FIGURES:  # the printed table names each figure's target and verdict
         assert report["figures"][name]["label"] in done.stdout, name
     assert "target" in done.stdout
+
+
+@pytest.mark.e2e
+def test_the_latency_figure_alone(tmp_path: Path) -> None:
+    """``--only latency``: figure 7 and nothing else, without measuring the rest again."""
+    out = tmp_path / "latency.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "latency",
+         "--json", str(out)],
+        capture_output=True, text=True, check=False, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    figures = json.loads(out.read_text(encoding="utf-8"))["figures"]
+    assert set(figures) == {"latency_certification_ratio"}
+    assert figures["latency_certification_ratio"]["detail"]["workers"] > 1

@@ -156,3 +156,15 @@ def test_a_spent_fuzz_budget_skips_without_showing_tokens(sandbox: SandboxServer
     assert "request budget exhausted: 1 requests this run" in done.stdout
     for secret in load_profile(sandbox.profile_path).secrets():
         assert secret not in done.stdout
+
+
+def test_more_workers_than_a_banks_concurrency_are_refused(remote_profile: Path) -> None:
+    """Each worker has a request in flight: a bank allows ``concurrency`` of them (default 1)."""
+    text = re.sub(r"(?m)^concurrency: .*$", "environment: live", remote_profile.read_text())
+    remote_profile.write_text(text)
+    done = cli("run", "--target", str(remote_profile), "--allow-live", "-n", "2")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"stet-conformance: -n 2: {remote_profile} allows 1 request(s) in flight at once "
+        "(concurrency: 1); raise its concurrency key if the bank allows more\n"
+    )

@@ -11,7 +11,7 @@ import re
 import shlex
 import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,9 +196,9 @@ def is_test_path(arg: str) -> bool:
 
 
 def pytest_args(
-    args: argparse.Namespace, target: Path, scenarios: Path, spent: Sequence[str] = ()
+    args: argparse.Namespace, target: Path, scenarios: Path, ledger: Path | None = None
 ) -> list[str]:
-    """pytest's command line; ``spent``: options charging requests sent before pytest."""
+    """pytest's command line; ``ledger``: the run's shared budget (token refreshes in it)."""
     mode = getattr(args, "mode", None)
     suites = suites_dir()
     # Node ids after -- replace the default folders, so `-- scenarios/x.yaml::BAL-2` runs BAL-2.
@@ -242,7 +242,8 @@ def pytest_args(
         argv += ["--stet-keep-going"]
     if args.strict:
         argv += ["--stet-strict"]
-    argv += spent
+    if ledger is not None:
+        argv += ["--stet-ledger", str(ledger)]
     if args.junitxml:
         argv += ["--junitxml", args.junitxml]
     if args.alluredir:
@@ -286,7 +287,7 @@ def _run(
     import pytest
 
     from stet_conformance.plugin import GivenScenarios
-    from stet_conformance.plugin.target import GivenProfile, StartingTarget
+    from stet_conformance.plugin.target import StartingTarget
     from stet_conformance.scenario.loader import load_all
 
     loaded = load_all(sorted(scenarios.rglob("*.yaml")))  # report bad files before pytest starts
@@ -302,19 +303,16 @@ def _run(
     if len(targets) > 1:
         return handle_targets(args, targets, scenarios, parsed)
     args.target = targets[0] if targets else None
-    spent: list[str] = []  # the bundled sandbox: no token store to refresh
-    given: list[object] = []  # the profile, loaded here once, or the sandbox starting
-    if sandbox is not None:
-        target, given = sandbox.profile, [StartingTarget(sandbox.wait)]
-    else:
-        _bundled_sandbox_options_unused(args)
-        target = args.target.resolve()
-        profile = _checked_profile(target, args)
-        if not args.dry_run:
-            profile, spent = refresh_tokens(profile)
-        given = [GivenProfile(profile)]
-    argv = pytest_args(args, target, scenarios, spent)
-    return exit_code(int(pytest.main(argv, plugins=[*given, parsed])))
+    if sandbox is not None:  # no token to refresh: the plugin makes the run's budget ledger
+        from stet_conformance.sandbox import CONCURRENCY
+
+        args.n = workers(args, CONCURRENCY)
+        argv = pytest_args(args, sandbox.profile, scenarios)
+        return exit_code(int(pytest.main(argv, plugins=[StartingTarget(sandbox.wait), parsed])))
+    _bundled_sandbox_options_unused(args)
+    target = args.target.resolve()
+    profile = _checked_profile(target, args)
+    return exit_code(_run_target(args, target, profile, scenarios, [parsed]))
 
 
 # pytest options after -- that choose their own outputs, or run nothing: no default results.
@@ -478,23 +476,74 @@ def _checked_profile(target: Path, args: argparse.Namespace) -> Profile:
     return profile
 
 
-def refresh_tokens(profile: Profile) -> tuple[Profile, list[str]]:
-    """Refresh the token store's access tokens that expire within 60 s, before pytest starts.
+def refresh_tokens(profile: Profile, ledger: Path) -> Profile:
+    """Refresh the token store's access tokens that expire within 60 s, before pytest starts;
+    each refresh is charged to the run's budget in ``ledger``, which pytest's processes share.
 
-    Returns the profile with the fresh tokens, and the pytest options that charge those
-    requests to the run's budget.
+    Returns the profile with the fresh tokens.
     """
     if profile.token_store is None:
-        return profile, []
+        return profile
+    from stet_conformance.http.budget import Ledger
     from stet_conformance.onboarding.oauth import refresh_store
     from stet_conformance.scenario.runner import budget_for
 
-    budget = budget_for(profile)
-    profile, lines = refresh_store(profile, budget)
+    with contextlib.closing(Ledger(ledger)) as shared:
+        profile, lines = refresh_store(profile, budget_for(profile, shared))
     for line in lines:
         print(f"stet-conformance: {line}", file=sys.stderr)
-    spent = budget.by_persona.elements() if budget is not None else ()
-    return profile, [f"--stet-spent={persona}" for persona in spent]
+    return profile
+
+
+def _run_target(
+    args: argparse.Namespace, target: Path, profile: Profile, scenarios: Path, plugins: list[object]
+) -> int:
+    """One pytest session against one bank of several, with a budget of its own."""
+    import pytest
+
+    from stet_conformance.plugin.target import GivenProfile
+
+    args.n = workers(args, profile.limits.concurrency, profile)
+    with tempfile.TemporaryDirectory(prefix="stet-run-") as run_dir:
+        ledger = Path(run_dir) / "budget.json"
+        if not args.dry_run:
+            profile = refresh_tokens(profile, ledger)
+        argv = pytest_args(args, target, scenarios, ledger)
+        return int(pytest.main(argv, plugins=[*plugins, GivenProfile(profile)]))
+
+
+_WORKER_OPTIONS = ("-n", "--numprocesses")
+
+
+def workers(
+    args: argparse.Namespace, concurrency: int, profile: Profile | None = None
+) -> str | None:
+    """``run``'s -n: the given one, else the target's ``concurrency`` for a run of the suites.
+
+    Workers pay off when a run waits for thousands of answers (``--mode``, not narrowed by
+    ``--id``); for the scenarios alone (about 150 requests) they cost more CPU to start than
+    they save (docs/performance.md). A live target (``config/live.py``) refuses more workers
+    than its concurrency, -n given before or after ``--``: each worker has a request in flight.
+    """
+    given = args.n or _workers_after_dashes(args.pytest_args)
+    if given is None:
+        long_run = bool(args.mode) and not args.id
+        return str(concurrency) if concurrency > 1 and long_run else None
+    from stet_conformance.config.live import refuse_workers
+
+    if profile is not None:
+        refuse_workers(profile, given, concurrency)
+    return str(args.n) if args.n else None  # after --, pytest reads it there
+
+
+def _workers_after_dashes(pytest_args: list[str]) -> str | None:
+    for index, arg in enumerate(pytest_args):
+        name, _, value = arg.partition("=")
+        if name in _WORKER_OPTIONS:
+            return value or (pytest_args[index + 1] if index + 1 < len(pytest_args) else "")
+        if arg.startswith("-n") and len(arg) > 2:
+            return arg[2:]
+    return None
 
 
 def exit_code(code: int) -> int:
@@ -528,7 +577,6 @@ def handle_targets(
     import pytest
 
     from stet_conformance.plugin.recorder import OutcomeCollector
-    from stet_conformance.plugin.target import GivenProfile
 
     _bundled_sandbox_options_unused(args)
     loaded: list[tuple[str, Path, Profile]] = []
@@ -553,12 +601,8 @@ def handle_targets(
         if args.junitxml:
             junit = Path(args.junitxml)
             one.junitxml = str(junit.with_name(f"{junit.stem}-{name}{junit.suffix or '.xml'}"))
-        spent: list[str] = []
-        if not args.dry_run:
-            profile, spent = refresh_tokens(profile)
         collector = OutcomeCollector()
-        plugins = [collector, GivenProfile(profile), parsed]
-        code = int(pytest.main(pytest_args(one, target, scenarios, spent), plugins=plugins))
+        code = _run_target(one, target, profile, scenarios, [collector, parsed])
         codes.append(exit_code(code))
         columns[name] = collector.outcomes
         if code == pytest.ExitCode.INTERRUPTED:

@@ -103,6 +103,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_live(profile: Profile) -> bool:
+    """A bank, as the live-safety rule sees it: marked live, or not marked sandbox with an
+    origin that is not loopback."""
+    if profile.environment in ("live", "sandbox"):
+        return profile.environment == "live"
+    return any(not is_loopback(origin(url)[1]) for url in declared_urls(profile).values())
+
+
+def refuse_workers(profile: Profile, workers: str, concurrency: int) -> None:
+    """Raise ``ConfigError`` when a live target would get more workers (``-n``, each with a
+    request in flight) than its ``concurrency``; ``auto`` counts as more."""
+    if is_live(profile) and not (workers.isdigit() and int(workers) <= concurrency):
+        raise ConfigError(
+            f"-n {workers}: {profile.source} allows {concurrency} request(s) in flight at once "
+            f"(concurrency: {concurrency}); raise its concurrency key if the bank allows more"
+        )
+
+
 def refuse_live(profile: Profile, *, allow_live: bool) -> None:
     """Raise ``ConfigError`` unless every declared origin may be contacted without surprise.
 

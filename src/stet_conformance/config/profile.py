@@ -443,7 +443,8 @@ def load_choices(document: ProfileDocument) -> BankChoices:
 
 
 def load_limits(document: ProfileDocument) -> Limits:
-    """Step 9: timeouts, body cap, retries, request budget (defaults for what is not set)."""
+    """Step 9: timeouts, body cap, retries, request budget, concurrency (defaults for what is
+    not set)."""
     timeouts = document.section("timeouts")
     retries = document.section("retries")
     limits = document.section("limits")
@@ -459,6 +460,7 @@ def load_limits(document: ProfileDocument) -> Limits:
             backoff=float(retries.get("backoff", default.backoff)),
         ),
         budget=document.data.get("budget"),
+        concurrency=int(document.data.get("concurrency", 1)),
     )
 
 

@@ -100,7 +100,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Limits:
-    """What the run may cost: time per exchange, body size, retries, requests (``budget``)."""
+    """What the run may cost: time per exchange, body size, retries, requests (``budget``),
+    requests in flight at once (``concurrency``)."""
 
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
@@ -108,6 +109,7 @@ class Limits:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     retries: RetryPolicy = RetryPolicy()
     budget: dict[str, int] | None = None
+    concurrency: int = 1
 
 
 IMPUTATION_INSTANTS = ("midnight", "day")

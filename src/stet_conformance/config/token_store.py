@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from stet_conformance.config.filelock import exclusive
 from stet_conformance.config.secret_repr import SecretHolder
 
 STORE_VERSION = 1
@@ -309,17 +309,12 @@ def fingerprint(token: str) -> str:
 def locked_store(path: Path) -> Iterator[TokenStore]:
     """The store read under an exclusive lock (``<store>.lock`` beside it), saved at the end
     of the block if it changed: concurrent writers (a run's workers, a login) lose nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(path.with_name(path.name + ".lock")):
         store = TokenStore.load(path)
         before = json.dumps(store.data, sort_keys=True)
         yield store
         if json.dumps(store.data, sort_keys=True) != before:
             store.save()
-    finally:
-        os.close(lock)  # releases the lock
 
 
 def expired_warning(path: Path, persona: str, scope: str) -> str:

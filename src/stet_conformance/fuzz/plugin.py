@@ -190,6 +190,7 @@ def fuzz_session(pytestconfig: pytest.Config, stet_run: Any) -> FuzzSession:
             per_run=per_run,
             per_persona=per_persona,
             unattended_per_persona=pytestconfig.getoption("--stet-fuzz-unattended-budget"),
+            ledger=stet_run.ledger,  # shared by the run's processes, with the profile's budget
         )
         strict = bool(pytestconfig.getoption("--stet-strict", False))
         pytestconfig.stash[_SESSION] = FuzzSession(stet_run, budget, mode, strict)

@@ -4,8 +4,9 @@ Oracles' recommendations not met become the running test's warnings (user proper
 scenarios' are), or failures in a strict run.
 
 Every request goes through ``FuzzSession.send``, which has the client spend from the budget before
-each attempt, always sends PSU-IP-Address unless the test is about its absence (the seed's
-unattended quota), and skips the rest of a test when the budget is spent (or in a dry run, where
+each attempt (the suites' own and the target profile's, both shared by the run's processes),
+always sends PSU-IP-Address unless the test is about its absence (the seed's unattended quota),
+and skips the rest of a test when the budget is spent (or in a dry run, where
 the client sends nothing), except while Hypothesis shrinks a failure, where it rejects the example
 so the failure found so far is still reported.
 """
@@ -163,7 +164,7 @@ class FuzzSession(SecretHolder):
                 headers=pairs,
                 content=content,
                 options=options,
-                charge=Charge(self.budget, persona, unattended),
+                charge=Charge(self.budget, persona, unattended, within=self.run.budget),
             )
         except BudgetExhausted as exc:  # a dry run too: nothing is sent
             if self.current in self.failing:

@@ -19,13 +19,15 @@ import pytest
 
 from stet_conformance.checks import Failure
 from stet_conformance.checks.schemas import default_store
-from stet_conformance.config.live import refuse_live
+from stet_conformance.config.live import refuse_live, refuse_workers
 from stet_conformance.config.run_tokens import Worker
 from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.fuzz.plugin import marked_cells
 from stet_conformance.http.client import StetClient
 from stet_conformance.http.redact import Redactor
-from stet_conformance.plugin import selection
+from stet_conformance.plugin import selection, sharing
+from stet_conformance.plugin.ledger import LedgerToWorkers, run_folder, run_ledger
+from stet_conformance.plugin.ledger import add_option as add_ledger_option
 from stet_conformance.plugin.recorder import RunRecorder
 from stet_conformance.plugin.redaction import ReportRedactor
 from stet_conformance.plugin.reset import reset_target
@@ -116,13 +118,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a recommendation not met fails its test (default: a warning; the test passes)",
     )
     group.addoption(
-        "--stet-spent",
-        metavar="PERSONA",
-        action="append",
-        default=[],
-        help=argparse.SUPPRESS,  # ``stet-conformance run``: one per token refresh it sent
-    )
-    group.addoption(
         "--stet-fault",
         metavar="NAME",
         type=_fault_name,
@@ -139,6 +134,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a legitimate variant of the bundled sandbox (repeatable; without --stet-target)",
     )
     selection.add_option(group)
+    add_ledger_option(group)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -149,6 +145,7 @@ def pytest_configure(config: pytest.Config) -> None:
     stack = ExitStack()
     config.stash[_CLEANUP] = stack
     config.add_cleanup(stack.close)
+    sharing.register_marker(config)
     results = config.getoption("--stet-results")
     if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
         _check_outputs(config, Path(results) if results else None)
@@ -159,6 +156,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(RunRecorder(config, redactor), "stet-recorder")
         config.pluginmanager.register(UnreachableStop(), "stet-unreachable-stop")
+        config.pluginmanager.register(LedgerToWorkers(), "stet-ledger-to-workers")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """A test sharing target state runs while no other test of the run shares it."""
+    name = sharing.shared_state(item)
+    if name is None:
+        return (yield)
+    with sharing.holding(run_folder(item.config), name):
+        return (yield)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -348,13 +356,14 @@ def run_context(config: pytest.Config) -> RunContext:
     redactor = config.stash[_REDACTOR]
     profile = target_profile(config, Path(target), redactor)
     refuse_live(profile, allow_live=config.getoption("--stet-allow-live"))
+    worker = _worker(config)
+    if worker.count > 1:  # plain pytest -n N: the same rule as run's
+        refuse_workers(profile, str(worker.count), profile.limits.concurrency)
     client = StetClient.for_profile(profile, redactor, dry_run=config.getoption("--stet-dry-run"))
     stack.callback(client.close)
-    budget = budget_for(profile)
-    if budget is not None:
-        for persona in config.getoption("--stet-spent"):
-            budget.spend(persona)  # sent before pytest started (token refreshes)
-    run = RunContext(profile, client, default_store(), budget, worker=_worker(config))
+    ledger = run_ledger(config)  # shared by the run's processes, token refreshes counted
+    budget = budget_for(profile, ledger)
+    run = RunContext(profile, client, default_store(), budget, worker, ledger)
     reset_target(config, run)  # the bundled sandbox: each run starts from its start state
     config.stash[_RUN] = run
     return run

@@ -39,7 +39,7 @@ from cryptography import x509
 from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from stet_conformance.sandbox import PKI_DIR, PROFILE_FILE
+from stet_conformance.sandbox import CONCURRENCY, PKI_DIR, PROFILE_FILE
 from stet_conformance.sandbox.app import RESET_PATH, build_app
 from stet_conformance.sandbox.chaos import CHAOS_FAULTS, TRANSPORT_KEY, with_chaos
 from stet_conformance.sandbox.faults import parse_faults, variant_options
@@ -160,6 +160,7 @@ def _profile(pki: Pki, base_url: str, state: SandboxState) -> str:
         f"revoke_url: {oauth}/revoke, rotates_refresh_token: {rotates}, client_id: {TPP_ID}}}",
         f"replay_protection: {'true' if state.replay_protection else 'false'}",
         *_declared_choices(state.choices),
+        f"concurrency: {CONCURRENCY}  # requests in flight at once: run's workers without -n",
         "# Sandbox only: the harness restores the sandbox's start state here at each run's start;",
         "# its authorize issues a code at once for psu=<persona> (no browser).",
         f"sandbox: {{reset_path: {RESET_PATH}, authorize_without_browser: true}}",

@@ -30,7 +30,8 @@ DAILY_BATCH_CALLS = 4  # seed limits: at most 4 calls a day without PSU-IP-Addre
 FALLBACK_LIFETIME = dt.timedelta(minutes=10)  # the fallback redirect's token (invented)
 REPLAY_WINDOW = dt.timedelta(minutes=5)  # replay-protection variant: how long a signature is kept
 # Disposable aisp refresh tokens per persona, each its own grant: a run takes up to three (the two
-# revocations, refresh rotation), and each of up to 8 xdist workers takes from its own eighth.
+# revocations, refresh rotation), whatever its workers; a run context without a run folder splits
+# the pool by worker, and each of up to 8 takes from its own eighth.
 DISPOSABLE_TOKENS = 24
 _ALPHABET = string.ascii_letters + string.digits
 

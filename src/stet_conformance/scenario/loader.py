@@ -261,6 +261,7 @@ def load_file(path: Path) -> list[Scenario]:
                 area=raw.get("area", "AIS"),
                 endpoint=raw.get("endpoint", ""),
                 covers=tuple(raw.get("covers") or ()),
+                shares=raw.get("shares"),
                 severity=raw.get("severity", "normal"),
                 tags=tuple(raw.get("tags") or ()),
                 when=tuple((raw.get("when") or {}).items()),

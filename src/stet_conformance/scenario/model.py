@@ -152,6 +152,8 @@ class Scenario:
     endpoint: str = ""
     # The cross-cutting rules (traceability matrix) this scenario tests on its endpoint.
     covers: tuple[str, ...] = ()
+    # The target state it shares with other tests: those never run at the same time.
+    shares: str | None = None
     severity: str = "normal"
     tags: tuple[str, ...] = ()
     # Runs only when each variable (e.g. target.rotates_refresh_token) has the given value.

@@ -36,7 +36,7 @@ from stet_conformance.config.run_tokens import (
 from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.errors import ConfigError, ScenarioError
 from stet_conformance.http.bounded import TransportError, Unreachable
-from stet_conformance.http.budget import BudgetExhausted, Charge, RequestBudget
+from stet_conformance.http.budget import BudgetExhausted, Charge, Ledger, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
 from stet_conformance.http.redact import Redactor
 from stet_conformance.http.signing import RequestOptions
@@ -78,21 +78,25 @@ class StepResult:
 
 @dataclass(repr=False)
 class RunContext(SecretHolder):
-    """Everything a run shares: the profile, one client, compiled schemas, the request budget,
-    and the refresh tokens as scenarios rotate and consume them (this process is ``worker``)."""
+    """Everything a run shares: the profile, one client, compiled schemas, the request budget
+    (its counts in ``ledger``, which every process of the run shares), and the refresh tokens
+    as scenarios rotate and consume them (this process is ``worker``)."""
 
     profile: Profile
     client: StetClient
     schemas: SchemaStore
     budget: RequestBudget | None = None
     worker: Worker = field(default_factory=Worker)
+    ledger: Ledger = field(default_factory=Ledger)
 
     def __repr__(self) -> str:  # suites get it as a fixture: Hypothesis prints it
         return f"<RunContext {self.profile!r}>"
 
     @cached_property
     def tokens(self) -> RunTokens:
-        return RunTokens(self.profile, self.worker)
+        """Shared with the run's other processes beside the budget ledger, when it is a file."""
+        folder = self.ledger.path.parent if self.ledger.path is not None else None
+        return RunTokens(self.profile, self.worker, folder and folder / "refresh-tokens.json")
 
 
 Taker = Callable[[str, str], Any]
@@ -138,8 +142,9 @@ def _placeholder(persona: str, scope: str) -> str:
 LIVE_BUDGET = {"requests": 1000, "per_persona": 300, "unattended": 4}
 
 
-def budget_for(profile: Profile) -> RequestBudget | None:
-    """The profile's budget; live targets get ``LIVE_BUDGET`` unless the profile sets one."""
+def budget_for(profile: Profile, ledger: Ledger | None = None) -> RequestBudget | None:
+    """The profile's budget, counted in ``ledger`` (the run's); live targets get
+    ``LIVE_BUDGET`` unless the profile sets one."""
     limits = profile.limits.budget or (LIVE_BUDGET if profile.environment == "live" else None)
     if limits is None:
         return None
@@ -148,6 +153,8 @@ def budget_for(profile: Profile) -> RequestBudget | None:
         per_persona=limits.get("per_persona", LIVE_BUDGET["per_persona"]),
         unattended_per_persona=limits.get("unattended", LIVE_BUDGET["unattended"]),
         hint="budget.requests, budget.per_persona, budget.unattended in the target profile",
+        name="profile",
+        ledger=ledger or Ledger(),
     )
 
 
