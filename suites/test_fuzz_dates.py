@@ -41,6 +41,15 @@ NOW = dt.datetime.now(dt.UTC)
 EARLIEST = NOW.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=61)
 LATEST = NOW + dt.timedelta(days=2)
 DAY = dt.timedelta(days=1)
+
+
+def _arabic_indic_year(text: str) -> str:
+    """The year written in Arabic-Indic digits (Unicode Nd: what a regex \\d and int() accept)."""
+    return "".join(chr(0x0660 + int(ch)) for ch in text[:4]) + text[4:]
+
+
+# A date inside every history depth, so only its digits can make it refused.
+ARABIC_INDIC_RECENT = _arabic_indic_year((NOW - 10 * DAY).strftime("%Y-%m-%dT00:00:00.000Z"))
 INJECTION_400 = (
     "Banque BCP portal, Get transactions history, acceptance test 10: an invalid date -> 400 "
     "(a web application firewall's 403 refuses it as well)"
@@ -125,7 +134,7 @@ def test_dates_outside_the_portal_grammar_are_served_or_refused(
 @pytest.mark.stet_covers("error_model", on="transactions")
 @fuzz_settings(scale=2)
 @given(name=st.sampled_from(["dateFrom", "dateTo"]), value=near_miss_datetimes())
-@example(name="dateFrom", value="٢٠٢٦-01-01T00:00:00.000Z").via("Arabic-Indic digits")
+@example(name="dateFrom", value=ARABIC_INDIC_RECENT).via("Arabic-Indic digits, a recent date")
 @example(name="dateTo", value=INJECTIONS[0]).via("an injection a WAF may refuse")
 def test_near_miss_dates_are_refused_with_400(fuzz: FuzzSession, name: str, value: str) -> None:
     exchange = fuzz.send(PERSONA, "GET", _transactions_path(fuzz), params={name: value})
