@@ -1,10 +1,13 @@
 """The scenarios' recommendations: where the sources allow several answers but prefer one, the
 other allowed answer passes with a warning citing the source, and the preferred one passes clean.
 ``stop_when`` ends the steps on an allowed answer that leaves nothing to check; ``oauth_error``
-judges error answers only. Real scenarios against sandboxes with faults or the choices variant."""
+judges error answers only. A standing order's schedules share one entryReference; an account's
+currency may sit in accountId; a scope the portal's SCOPES list allows, or a decimal comma, may be
+served (a warning). Real scenarios against sandboxes with faults or the variants."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import textwrap
 import uuid
@@ -35,6 +38,10 @@ RECOMMENDATION_FAULTS = (
     "confirmation-twice-400",
     "token-no-expires-in",
     "revoked-token-no-invalid-token",
+    "funds-wrong-scope-ok",
+    "confirmation-aisp-ok",
+    "funds-amount-lenient",  # still a failure: its report echoes 12,50
+    "transactions-wrong-scope-ok",
 )
 # scenario id -> (sandbox, the warning's check, words of its authority)
 WARNED = {
@@ -51,6 +58,11 @@ WARNED = {
     "SEC-UNKNOWN-TOKEN": ("choices", "status", "RFC 6750 3.1"),
     "IDN-1": ("choices", "schema", "no source in hand"),
     "TRX-1": ("choices", "schema", "Swagger 2.0 has no null"),
+    "CBP-3": ("faults", "status", "SCOPES for this endpoint also list"),
+    "PIS-4": ("faults", "status", "SCOPES for the confirmation also list"),
+    "CBP-4": ("choices", "status", "AmountType.amount pattern"),
+    "SEC-SCOPE-CBPII-ON-TRANSACTIONS": ("faults", "status", "SCOPES for Get transactions"),
+    "ACC-1": ("data", "data", "AccountResource: currency is required"),
 }
 
 CONFORMANT = {"target.identity_available": True}  # the settings of the sandbox's profile
@@ -69,8 +81,9 @@ def sandboxes(
 ) -> Iterator[dict[str, SandboxServer]]:
     faulty = _started(sandbox, tmp_path_factory.mktemp("faults"), faults=RECOMMENDATION_FAULTS)
     choices = _started(sandbox, tmp_path_factory.mktemp("choices"), variant="choices")
-    with faulty, choices:
-        yield {"faults": faulty, "choices": choices, "conformant": sandbox}
+    data = _started(sandbox, tmp_path_factory.mktemp("data"), variant="data")
+    with faulty, choices, data:
+        yield {"faults": faulty, "choices": choices, "data": data, "conformant": sandbox}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +113,7 @@ def test_the_other_allowed_answer_passes_with_a_warning_citing_its_source(
     assert authority in warnings[0].authority
 
 
-@pytest.mark.parametrize("scenario_id", sorted(WARNED))
+@pytest.mark.parametrize("scenario_id", sorted([*WARNED, "TRX-CAP-500"]))
 def test_the_conformant_sandbox_follows_every_recommendation(
     sandboxes: dict[str, SandboxServer], scenarios: dict[str, Scenario], scenario_id: str
 ) -> None:
@@ -111,6 +124,41 @@ def test_the_conformant_sandbox_follows_every_recommendation(
     # every step for the conformant profile's settings ran (IDN-1 has one per identity_available)
     applies = [s for s in scenario.steps if all(CONFORMANT.get(k, v) == v for k, v in s.when)]
     assert len(results) == len(applies) + len(scenario.cleanup)
+
+
+def test_a_standing_orders_shared_entry_reference_passes(
+    sandboxes: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    """The portal's entryReference section, Note 1: the schedules of a standing order share it."""
+    results = _run(sandboxes["choices"], scenarios["TRX-CAP-500"])
+    assert [f for r in results for f in r.failures] == []
+    body = results[0].exchange.body if results[0].exchange else None
+    references = [t.get("entryReference") for t in body["transactions"]]
+    assert len(set(references)) < len(references)  # the variant did share some
+
+
+def test_a_served_answer_must_still_be_well_formed(
+    sandboxes: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    """Serving "12,50" is allowed; a report echoing the amount outside STET's pattern is not
+    (the fault funds-amount-lenient: still a failure)."""
+    results = _run(sandboxes["faults"], scenarios["CBP-4"])
+    failures = [f for r in results for f in r.failures]
+    assert [f.check for f in failures] == ["schema"]
+    assert "'12,50' does not match" in failures[0].message
+
+
+@pytest.mark.parametrize("scenario_id", ["TRX-FROM-INCLUSIVE", "TRX-TO-EXCLUSIVE"])
+def test_the_boundary_day_is_picked_inside_the_window_at_an_oldest_first_bank(
+    sandboxes: dict[str, SandboxServer], scenarios: dict[str, Scenario], scenario_id: str
+) -> None:
+    """Not the oldest day listed (the depth limit, which a bank counting the depth to the
+    instant refuses as dateFrom): a day of the last 30, whatever the order."""
+    results = _run(sandboxes["choices"], scenarios[scenario_id])  # with oldest-first
+    assert [f for r in results for f in r.failures] == []
+    boundary = results[1].exchange.request.url.params if results[1].exchange else {}
+    day = dt.date.fromisoformat(next(iter(boundary.values()))[:10])
+    assert day >= dt.datetime.now(dt.UTC).date() - dt.timedelta(days=31)
 
 
 def test_a_server_that_cannot_revoke_access_tokens_ends_the_scenario_with_a_warning(
