@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import cli
+from cli_run import cli
 
 from stet_conformance.sandbox.server import SandboxServer
 

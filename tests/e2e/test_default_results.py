@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli as run_cli
+from cli_run import cli as run_cli
 
 from stet_conformance.errors import UsageError
 from stet_conformance.report.results import REPORTS_ENV, latest_results, new_results_dir

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli
+from cli_run import cli
 
 from stet_conformance.config.profile import load_profile
 from stet_conformance.sandbox.server import SandboxServer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import cli
+from cli_run import cli
 
 from stet_conformance.report.results import REPORTS_ENV
 

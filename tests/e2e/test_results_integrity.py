@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli
+from cli_run import cli
 
 pytest_plugins = ["pytester"]
 

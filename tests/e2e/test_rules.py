@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import cli
+from cli_run import cli
 
 IDS = ("--id", "RUL-MTLS-BALANCES", "--id", "RUL-MTLS-TOKEN", "--id", "RUL-HAL-BALANCES")
 

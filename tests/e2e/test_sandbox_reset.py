@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from cli_helpers import cli
+from cli_run import cli
 
 from stet_conformance.plugin.reset import run_id
 from stet_conformance.sandbox.server import SandboxServer

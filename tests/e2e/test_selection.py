@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from cli_helpers import cli as run_cli
+from cli_run import cli as run_cli
 
 from stet_conformance.scenario.loader import load_all
 from stet_conformance.shared.resources import scenarios_dir

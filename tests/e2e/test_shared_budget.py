@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli
+from cli_run import cli
 
 from stet_conformance.sandbox import server as sandbox_server
 from stet_conformance.sandbox.app import RESET_PATH

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli_run import cli
+
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-def cli(
-    *args: str, env: Mapping[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """``stet-conformance ARGS`` in a child process, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def make_results(

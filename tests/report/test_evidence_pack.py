@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from report_helpers import Run, cli
+from cli_run import cli
+from report_helpers import Run
 
 from stet_conformance.errors import UsageError
 from stet_conformance.report.evidence import verify_pack

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from report_helpers import Run, cli, render
+from cli_run import cli
+from report_helpers import Run, render
 
 from stet_conformance.report.html import (
     ReportGeneratorError,

@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import yaml
+from cli_run import cli
 from cryptography.hazmat.primitives import serialization
-from report_helpers import cli
 
 from stet_conformance.config.token_store import AuthorizationCode, TokenStore
 from stet_conformance.errors import UsageError

@@ -1,4 +1,5 @@
-"""The CLI as a user runs it: a subprocess of this interpreter, output captured, never a shell."""
+"""The CLI as a user runs it, for every test folder: a child process of this interpreter, output
+captured, never a shell."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from pathlib import Path
 
 
 def cli(
-    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """``stet-conformance ARGS`` (exit code, stdout, stderr); ``env`` adds to the environment."""
     return subprocess.run(
@@ -19,6 +23,6 @@ def cli(
         text=True,
         check=False,
         cwd=cwd,
-        timeout=300,
+        timeout=timeout,
         env={**os.environ, **env} if env else None,
     )
