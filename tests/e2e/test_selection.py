@@ -41,10 +41,13 @@ def test_an_unknown_id_is_one_line_with_the_closest_ids_before_any_sandbox() -> 
     assert "bundled sandbox" not in done.stderr
 
 
-def test_an_unknown_suite_test_name_is_refused_at_collection() -> None:
-    done = cli("run", "--mode", "regression", "--id", "test_reversed_windows_are_refusd")
-    assert done.returncode == 2
-    assert "closest: test_reversed_windows_are_refused" in done.stdout + done.stderr
+def test_an_unknown_suite_test_name_is_refused_before_any_worker_starts() -> None:
+    for workers in ([], ["-n", "2"]):  # with workers it was an xdist INTERNALERROR
+        typo = "test_reversed_windows_are_refusd"
+        done = cli("run", "--mode", "regression", "--id", typo, *workers)
+        assert done.returncode == 2
+        assert "closest: test_reversed_windows_are_refused" in done.stderr
+        assert "INTERNALERROR" not in done.stdout + done.stderr
 
 
 def test_list_shows_ids_titles_and_places_and_starts_nothing() -> None:

@@ -108,7 +108,7 @@ def test_the_suites_spend_the_profile_budget_too(
 ) -> None:
     """A suite's requests count against ``budget.requests``, not only the suites' own budget."""
     server, counting = counted
-    selection = ("--mode", "regression", "--id", "test_unknown_token_is_401")
+    selection = ("--mode", "regression", "--id", "test_unknown_token_is_refused")
     out = run(server, tmp_path, "{requests: 3}", *selection)
     assert len(counting.unattended) == 3
     assert "request budget exhausted: 3 requests this run (budget.requests" in out

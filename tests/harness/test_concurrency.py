@@ -68,7 +68,7 @@ def test_the_scenarios_alone_or_a_narrow_selection_run_in_one_process() -> None:
     """About 150 requests: workers would cost more to start than they save."""
     assert workers(_args(mode=None), 4) is None
     narrowed = _args()
-    narrowed.id = ["test_unknown_token_is_401"]
+    narrowed.id = ["test_unknown_token_is_refused"]
     assert workers(narrowed, 4) is None
     assert workers(_args("2", mode=None), 4) == "2"
 

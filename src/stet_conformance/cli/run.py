@@ -295,8 +295,11 @@ def _run(
         return list_selection(args, loaded, scenarios)
     if args.matrix:
         return print_matrix(loaded, scenarios, args.mode)
-    if not args.mode:  # suite test names are known after collection: the plugin checks those
-        check_ids(args.id, [s.id for s in loaded])
+    if args.id:  # before any worker starts: an unknown id is one line, never a worker's crash
+        known = [s.id for s in loaded]
+        if args.mode:
+            known += [t.name for t in suite_tests(scenarios.parent, args.mode)]
+        check_ids(args.id, known)
     results = Path(args.results) if args.results else None
     check_outputs(results, args.junitxml, args.alluredir, "--results")
     parsed = GivenScenarios(loaded)  # collection takes them as they are
