@@ -28,7 +28,8 @@ def session(sandbox_profile: Path) -> Iterator[FuzzSession]:
     profile = dataclasses.replace(
         profile,
         personas={**profile.personas, "MARC": MARC},
-        imputation=Imputation("Pacific/Kiritimati"),  # UTC+14: its today is ahead of UTC's
+        # UTC+14: its today is ahead of UTC's
+        choices=dataclasses.replace(profile.choices, imputation=Imputation("Pacific/Kiritimati")),
     )
     client = StetClient.for_profile(profile, Redactor(profile.secrets()))
     try:

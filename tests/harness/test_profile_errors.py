@@ -674,9 +674,10 @@ def test_a_remote_oauth_url_needs_allow_live_too(broken: Broken) -> None:
 
 
 def test_imputation_is_read_with_utc_midnight_by_default(broken: Broken) -> None:
-    assert load_profile(broken.write(broken.lines())).imputation == Imputation("UTC", "midnight")
+    default = load_profile(broken.write(broken.lines())).choices.imputation
+    assert default == Imputation("UTC", "midnight")
     lines = [*broken.lines(), "imputation: {timezone: Europe/Paris, instant: day}"]
-    assert load_profile(broken.write(lines)).imputation == Imputation("Europe/Paris", "day")
+    assert load_profile(broken.write(lines)).choices.imputation == Imputation("Europe/Paris", "day")
 
 
 def test_an_unknown_imputation_zone_names_the_line_not_the_value(broken: Broken) -> None:

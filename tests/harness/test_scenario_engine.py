@@ -219,7 +219,9 @@ def test_day_boundaries_are_rendered_in_the_profiles_imputation_zone(
 ) -> None:
     """A bank imputing at 00:00 Europe/Paris gets dateTo at its own midnight (TRX-TO-EXCLUSIVE)."""
     profile = load_profile(sandbox_profile)
-    profile = dataclasses.replace(profile, imputation=Imputation("Europe/Paris"))
+    profile = dataclasses.replace(
+        profile, choices=dataclasses.replace(profile.choices, imputation=Imputation("Europe/Paris"))
+    )
     scenario = """
     - id: X-1
       title: t

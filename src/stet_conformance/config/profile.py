@@ -36,7 +36,6 @@ from stet_conformance.config.secret_repr import SecretHolder
 from stet_conformance.config.settings import (
     DEFAULT_MAX_BODY_BYTES,
     IMPUTATION_INSTANTS,
-    UTC_MIDNIGHT,
     BankChoices,
     Imputation,
     Limits,
@@ -121,9 +120,7 @@ class Profile(SecretHolder):
     overrides: dict[str, Override]
     other_tpp: OtherTpp | None = None  # a second TPP's QWAC (tokens are bound to the TPP)
     token_store: Path | None = None
-    replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
-    imputation: Imputation = UTC_MIDNIGHT  # when a transaction dated D is imputed
-    choices: BankChoices = field(default_factory=BankChoices)  # identity, statuses, fallback
+    choices: BankChoices = field(default_factory=BankChoices)  # what the sources leave open
     warnings: tuple[str, ...] = ()
     sandbox_reset_path: str | None = None  # the bundled sandbox's reset, called at each run's start
     # The bundled sandbox's authorize issues a code without a browser (``psu=<persona>``).
@@ -439,6 +436,8 @@ def load_choices(document: ProfileDocument) -> BankChoices:
         fallback_token_param=str(
             document.section("fallback").get("token_param", default.fallback_token_param)
         ),
+        replay_protection=bool(data.get("replay_protection", default.replay_protection)),
+        imputation=load_imputation(document),
     )
 
 
@@ -622,8 +621,6 @@ def load_profile(path: Path) -> Profile:
         overrides=load_overrides(document),
         other_tpp=other_tpp,
         token_store=document.path_of("token_store"),
-        replay_protection=bool(data.get("replay_protection", False)),
-        imputation=load_imputation(document),
         choices=load_choices(document),
         warnings=(*key_warnings(document, tls), *store_warnings),
         sandbox_reset_path=(data.get("sandbox") or {}).get("reset_path"),

@@ -1,4 +1,4 @@
-"""The parts of a target profile a client needs: TLS, signing, OAuth, limits (and imputation).
+"""The parts of a target profile: TLS, signing, OAuth, limits, and the bank's declared choices.
 
 Small frozen dataclasses, so that a client is given what it uses and no more (the second TPP's
 client swaps the TLS part only). A part that holds a passphrase is a ``SecretHolder`` whose
@@ -76,17 +76,42 @@ class OAuthSettings:
     code_max_age: float = 600.0  # seconds a stored authorization code serves runs (RFC 6749 4.1.2)
 
 
+IMPUTATION_INSTANTS = ("midnight", "day")
+
+
+@dataclass(frozen=True)
+class Imputation:
+    """When the bank imputes a transaction dated D (the instant dateFrom/dateTo filter on).
+
+    No source defines it: ``timezone`` is the zone of the bank's day (default UTC), ``instant``
+    ``midnight`` (00:00 of D there) or ``day`` (any instant of D there).
+    """
+
+    timezone: str = "UTC"
+    instant: str = "midnight"
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        return dt.UTC if self.timezone == "UTC" else ZoneInfo(self.timezone)
+
+
+UTC_MIDNIGHT = Imputation()  # the default: 00:00 UTC of the booking day
+
+
 @dataclass(frozen=True)
 class BankChoices:
     """What a bank declares where its sources leave a choice the harness cannot guess.
 
     The defaults are the Banque BCP portal's answers: identity served with consent (its IDN-1
-    row), BOOK and OTHR only (PDNG "NOT used by this API"), the fallback JWT in ``?token=``.
+    row), BOOK and OTHR only (PDNG "NOT used by this API"), the fallback JWT in ``?token=``;
+    no source defines replay protection or imputation: off, and 00:00 UTC of the booking day.
     """
 
     identity_available: bool = True
     transaction_statuses: tuple[str, ...] = ("BOOK", "OTHR")
     fallback_token_param: str = "token"
+    replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
+    imputation: Imputation = UTC_MIDNIGHT  # when a transaction dated D is imputed
 
 
 @dataclass(frozen=True)
@@ -110,25 +135,3 @@ class Limits:
     retries: RetryPolicy = RetryPolicy()
     budget: dict[str, int] | None = None
     concurrency: int = 1
-
-
-IMPUTATION_INSTANTS = ("midnight", "day")
-
-
-@dataclass(frozen=True)
-class Imputation:
-    """When the bank imputes a transaction dated D (the instant dateFrom/dateTo filter on).
-
-    No source defines it: ``timezone`` is the zone of the bank's day (default UTC), ``instant``
-    ``midnight`` (00:00 of D there) or ``day`` (any instant of D there).
-    """
-
-    timezone: str = "UTC"
-    instant: str = "midnight"
-
-    @property
-    def zone(self) -> dt.tzinfo:
-        return dt.UTC if self.timezone == "UTC" else ZoneInfo(self.timezone)
-
-
-UTC_MIDNIGHT = Imputation()  # the default: 00:00 UTC of the booking day

@@ -75,11 +75,11 @@ class FuzzSession(SecretHolder):
     @property
     def imputation(self) -> Imputation:
         """When the bank imputes a transaction (profile ``imputation``), for the window oracle."""
-        return self.profile.imputation
+        return self.profile.choices.imputation
 
     @property
     def zone(self) -> dt.tzinfo:
-        return self.profile.imputation.zone
+        return self.profile.choices.imputation.zone
 
     def token(self, persona: str, scope: str = "aisp", kind: TokenTable = "tokens") -> str:
         """The profile's token; a test needing one the profile lacks is skipped."""
