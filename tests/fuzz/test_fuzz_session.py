@@ -25,9 +25,10 @@ MARC = {"consent": {"balances": "all"}, "accounts": [{"iban": "FR76M", "balance"
 @pytest.fixture
 def session(sandbox_profile: Path) -> Iterator[FuzzSession]:
     profile = load_profile(sandbox_profile)
+    personas = dataclasses.replace(profile.personas, data={**profile.personas.data, "MARC": MARC})
     profile = dataclasses.replace(
         profile,
-        personas={**profile.personas, "MARC": MARC},
+        personas=personas,
         # UTC+14: its today is ahead of UTC's
         choices=dataclasses.replace(profile.choices, imputation=Imputation("Pacific/Kiritimati")),
     )

@@ -360,7 +360,7 @@ def test_a_bank_that_revoked_the_tokens_on_misuse_passes_with_warnings(
 ) -> None:
     with _start(sandbox, tmp_path) as bank:
         profile = load_profile(bank.profile_path)
-        lea, revoke = profile.credentials["LEA"], profile.oauth.revoke_url
+        lea, revoke = profile.personas.credentials["LEA"], profile.oauth.revoke_url
         assert revoke is not None and profile.oauth.client_id is not None
         for token in (lea.tokens["aisp"], lea.refresh_tokens["aisp"]):  # as on misuse
             _send_form(

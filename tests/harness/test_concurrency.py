@@ -236,7 +236,7 @@ def test_a_rotated_refresh_token_is_followed_by_every_worker(
 
 def test_two_processes_share_one_rotation(sandbox: SandboxServer, tmp_path: Path) -> None:
     profile = load_profile(sandbox.profile_path)
-    first = profile.credentials["LEA"].refresh_tokens["aisp"]
+    first = profile.personas.credentials["LEA"].refresh_tokens["aisp"]
     shared = tmp_path / "refresh-tokens.json"
     one, two = RunTokens(profile, Worker(0, 2), shared), RunTokens(profile, Worker(1, 2), shared)
     assert two.refresh_tokens()["LEA"]["aisp"] == first
@@ -258,7 +258,7 @@ def test_workers_take_disposable_tokens_from_one_pool(
 ) -> None:
     """A bank's few disposable tokens serve whichever worker runs a revocation, each once."""
     profile = load_profile(sandbox.profile_path)
-    pool = profile.credentials["LEA"].disposable_refresh_tokens["aisp"]
+    pool = profile.personas.credentials["LEA"].disposable_refresh_tokens["aisp"]
     shared = tmp_path / "refresh-tokens.json"
     one, two = RunTokens(profile, Worker(0, 2), shared), RunTokens(profile, Worker(1, 2), shared)
     taken = [two.take_disposable("LEA", "aisp") for _ in pool]

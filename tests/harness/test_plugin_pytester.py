@@ -258,7 +258,7 @@ from hypothesis import given, note, settings, strategies as st
 
 
 def _token(stet_run):
-    return stet_run.profile.credentials["LEA"].tokens["aisp"]
+    return stet_run.profile.personas.credentials["LEA"].tokens["aisp"]
 
 
 def test_message_and_captured_output(stet_run):

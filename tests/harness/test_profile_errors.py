@@ -66,7 +66,7 @@ def test_sandbox_profile_loads(sandbox: SandboxServer) -> None:
     assert (limits.connect_timeout, limits.read_timeout, limits.total_timeout) == (5, 5, 10)
     assert profile.overrides == {}
     for name, entry in raw["personas"].items():
-        creds = profile.credentials[name]
+        creds = profile.personas.credentials[name]
         assert creds.tokens == entry["tokens"]
         assert creds.refresh_tokens == entry["refresh_tokens"]
         assert creds.expired_tokens == entry["expired_tokens"]
@@ -74,14 +74,14 @@ def test_sandbox_profile_loads(sandbox: SandboxServer) -> None:
     assert lea_token in profile.secrets()
     assert raw["personas"]["LEA"]["refresh_tokens"]["aisp"] in profile.secrets()
     # persona fixture data and variables come from fixtures/personas.yaml
-    assert profile.personas["LEA"]["accounts"][0]["iban"] == "FR7612579000920400430518020"
+    assert profile.personas.data["LEA"]["accounts"][0]["iban"] == "FR7612579000920400430518020"
     assert profile.variables["unknown_account"] == "CPT30014684067"
     assert profile.sandbox_reset_path == "/sandbox/reset"
     assert profile.browserless_authorize is True
     pool = raw["personas"]["LEA"]["disposable_refresh_tokens"]["aisp"]
-    assert profile.credentials["LEA"].disposable_refresh_tokens == {"aisp": tuple(pool)}
+    assert profile.personas.credentials["LEA"].disposable_refresh_tokens == {"aisp": tuple(pool)}
     assert len(pool) == len(set(pool)) > 2 and set(pool) <= profile.secrets()
-    assert not any(token in repr(profile.credentials["LEA"]) for token in pool)
+    assert not any(token in repr(profile.personas.credentials["LEA"]) for token in pool)
 
 
 def test_profile_extras_are_parsed(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,11 +111,11 @@ def test_profile_extras_are_parsed(sandbox: SandboxServer, monkeypatch: pytest.M
     assert (profile.limits.connect_timeout, profile.limits.read_timeout) == (2.0, 7.5)
     assert profile.variables["unknown_account"] == "NOPE1"
     assert profile.variables["extra"] == 3
-    assert profile.credentials["LEA"].tokens == {"aisp": SECRET}
-    assert profile.personas["LEA"]["name"] == "OTHER NAME"
-    assert profile.personas["LEA"]["accounts"] == [{"iban": "FR00"}]  # lists are replaced
-    assert profile.personas["LEA"]["segment"] == "PART"  # other keys are kept
-    assert profile.personas["CLAIRE"]["name"] == "CLAIRE SANDBOXC"
+    assert profile.personas.credentials["LEA"].tokens == {"aisp": SECRET}
+    assert profile.personas.data["LEA"]["name"] == "OTHER NAME"
+    assert profile.personas.data["LEA"]["accounts"] == [{"iban": "FR00"}]  # lists are replaced
+    assert profile.personas.data["LEA"]["segment"] == "PART"  # other keys are kept
+    assert profile.personas.data["CLAIRE"]["name"] == "CLAIRE SANDBOXC"
     assert profile.signing.headers == ("(request-target)", "digest")
     bal = profile.overrides["BAL-1"]
     assert (bal.reason, bal.skip, bal.step, bal.expect) == (
@@ -136,7 +136,8 @@ def test_disposable_refresh_tokens_read_the_environment_and_leave_empty_ones_out
     pool = "['${HARNESS_DISPOSABLE}', '${HARNESS_UNSET:-}', null, d2, d2]"
     path = broken.write([*broken.lines(), f"    disposable_refresh_tokens: {{aisp: {pool}}}"])
     profile = load_profile(path)
-    assert profile.credentials["LEA"].disposable_refresh_tokens == {"aisp": (SECRET + "-d", "d2")}
+    lea = profile.personas.credentials["LEA"]
+    assert lea.disposable_refresh_tokens == {"aisp": (SECRET + "-d", "d2")}
     assert {SECRET + "-d", "d2"} <= profile.secrets()
     assert not profile.browserless_authorize  # a bank's profile: the PSU logs in in a browser
 
@@ -152,8 +153,8 @@ def test_fixture_personas_are_not_mutated_by_persona_data(sandbox: SandboxServer
     text = sandbox.profile_path.read_text(encoding="utf-8").split("personas:")[0]
     path = sandbox.directory / "data.yaml"
     path.write_text(text + "personas:\n  MARC: {data: {name: CHANGED}}\n", encoding="utf-8")
-    assert load_profile(path).personas["MARC"]["name"] == "CHANGED"
-    assert load_profile(sandbox.profile_path).personas["MARC"]["name"] == "MARC SANDBOXM"
+    assert load_profile(path).personas.data["MARC"]["name"] == "CHANGED"
+    assert load_profile(sandbox.profile_path).personas.data["MARC"]["name"] == "MARC SANDBOXM"
 
 
 # --- broken profiles ----------------------------------------------------------------------------
@@ -215,7 +216,7 @@ def broken(sandbox: SandboxServer, tmp_path: Path) -> Broken:
 
 def test_the_unbroken_template_loads(broken: Broken) -> None:
     profile = load_profile(broken.write(broken.lines()))
-    assert profile.credentials["LEA"].tokens == {"aisp": SECRET}
+    assert profile.personas.credentials["LEA"].tokens == {"aisp": SECRET}
     assert profile.base_url == "https://bank.example:8443"
     assert profile.sandbox_reset_path is None  # a bank's profile: nothing to reset
 
@@ -359,7 +360,7 @@ def test_variable_with_empty_default_means_not_configured(
 ) -> None:
     monkeypatch.delenv("HARNESS_UNSET_VAR", raising=False)
     profile = load_profile(broken.replace(SECRET, '"${HARNESS_UNSET_VAR:-}"'))
-    assert profile.credentials["LEA"].tokens == {}
+    assert profile.personas.credentials["LEA"].tokens == {}
     assert profile.secrets() == set()
 
 
@@ -369,7 +370,7 @@ def test_variables_inside_values_and_defaults(
     monkeypatch.setenv("HARNESS_TOKEN_PREFIX", "pre")
     monkeypatch.delenv("HARNESS_UNSET_VAR", raising=False)
     path = broken.replace(SECRET, '"${HARNESS_TOKEN_PREFIX}-${HARNESS_UNSET_VAR:-dflt}"')
-    assert load_profile(path).credentials["LEA"].tokens == {"aisp": "pre-dflt"}
+    assert load_profile(path).personas.credentials["LEA"].tokens == {"aisp": "pre-dflt"}
 
 
 def test_variable_in_base_url(broken: Broken, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,7 +91,7 @@ def test_an_expectation_renders_its_operands_and_merges_overrides() -> None:
 
 def test_the_token_lookup_names_the_setting_it_needs(sandbox_profile: Path) -> None:
     profile = load_profile(sandbox_profile)
-    assert persona_token(profile, "LEA") == profile.credentials["LEA"].tokens["aisp"]
+    assert persona_token(profile, "LEA") == profile.personas.credentials["LEA"].tokens["aisp"]
     with pytest.raises(MissingToken) as info:
         persona_token(profile, "NOBODY", "pisp", "expired_tokens")
     assert str(info.value) == (
@@ -151,7 +151,7 @@ def test_the_engine_sends_what_the_typed_request_says(
     )
     assert [r.failures for r in results] == [[]]
     (request,) = sent
-    account = profile.personas["LEA"]["accounts"][0]
+    account = profile.personas.data["LEA"]["accounts"][0]
     assert request.url.path == f"{profile.api_prefix}/x/{account['resource_id']}"
     assert request.url.params["a"] == profile.variables["unknown_account"]
     assert request.headers["x-extra"] == "yes"
@@ -187,7 +187,8 @@ def test_a_role_the_profile_does_not_declare_skips_the_scenario(
     """Not an error: the bank's persona has no such account; the reason says where to declare it."""
     profile = load_profile(sandbox_profile)
     marc = {"consent": {"balances": "all"}, "accounts": [{"iban": "FR76M", "balance": "1.00"}]}
-    profile = dataclasses.replace(profile, personas={**profile.personas, "MARC": marc})
+    personas = dataclasses.replace(profile.personas, data={**profile.personas.data, "MARC": marc})
+    profile = dataclasses.replace(profile, personas=personas)
     scenario = """
     - id: X-1
       title: t

@@ -65,7 +65,7 @@ def run(sandbox_profile: Path) -> Iterator[RunContext]:
 
 def _holders(run: RunContext, sandbox_profile: Path) -> dict[str, object]:
     profile = run.profile
-    token = profile.credentials["LEA"].tokens["aisp"]
+    token = profile.personas.credentials["LEA"].tokens["aisp"]
     assert profile.other_tpp is not None
     return {
         "profile": profile,
@@ -73,7 +73,8 @@ def _holders(run: RunContext, sandbox_profile: Path) -> dict[str, object]:
         "tls settings": profile.tls,
         "signing settings": profile.signing,
         "second TPP": profile.other_tpp,
-        "credentials": profile.credentials["LEA"],
+        "personas": profile.personas,
+        "credentials": profile.personas.credentials["LEA"],
         "run context": run,
         "fuzz session": FuzzSession(run, RequestBudget(10, 10, 4), "regression"),
         "client settings": ClientSettings.of(profile),
@@ -89,6 +90,7 @@ HOLDERS = [
     "tls settings",
     "signing settings",
     "second TPP",
+    "personas",
     "credentials",
     "run context",
     "fuzz session",
@@ -124,7 +126,7 @@ def test_stored_codes_and_tokens_print_no_secret() -> None:
 
 def test_reprs_still_say_what_they_are(run: RunContext) -> None:
     assert repr(run.profile).startswith("<Profile 'reference-sandbox' ")
-    assert "aisp" in repr(run.profile.credentials["LEA"])  # which scopes, not which tokens
+    assert "aisp" in repr(run.profile.personas.credentials["LEA"])  # which scopes, not which tokens
     assert repr(run.client).startswith(f"<StetClient {run.profile.base_url}")
     assert "sign=True" in repr(RequestOptions(token="x" * 20))
     profile = run.profile

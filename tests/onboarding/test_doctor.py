@@ -281,7 +281,7 @@ def test_disposable_pools_and_fresh_codes_are_counted_never_shown(
     copy: Path, edit: Edit, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A bank's profile: no browserless authorize, a token store, LEA's pool of two."""
-    pool = load_profile(copy).credentials["LEA"].disposable_refresh_tokens["aisp"][:2]
+    pool = load_profile(copy).personas.credentials["LEA"].disposable_refresh_tokens["aisp"][:2]
 
     def bank(data: dict[str, Any]) -> None:
         del data["sandbox"]["authorize_without_browser"]

@@ -64,7 +64,7 @@ def test_every_known_bank_gets_a_profile_that_loads(
             f"{oauth}/revoke",
         )
         assert profile.token_store == tmp_path / "tokens.json"
-        assert profile.credentials["LEA"].tokens == {"aisp": "lea-token-from-env"}
+        assert profile.personas.credentials["LEA"].tokens == {"aisp": "lea-token-from-env"}
         assert profile.tls.ca_bundle is None
     assert "wrote" in capsys.readouterr().out
 

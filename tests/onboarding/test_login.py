@@ -87,8 +87,8 @@ def test_login_end_to_end_with_pkce_then_a_run_uses_the_store(copy: Path, edit: 
 
     edit(copy, use_store)
     loaded = load_profile(copy)
-    assert loaded.credentials["LEA"].tokens["aisp"] == entry["access_token"]
-    assert loaded.credentials["LEA"].refresh_tokens["aisp"] == entry["refresh_token"]
+    assert loaded.personas.credentials["LEA"].tokens["aisp"] == entry["access_token"]
+    assert loaded.personas.credentials["LEA"].refresh_tokens["aisp"] == entry["refresh_token"]
     assert entry["access_token"] in loaded.secrets()
     assert accounts(copy, entry["access_token"]) == 200
 
@@ -105,8 +105,8 @@ def test_login_end_to_end_with_pkce_then_a_run_uses_the_store(copy: Path, edit: 
     assert fresh is not None and fresh.access_token != token.access_token
     assert fresh.authorized_at == token.authorized_at  # a refresh is not a new SCA
     # The profile refresh_store returns is the one a load would give now: a run needs no reload.
-    assert refreshed.credentials["LEA"].tokens["aisp"] == fresh.access_token
-    assert refreshed.credentials == load_profile(copy).credentials
+    assert refreshed.personas.credentials["LEA"].tokens["aisp"] == fresh.access_token
+    assert refreshed.personas.credentials == load_profile(copy).personas.credentials
     assert fresh.expires_at is not None and fresh.expires_at > soon.expires_at  # type: ignore[operator]
     assert refresh_store(load_profile(copy))[1] == []  # nothing due any more
     assert accounts(copy, fresh.access_token) == 200
@@ -131,7 +131,7 @@ def test_login_disposable_stores_that_many_refresh_tokens_for_the_pool(
     with OAuthClient(profile) as oauth:
         assert all(oauth.refresh(token).access_token for token in stored)
     edit(copy, lambda data: data.update(token_store="tokens.json"))
-    pool = load_profile(copy).credentials["LEA"].disposable_refresh_tokens["aisp"]
+    pool = load_profile(copy).personas.credentials["LEA"].disposable_refresh_tokens["aisp"]
     assert pool[-2:] == tuple(stored)  # after the profile's own
 
 
@@ -161,7 +161,7 @@ def test_login_disposable_counts_a_person_can_do(
 def _stale_claire(copy: Path, edit: Edit, **settings: Any) -> None:
     """A token store whose CLAIRE aisp access token is stale (its refresh token is valid)."""
     profile = load_profile(copy)
-    refresh = profile.credentials["CLAIRE"].refresh_tokens.get("aisp") or ""
+    refresh = profile.personas.credentials["CLAIRE"].refresh_tokens.get("aisp") or ""
     now = dt.datetime.now(dt.UTC)
     store = TokenStore(copy.parent / "tokens.json")
     # CLAIRE's aisp refresh token from the sandbox profile; the stored access token is stale.
@@ -181,7 +181,8 @@ def _stale_claire(copy: Path, edit: Edit, **settings: Any) -> None:
         data.update(settings)
 
     edit(copy, use_store)
-    assert "aisp" not in load_profile(copy).credentials["CLAIRE"].tokens  # expired: not used
+    claire = load_profile(copy).personas.credentials["CLAIRE"]
+    assert "aisp" not in claire.tokens  # expired: not used
 
 
 def test_run_refreshes_an_expired_token_from_the_store(

@@ -188,14 +188,14 @@ def test_a_token_store_remembers_the_disposable_tokens_runs_took(
     store = TokenStore.load(copy.parent / "tokens.json")
     assert store.used(load_profile(copy).base_url) == {fingerprint(t) for t in pool}
     assert not any(token in (copy.parent / "tokens.json").read_text() for token in pool)
-    assert load_profile(copy).credentials["LEA"].disposable_refresh_tokens == {}
+    assert load_profile(copy).personas.credentials["LEA"].disposable_refresh_tokens == {}
     second = run(copy, tmp_path / "second.xml", *revocations)
     assert all(POOL in reason for reason in second.values())  # skipped: none left
 
 
 def test_without_a_store_the_workers_take_disjoint_halves(copy: Path) -> None:
     profile = load_profile(copy)
-    pool = profile.credentials["LEA"].disposable_refresh_tokens["aisp"]
+    pool = profile.personas.credentials["LEA"].disposable_refresh_tokens["aisp"]
     taken = []
     for index in (0, 1):
         tokens = RunTokens(profile, Worker(index, 2))
@@ -210,7 +210,7 @@ def test_with_a_store_processes_never_take_the_same_token(copy: Path, edit: Edit
     profile = load_profile(copy)
     first, second = RunTokens(profile, Worker(0, 2)), RunTokens(profile, Worker(1, 2))
     taken = {first.take_disposable("LEA", "aisp"), second.take_disposable("LEA", "aisp")}
-    assert taken == set(profile.credentials["LEA"].disposable_refresh_tokens["aisp"])
+    assert taken == set(profile.personas.credentials["LEA"].disposable_refresh_tokens["aisp"])
     with pytest.raises(NoDisposableToken):
         first.take_disposable("LEA", "aisp")
 
@@ -221,7 +221,7 @@ def test_a_rotated_refresh_token_is_written_back_to_the_store(
     """The persona's refresh token comes from the store; the bank rotates it on every refresh."""
     with bank(sandbox, tmp_path / "bank", variants=["choices"]) as profile:
         loaded = load_profile(profile)
-        original = loaded.credentials["LEA"].refresh_tokens["aisp"]
+        original = loaded.personas.credentials["LEA"].refresh_tokens["aisp"]
         store = TokenStore(profile.parent / "tokens.json")
         now = dt.datetime.now(dt.UTC)
         store.put(loaded.base_url, "LEA", "aisp", StoredToken("old", original, None, now, now))

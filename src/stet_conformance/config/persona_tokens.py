@@ -22,7 +22,7 @@ def persona_token(
     profile: Profile, persona: str, scope: str = "aisp", table: TokenTable = "tokens"
 ) -> str:
     """``personas.<persona>.<table>.<scope>`` of the profile (the token store's included)."""
-    credentials = profile.credentials.get(persona)
+    credentials = profile.personas.credentials.get(persona)
     value = getattr(credentials, table).get(scope) if credentials is not None else None
     if not value:
         kind = table[:-1].replace("_", " ")

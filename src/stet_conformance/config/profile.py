@@ -88,6 +88,21 @@ class PersonaCredentials(SecretHolder):
         return values | {v for pool in self.disposable_refresh_tokens.values() for v in pool}
 
 
+@dataclass(frozen=True, repr=False)
+class Personas(SecretHolder):
+    """The personas, one part for both views: their ``data`` (IBANs, resource ids, expected
+    values; the fixtures' with the profile's merged) and their ``credentials`` (tokens)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    credentials: dict[str, PersonaCredentials] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the names, never the tokens
+        return f"<Personas {sorted(self.data)} credentials={sorted(self.credentials)}>"
+
+    def secrets(self) -> set[str]:
+        return {value for creds in self.credentials.values() for value in creds.secrets()}
+
+
 @dataclass(frozen=True)
 class Override:
     """A per-target change of a scenario's expectation, always with a written reason."""
@@ -101,8 +116,8 @@ class Override:
 
 @dataclass(frozen=True, repr=False)
 class Profile(SecretHolder):
-    """One target profile, loaded and checked: the parts a client needs, the personas' tokens
-    and data, the scenario variables and overrides."""
+    """One target profile, loaded and checked: the parts a client needs, the personas (data and
+    tokens), the bank's choices, the scenario variables and overrides."""
 
     name: str
     source: Path
@@ -114,8 +129,7 @@ class Profile(SecretHolder):
     signing: SigningSettings
     oauth: OAuthSettings
     limits: Limits
-    credentials: dict[str, PersonaCredentials]
-    personas: dict[str, Any]
+    personas: Personas
     variables: dict[str, Any]
     overrides: dict[str, Override]
     other_tpp: OtherTpp | None = None  # a second TPP's QWAC (tokens are bound to the TPP)
@@ -134,9 +148,7 @@ class Profile(SecretHolder):
         values = self.tls.secrets() | self.signing.secrets()
         if self.other_tpp is not None:
             values |= self.other_tpp.tls.secrets()
-        for creds in self.credentials.values():
-            values |= creds.secrets()
-        return values
+        return values | self.personas.secrets()
 
 
 @dataclass(frozen=True, repr=False)
@@ -428,7 +440,8 @@ def load_oauth(document: ProfileDocument) -> OAuthSettings:
 
 
 def load_choices(document: ProfileDocument) -> BankChoices:
-    """What the bank declares where the portal and STET leave a choice (defaults: the portal)."""
+    """What the bank declares where the portal and STET leave a choice (defaults: the portal),
+    the imputation included (step 12a); the profile's keys for them stay top-level."""
     data, default = document.data, BankChoices()
     return BankChoices(
         identity_available=bool(data.get("identity_available", default.identity_available)),
@@ -601,7 +614,7 @@ def load_profile(path: Path) -> Profile:
     signing = load_signing(document)
     tls = load_tls(document)
     other_tpp = load_other_tpp(document, tls)
-    personas, configured = load_personas(document)
+    persona_data, configured = load_personas(document)
     credentials, store_warnings = add_stored_tokens(document, configured)
     data = document.data
     return Profile(
@@ -615,8 +628,7 @@ def load_profile(path: Path) -> Profile:
         signing=signing,
         oauth=load_oauth(document),
         limits=load_limits(document),
-        credentials=credentials,
-        personas=personas,
+        personas=Personas(persona_data, credentials),
         variables=load_variables(document),
         overrides=load_overrides(document),
         other_tpp=other_tpp,
@@ -636,7 +648,7 @@ def with_refreshed_token(
     A token the profile sets itself still wins; one that came from the store (the stale value,
     or none when the stale one had expired) is replaced, and the "expired" warning goes.
     """
-    current = profile.credentials.get(persona, PersonaCredentials())
+    current = profile.personas.credentials.get(persona, PersonaCredentials())
 
     def renewed(table: dict[str, str], stale: str | None, new: str | None) -> dict[str, str]:
         if new and table.get(scope) in (None, stale):
@@ -651,6 +663,8 @@ def with_refreshed_token(
     gone = expired_warning(profile.token_store, persona, scope) if profile.token_store else None
     return replace(
         profile,
-        credentials={**profile.credentials, persona: creds},
+        personas=replace(
+            profile.personas, credentials={**profile.personas.credentials, persona: creds}
+        ),
         warnings=tuple(w for w in profile.warnings if gone is None or not w.startswith(gone)),
     )

@@ -92,7 +92,7 @@ class RunTokens(SecretHolder):
     ) -> None:
         self._profile = profile
         self._worker = worker
-        self._main = {p: dict(c.refresh_tokens) for p, c in profile.credentials.items()}
+        self._main = {p: dict(c.refresh_tokens) for p, c in profile.personas.credentials.items()}
         self._taken: set[str] = set()
         self._shared = shared
 
@@ -158,7 +158,7 @@ class RunTokens(SecretHolder):
 
     def take_disposable(self, persona: str, scope: str) -> str:
         """One unused disposable refresh token, now used; ``NoDisposableToken`` if none is left."""
-        credentials = self._profile.credentials.get(persona)
+        credentials = self._profile.personas.credentials.get(persona)
         pool = credentials.disposable_refresh_tokens.get(scope, ()) if credentials else ()
         own = set(self._main.get(persona, {}).values())  # never the persona's main token
         candidates = [t for t in pool if t not in self._taken and t not in own]

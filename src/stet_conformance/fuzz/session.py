@@ -90,7 +90,7 @@ class FuzzSession(SecretHolder):
 
     def persona(self, persona: str) -> Mapping[str, Any]:
         """The persona's data as the profile declares it (merged over the fixture)."""
-        data = self.profile.personas.get(persona)
+        data = self.profile.personas.data.get(persona)
         return data if isinstance(data, Mapping) else {}
 
     def account(self, persona: str, role: str = "balances") -> Mapping[str, Any]:

@@ -191,9 +191,9 @@ def _token(step: Step, profile: Profile, kind: str) -> str | None:
 
 def _context(profile: Profile, persona: str | None, scene: Scene) -> dict[str, Any]:
     context: dict[str, Any] = dict(profile.variables)
-    context.update(profile.personas)
+    context.update(profile.personas.data)
     if persona:
-        context["persona"] = profile.personas.get(persona, {})
+        context["persona"] = profile.personas.data.get(persona, {})
     context["saved"] = scene.saved
     context[DISPOSABLE] = scene.take
     context[CODES] = scene.take_code
@@ -221,14 +221,14 @@ def _context(profile: Profile, persona: str | None, scene: Scene) -> dict[str, A
     context["target"] = {k: v for k, v in target.items() if v is not None}
     context["credentials"] = {
         name: {"tokens": c.tokens, "refresh_tokens": scene.refresh_tokens.get(name, {})}
-        for name, c in profile.credentials.items()
+        for name, c in profile.personas.credentials.items()
     }
     return context
 
 
 def _scene(profile: Profile, saved: dict[str, Any]) -> Scene:
     """A scene of the profile's tokens as loaded, taking nothing: dry runs, ``when``."""
-    tokens = {name: dict(c.refresh_tokens) for name, c in profile.credentials.items()}
+    tokens = {name: dict(c.refresh_tokens) for name, c in profile.personas.credentials.items()}
     return Scene(saved, tokens, _placeholder, placeholder_code)
 
 
