@@ -148,7 +148,12 @@ def test_not_sharing(request):
 """
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+# loadfile: both tests on one worker, so test_not_sharing never meets test_sharing's lock held by
+# the other worker (which would be right, and a race in this test).
+ONE_WORKER_PER_FILE = ["-n", "2", "--dist", "loadfile"]
+
+
+@pytest.mark.parametrize("workers", [[], ONE_WORKER_PER_FILE], ids=["serial", "xdist"])
 def test_a_test_sharing_state_holds_its_lock_while_it_runs(
     pytester: pytest.Pytester, sandbox: SandboxServer, workers: list[str]
 ) -> None:
