@@ -68,6 +68,16 @@ def complete_in_the_browser(profile: Path, process: subprocess.Popen[str]) -> No
     assert httpx.get(answer.headers["location"], timeout=10).status_code == 200
 
 
+def logged_in(profile: Path, store: Path, logins: int, *extra: str) -> tuple[str, str]:
+    """``login`` in a child process with ``logins`` browser logins completed; its output."""
+    process = start_login(profile, store, "--authorize-param", "psu=LEA", *extra)
+    for _ in range(logins):
+        complete_in_the_browser(profile, process)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return out, err
+
+
 def drive_browser(profile: Path) -> Callable[[str, str], None]:
     """An ``announce`` for ``onboarding.login``: completes the login in-process at once."""
 

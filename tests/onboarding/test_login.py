@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from login_helpers import browser, complete_in_the_browser, printed_url, start_login
+from login_helpers import browser, logged_in, printed_url, start_login
 
 from stet_conformance.cli import main
 from stet_conformance.config.profile import Profile, load_profile
@@ -116,11 +116,7 @@ def test_login_disposable_stores_that_many_refresh_tokens_for_the_pool(
     copy: Path, edit: Edit
 ) -> None:
     store = copy.parent / "tokens.json"
-    process = start_login(copy, store, "--authorize-param", "psu=LEA", "--disposable", "2")
-    for _ in range(2):
-        complete_in_the_browser(copy, process)
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    out, err = logged_in(copy, store, 2, "--disposable", "2")
     assert "stored 2 disposable LEA/aisp refresh tokens in" in out
     profile = load_profile(copy)
     entries = list(TokenStore.load(store).disposable(profile.base_url))

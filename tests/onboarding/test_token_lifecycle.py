@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from login_helpers import complete_in_the_browser, drive_browser, start_login
+from login_helpers import drive_browser, logged_in
 
 from stet_conformance.cli import main
 from stet_conformance.config.profile import load_profile
@@ -276,11 +276,7 @@ def test_codes_from_login_run_the_code_scenarios_at_a_bank_once_each(
     with bank(sandbox, tmp_path / "bank") as profile:
         edit(profile, _store)
         store = profile.parent / "tokens.json"
-        process = start_login(profile, store, "--authorize-param", "psu=LEA", "--codes", "3")
-        for _ in range(3):
-            complete_in_the_browser(profile, process)
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err
+        out, err = logged_in(profile, store, 3, "--codes", "3")
         assert "stored 3 LEA/aisp authorization codes in" in out
         assert "(oauth.code_max_age: 600 s)" in out
         target = load_profile(profile).base_url
