@@ -61,7 +61,7 @@ def test_malformed_authorization_is_refused(
     refusals, recommended = [400, 401, 403], [400, 401]
     fuzz.check(
         exchange,
-        oracles.refused(exchange, refusals, recommended, MALFORMED_400, fuzz.run.schemas),
+        oracles.preferring(exchange, refusals, recommended, MALFORMED_400, fuzz.run.schemas),
     )
 
 
@@ -75,7 +75,7 @@ def test_unknown_token_is_refused(
     exchange = fuzz.send(persona, "GET", _path(fuzz, persona, endpoint), token=token)
     allowed = [400, 401, 403]
     fuzz.check(
-        exchange, oracles.refused(exchange, allowed, [401], INVALID_TOKEN_401, fuzz.run.schemas)
+        exchange, oracles.preferring(exchange, allowed, [401], INVALID_TOKEN_401, fuzz.run.schemas)
     )
 
 

@@ -282,7 +282,8 @@ def test_an_unknown_token_is_any_refusal_and_401_is_recommended() -> None:
 
     def levels(status: int, preferred: tuple[int, ...] = (401,)) -> list[Level]:
         exchange = _exchange(status, error % status if status >= 400 else b'{"accounts": []}')
-        found = oracles.refused(exchange, [400, 401, 403], preferred, ANY_SOURCE, default_store())
+        refusals = [400, 401, 403]
+        found = oracles.preferring(exchange, refusals, preferred, ANY_SOURCE, default_store())
         return [level_of(p) for p in found]
 
     assert levels(401) == []

@@ -58,18 +58,6 @@ def conforms(
     return never_5xx(exchange) + [Problem(str(f), f.level, f.authority) for f in checked]
 
 
-def refused(
-    exchange: Exchange,
-    allowed: Iterable[int],
-    preferred: Iterable[int],
-    authority: str,
-    schemas: SchemaStore,
-) -> list[str]:
-    """A refusal with any ``allowed`` code (anything else fails, a 2xx first of all); a code
-    other than the ``preferred`` ones is a warning citing the source that prefers them."""
-    return preferring(exchange, allowed, preferred, authority, schemas)
-
-
 def preferring(
     exchange: Exchange,
     allowed: Iterable[int],
@@ -78,8 +66,9 @@ def preferring(
     schemas: SchemaStore,
     schema: str | None = None,
 ) -> list[str]:
-    """Any ``allowed`` status (a 200 body fitting ``schema``); one other than the ``preferred``
-    is a warning citing the source that prefers them, where the sources leave the choice."""
+    """Any ``allowed`` status (a 200 body fitting ``schema``; anything else fails, a 2xx refusal
+    first of all); one other than the ``preferred`` is a warning citing the source that prefers
+    them, where the sources leave the choice."""
     allowed = set(allowed)
     problems = conforms(exchange, allowed, schemas, schema)
     wanted = sorted(set(preferred))
