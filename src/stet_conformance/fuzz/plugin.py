@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from stet_conformance.fuzz.scheduling import longest_first, one_test_at_a_time
 from stet_conformance.http.budget import (
     DEFAULT_PERSONA_BUDGET,
     DEFAULT_RUN_BUDGET,
@@ -140,6 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
         database = str(config.getoption("--stet-fuzz-db"))
         settings.register_profile(PROFILE, mode_settings(run_mode(config), database))
+    one_test_at_a_time(config)
     if config.getoption("--stet-mode"):
         config.addinivalue_line("markers", "fuzz: property-based suites (suites/)")
     config.addinivalue_line(
@@ -161,10 +163,12 @@ def marked_cells(item: pytest.Item) -> set[Cell]:
     return cells
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A misspelt rule or operation in a ``stet_covers`` marker stops the run before a request."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A misspelt rule or operation in a ``stet_covers`` marker stops the run before a request;
+    with workers, the longest tests go first (``scheduling.py``)."""
     for item in items:
         marked_cells(item)
+    longest_first(config, items)
 
 
 @pytest.fixture(scope="session")
