@@ -272,7 +272,7 @@ def _signed_by(api: Api, headers: Sequence[str], algorithm: str | None = None) -
 @check("signature-lean")
 def _(api: Api) -> None:
     assert _signed_by(api, ["(request-target)"]).status_code == 200
-    assert _signed_by(api, ["digest", "x-request-id"]).status_code == 400
+    assert _signed_by(api, ["digest", "x-request-id"]).status_code == 401  # signature-401
     stale = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
     dated = api.get("/accounts", headers={"Date": stale.strftime("%a, %d %b %Y %H:%M:%S GMT")})
     assert dated.status_code == 200
@@ -282,7 +282,16 @@ def _(api: Api) -> None:
 def _(api: Api) -> None:
     names = ["(request-target)", "digest", "x-request-id", "psu-ip-address"]
     assert _signed_by(api, names, "rsa-sha512").status_code == 200
-    assert _signed_by(api, names, "hmac-sha256").status_code == 400
+    assert _signed_by(api, names, "hmac-sha256").status_code == 401  # signature-401
+
+
+@check("signature-401")
+def _(api: Api) -> None:
+    assert api.profile["vars"]["fuzz"] == {"signature_status": [401]}
+    bad = {"Signature": 'keyId="x",algorithm="rsa-sha256",headers="digest",signature="QUFB"'}
+    assert api.get("/accounts", sign=False).status_code == 401
+    assert api.get("/accounts", headers=bad).json()["status"] == 401
+    assert api.get("/accounts", request_id=False).status_code == 400  # not a signature
 
 
 @check("date-millis-required")

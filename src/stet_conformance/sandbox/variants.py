@@ -50,6 +50,8 @@ SWITCHES: dict[str, str] = {
     "without a body; the signed Date is not checked",
     "algorithm-from-key": "the Signature algorithm rsa-sha1, rsa-sha512 or empty is read "
     "as rsa-sha256 (derived from the key)",
+    "signature-401": "a missing or bad Signature or Digest answers 401, not 400 (its profile "
+    "declares vars.fuzz.signature_status: [401])",
     # Dates and windows.
     "date-millis-required": "dateFrom/dateTo without .SSS milliseconds answer 400",
     "zone-less-paris": "a dateFrom/dateTo without an offset is Europe/Paris local time",
