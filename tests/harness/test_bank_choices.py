@@ -239,6 +239,17 @@ def test_a_signature_refusal_is_the_declared_status_only(
     assert failures and found in failures[0]
 
 
+@pytest.mark.parametrize("scenario_id", ["PIS-2", "TBN-1", "IDN-2"])
+def test_a_409_or_501_without_an_error_model_is_a_warning(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario], scenario_id: str
+) -> None:
+    """Variant error-409-501-bare (data): STET defines no ErrorModel for these codes, so its
+    absence is an extrapolated recommendation, not a failure."""
+    failures, warnings = _verdict(_run(banks["data"].profile_path, scenarios[scenario_id])[0])
+    assert failures == []
+    assert any(w.startswith("extrapolated from STET 1.4.0.47") for w in warnings)
+
+
 def test_an_identity_outside_the_unverified_schema_warns(
     banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
 ) -> None:

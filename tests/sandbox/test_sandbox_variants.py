@@ -398,6 +398,18 @@ def _(api: Api) -> None:
     assert response.json()["_links"]["self"]["href"] == f"{api.server.base_url}{BASE}/accounts"
 
 
+@check("error-409-501-bare")
+def _(api: Api) -> None:
+    beneficiaries = api.get("/trusted-beneficiaries")
+    assert (beneficiaries.status_code, beneficiaries.content) == (501, b"")
+    request_id = api.profile["vars"]["payment_requests"]["LEA"][0]["resource_id"]
+    path = f"/payment-requests/{request_id}/o-confirmation"
+    assert api.call("POST", path, scope="pisp", json={}).status_code == 200
+    second = api.call("POST", path, scope="pisp", json={})
+    assert (second.status_code, second.content) == (409, b"")
+    assert api.get("/accounts/nope/balances").json()["status"] == 404  # STET's: an ErrorModel
+
+
 @check("confirmation-lean")
 def _(api: Api) -> None:
     path = "/payment-requests/PR-LEA-0001/o-confirmation"
@@ -429,7 +441,7 @@ def _(api: Api) -> None:
 def _(api: Api) -> None:
     assert api.profile["identity_available"] is False
     response = api.get("/end-user-identity", persona="MARC")
-    assert response.status_code == 501 and response.json()["status"] == 501
+    assert response.status_code == 501 and not response.content  # error-409-501-bare
 
 
 @check("unknown-token-403")

@@ -74,6 +74,8 @@ SWITCHES: dict[str, str] = {
     "consent-lenient": "PUT /consents takes a body without trustedBeneficiaries, and leaves out "
     "another PSU's account (201; that account stays refused)",
     "error-model-lean": "ErrorModel with a +0000 timestamp and no path (error only for OAuth)",
+    "error-409-501-bare": "409 and 501 answer with no body (STET defines no ErrorModel for "
+    "them; the portal lists the codes only)",
     "hal-json-absolute": "resources are application/json with absolute HAL hrefs",
     "confirmation-lean": "a confirmed payment request omits its resourceId and is ACCP",
     "amounts-short": "echoed amounts drop trailing zeros (10.00 as 10.0, 25.00 as 25.0)",
@@ -97,6 +99,7 @@ DATA_SWITCHES = (
     "identity-unavailable",
     "revoke-text-body",
     "account-currency-only-in-id",
+    "error-409-501-bare",
 )
 VARIANTS: dict[str, tuple[str, ...]] = {
     "choices": tuple(name for name in SWITCHES if name not in DATA_SWITCHES),
@@ -105,7 +108,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 DESCRIPTIONS: dict[str, str] = {
     "choices": "every other status, format and OAuth choice the portal and STET allow",
     "data": "persona data of another shape, described in the profile it writes; no identity "
-    "service; a text body from /revoke; account currencies in accountId only",
+    "service; a text body from /revoke; account currencies in accountId only; 409 and 501 "
+    "without a body",
 }
 
 
