@@ -65,7 +65,10 @@ def banks(
             ],
         ),
     }
-    with started["choices"], started["data"], started["faults"]:
+    started["data-broken-self"] = _start(
+        sandbox, tmp_path_factory.mktemp("broken"), faults=["self-href-wrong"], variants=["data"]
+    )
+    with started["choices"], started["data"], started["faults"], started["data-broken-self"]:
         yield {**started, "conformant": sandbox}
 
 
@@ -248,6 +251,25 @@ def test_a_409_or_501_without_an_error_model_is_a_warning(
     failures, warnings = _verdict(_run(banks["data"].profile_path, scenarios[scenario_id])[0])
     assert failures == []
     assert any(w.startswith("extrapolated from STET 1.4.0.47") for w in warnings)
+
+
+@pytest.mark.parametrize(
+    "scenario_id",
+    ["RUL-HAL-ACCOUNTS", "RUL-HAL-BALANCES", "RUL-HAL-TRANSACTIONS", "RUL-HAL-FUNDS", "PIS-1"],
+)
+def test_hrefs_relative_to_the_api_base_point_to_their_resource(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario], scenario_id: str
+) -> None:
+    """Variant hal-relative (data): ``accounts/X/balances``, as STET's examples write hrefs."""
+    assert _verdict(_run(banks["data"].profile_path, scenarios[scenario_id])[0])[0] == []
+
+
+def test_a_relative_href_naming_another_resource_still_fails(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    results, _ = _run(banks["data-broken-self"].profile_path, scenarios["RUL-HAL-BALANCES"])
+    failures, _ = _verdict(results)
+    assert failures and "'accounts' does not point to /accounts/" in failures[0]
 
 
 def test_an_identity_outside_the_unverified_schema_warns(

@@ -410,6 +410,16 @@ def _(api: Api) -> None:
     assert api.get("/accounts/nope/balances").json()["status"] == 404  # STET's: an ErrorModel
 
 
+@check("hal-relative")
+def _(api: Api) -> None:
+    accounts = api.get("/accounts").json()
+    assert accounts["_links"]["self"]["href"] == "accounts"
+    first = accounts["accounts"][0]  # balances consented: all of LEA's accounts
+    balances = f"accounts/{first['resourceId']}/balances"
+    assert first["_links"]["balances"]["href"] == balances
+    assert api.get(f"/{balances}").json()["_links"]["self"]["href"] == balances
+
+
 @check("confirmation-lean")
 def _(api: Api) -> None:
     path = "/payment-requests/PR-LEA-0001/o-confirmation"

@@ -77,6 +77,8 @@ SWITCHES: dict[str, str] = {
     "error-409-501-bare": "409 and 501 answer with no body (STET defines no ErrorModel for "
     "them; the portal lists the codes only)",
     "hal-json-absolute": "resources are application/json with absolute HAL hrefs",
+    "hal-relative": "HAL hrefs are relative to the API base, without a leading slash "
+    "(accounts/{id}/balances), as STET's examples write them",
     "confirmation-lean": "a confirmed payment request omits its resourceId and is ACCP",
     "amounts-short": "echoed amounts drop trailing zeros (10.00 as 10.0, 25.00 as 25.0)",
     "identity-lean": "end-user-identity carries the last name only: no connectedPsu, first name "
@@ -100,6 +102,7 @@ DATA_SWITCHES = (
     "revoke-text-body",
     "account-currency-only-in-id",
     "error-409-501-bare",
+    "hal-relative",
 )
 VARIANTS: dict[str, tuple[str, ...]] = {
     "choices": tuple(name for name in SWITCHES if name not in DATA_SWITCHES),
@@ -109,7 +112,7 @@ DESCRIPTIONS: dict[str, str] = {
     "choices": "every other status, format and OAuth choice the portal and STET allow",
     "data": "persona data of another shape, described in the profile it writes; no identity "
     "service; a text body from /revoke; account currencies in accountId only; 409 and 501 "
-    "without a body",
+    "without a body; relative HAL hrefs",
 }
 
 
