@@ -42,8 +42,8 @@ PATHS = st.sampled_from(["/accounts", "balances", "transactions"])
 
 
 def _statuses(fuzz: FuzzSession) -> list[int]:
-    configured = fuzz.settings.get("signature_status", [400])
-    return [int(s) for s in (configured if isinstance(configured, list) else [configured])]
+    """The refusal the profile declares for a bad signature (default 400, the portal's)."""
+    return list(fuzz.profile.choices.signature_status)
 
 
 def _path(fuzz: FuzzSession, choice: str) -> str:

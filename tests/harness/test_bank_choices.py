@@ -56,10 +56,19 @@ def banks(
         "faults": _start(
             sandbox,
             tmp_path_factory.mktemp("faults"),
-            faults=["status-pdng", "fallback-location-no-token", "identity-no-connected-psu"],
+            faults=[
+                "status-pdng",
+                "fallback-location-no-token",
+                "identity-no-connected-psu",
+                "signature-optional",
+                "signature-unchecked",
+            ],
         ),
     }
-    with started["choices"], started["data"], started["faults"]:
+    started["data-broken-self"] = _start(
+        sandbox, tmp_path_factory.mktemp("broken"), faults=["self-href-wrong"], variants=["data"]
+    )
+    with started["choices"], started["data"], started["faults"], started["data-broken-self"]:
         yield {**started, "conformant": sandbox}
 
 
@@ -106,6 +115,8 @@ def test_a_profile_declares_its_choices(sandbox: SandboxServer, tmp_path: Path) 
     )
     choices = load_profile(_profile_with(sandbox, tmp_path, extra)).choices
     assert choices == BankChoices(False, ("BOOK", "PDNG", "OTHR"), "jwt")
+    declared = _profile_with(sandbox, tmp_path, "vars: {fuzz: {signature_status: 401}}\n")
+    assert load_profile(declared).choices.signature_status == (401,)
 
 
 @pytest.mark.parametrize(
@@ -116,6 +127,9 @@ def test_a_profile_declares_its_choices(sandbox: SandboxServer, tmp_path: Path) 
         ("identity_available: no\n", "identity_available"),
         ("fallback: {token_param: 'a b'}\n", "fallback.token_param"),
         ("fallback: {param: jwt}\n", "fallback"),
+        ("vars: {fuzz: {signature_status: [200]}}\n", "vars.fuzz.signature_status"),
+        ("vars: {fuzz: {signature_status: '401'}}\n", "vars.fuzz.signature_status"),
+        ("vars: {fuzz: {signature_status: []}}\n", "vars.fuzz.signature_status"),
     ],
 )
 def test_a_wrong_choice_is_refused_naming_the_setting(
@@ -145,6 +159,12 @@ def test_a_wrong_choice_is_refused_naming_the_setting(
         ),
         ("data", "OAU-REVOKE-REFRESH", "the refresh token is refused"),
         ("choices", "SEC-UNKNOWN-TOKEN", "request"),
+        ("choices", "SEC-NO-SIGNATURE", "request"),  # 401, declared in its profile
+        ("choices", "SEC-BAD-SIGNATURE", "request"),
+        ("choices", "SEC-DIGEST-MISMATCH", "request"),
+        ("choices", "RUL-SIGNATURE-BENEFICIARIES", "a Signature that does not verify"),
+        ("choices", "RUL-SIGNATURE-CONFIRMATION", "a Signature that does not verify"),
+        ("choices", "RUL-DIGEST-FUNDS", "request"),
     ],
 )
 def test_the_other_legitimate_choice_passes(
@@ -190,6 +210,66 @@ def test_the_faults_of_these_areas_are_still_caught(
 ) -> None:
     failures, _ = _verdict(_run(banks["faults"].profile_path, scenarios[scenario_id])[0])
     assert failures and found in failures[0]
+
+
+@pytest.mark.parametrize(
+    ("bank", "extra", "scenario_id", "found"),
+    [
+        ("faults", "", "SEC-NO-SIGNATURE", "expected HTTP 400, got 200"),  # signature-optional
+        ("faults", "", "SEC-BAD-SIGNATURE", "expected HTTP 400, got 200"),  # signature-unchecked
+        ("faults", "vars: {fuzz: {signature_status: [401]}}\n", "SEC-BAD-SIGNATURE", "got 200"),
+        ("faults", "vars: {fuzz: {signature_status: [401]}}\n", "RUL-SIGNATURE-FUNDS", "got 200"),
+        ("conformant", "vars: {fuzz: {signature_status: [401]}}\n", "SEC-NO-SIGNATURE", "got 400"),
+        ("choices", "undeclared", "SEC-BAD-SIGNATURE", "expected HTTP 400, got 401"),
+    ],
+)
+def test_a_signature_refusal_is_the_declared_status_only(
+    banks: dict[str, SandboxServer],
+    scenarios: dict[str, Scenario],
+    tmp_path: Path,
+    bank: str,
+    extra: str,
+    scenario_id: str,
+    found: str,
+) -> None:
+    """The declared status replaces the portal's 400; a bank serving a bad signature, or
+    answering a status it does not declare, still fails."""
+    profile = _profile_with(banks[bank], tmp_path, extra) if extra else banks[bank].profile_path
+    if extra == "undeclared":  # the 401 bank, its profile without vars.fuzz.signature_status
+        text = profile.read_text(encoding="utf-8").replace("undeclared", "")
+        profile.write_text(text.replace('"fuzz": {"signature_status": [401]}', ""), "utf-8")
+    failures, _ = _verdict(_run(profile, scenarios[scenario_id])[0])
+    assert failures and found in failures[0]
+
+
+@pytest.mark.parametrize("scenario_id", ["PIS-2", "TBN-1", "IDN-2"])
+def test_a_409_or_501_without_an_error_model_is_a_warning(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario], scenario_id: str
+) -> None:
+    """Variant error-409-501-bare (data): STET defines no ErrorModel for these codes, so its
+    absence is an extrapolated recommendation, not a failure."""
+    failures, warnings = _verdict(_run(banks["data"].profile_path, scenarios[scenario_id])[0])
+    assert failures == []
+    assert any(w.startswith("extrapolated from STET 1.4.0.47") for w in warnings)
+
+
+@pytest.mark.parametrize(
+    "scenario_id",
+    ["RUL-HAL-ACCOUNTS", "RUL-HAL-BALANCES", "RUL-HAL-TRANSACTIONS", "RUL-HAL-FUNDS", "PIS-1"],
+)
+def test_hrefs_relative_to_the_api_base_point_to_their_resource(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario], scenario_id: str
+) -> None:
+    """Variant hal-relative (data): ``accounts/X/balances``, as STET's examples write hrefs."""
+    assert _verdict(_run(banks["data"].profile_path, scenarios[scenario_id])[0])[0] == []
+
+
+def test_a_relative_href_naming_another_resource_still_fails(
+    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario]
+) -> None:
+    results, _ = _run(banks["data-broken-self"].profile_path, scenarios["RUL-HAL-BALANCES"])
+    failures, _ = _verdict(results)
+    assert failures and "'accounts' does not point to /accounts/" in failures[0]
 
 
 def test_an_identity_outside_the_unverified_schema_warns(

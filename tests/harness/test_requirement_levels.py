@@ -152,6 +152,28 @@ def test_every_check_that_runs_unasked_cites_its_source() -> None:
     assert named.authority == ""  # the step asked: the scenario's authority applies
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "level"),
+    [
+        (409, b'{"message": "conflict"}', Level.RECOMMENDATION),  # no status: not an ErrorModel
+        (501, b"", Level.RECOMMENDATION),
+        (501, b'{"status": 400, "message": "x"}', Level.RECOMMENDATION),
+        (404, b'{"message": "unknown"}', Level.MUST),  # STET's shared 404 response
+        (503, b"", Level.MUST),
+    ],
+)
+def test_an_error_model_stet_does_not_define_for_the_status_is_a_recommendation(
+    status: int, body: bytes, level: Level
+) -> None:
+    """STET 1.4.0.47 gives the ErrorModel on its shared 4xx/5xx responses only; the portal's
+    409 and 501 carry no body format: an ErrorModel there is extrapolated, so only a warning."""
+    exchange = _exchange(status, body, "application/json")
+    failures = run_checks(CheckContext(exchange, Expect(status=(status,)), default_store()))
+    (found,) = [f for f in failures if f.check == "error_model"]
+    assert found.level is level
+    assert ("extrapolated" in found.authority) is (level is Level.RECOMMENDATION)
+
+
 def test_a_check_declared_a_recommendation_warns() -> None:
     lenient = Check("request_id_echo", check_request_id_echo, "a source", Level.RECOMMENDATION)
     exchange = _exchange(200, b"{}", "application/json", echo=False)

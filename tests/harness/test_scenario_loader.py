@@ -802,3 +802,22 @@ def test_misspelled_persona_data_is_refused_at_load_time(
 def test_references_a_profile_may_provide_load(tmp_path: Path, reference: str) -> None:
     path = write(tmp_path, _one_step(f"/x/{{{{ {reference} }}}}"))
     assert len(load_file(path)) == 1
+
+
+def test_a_status_may_name_the_declared_signature_refusal(tmp_path: Path) -> None:
+    """``{{ target.signature_status }}`` joins the literal codes; any other expression, or a
+    code written as text, is refused at its line."""
+    declared = SINGLE.replace("status: 200", 'status: ["{{ target.signature_status }}", 501]')
+    (scenario,) = load_file(write(tmp_path, declared))
+    expect = scenario.steps[0].expect
+    assert (expect.status, expect.status_expressions) == (
+        (501,),
+        ("{{ target.signature_status }}",),
+    )
+    assert expect.rendered(lambda v: [401] if "signature" in str(v) else v).status == (501, 401)
+    other = SINGLE.replace("status: 200", 'status: "{{ target.name }}"')
+    assert re.match(
+        r".*x\.yaml:11: status: \{\{ target\.name \}\} is not a declared",
+        error(write(tmp_path, other)),
+    )
+    assert "x.yaml:" in error(write(tmp_path, SINGLE.replace("status: 200", 'status: "200"')))

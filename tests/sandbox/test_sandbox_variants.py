@@ -272,7 +272,7 @@ def _signed_by(api: Api, headers: Sequence[str], algorithm: str | None = None) -
 @check("signature-lean")
 def _(api: Api) -> None:
     assert _signed_by(api, ["(request-target)"]).status_code == 200
-    assert _signed_by(api, ["digest", "x-request-id"]).status_code == 400
+    assert _signed_by(api, ["digest", "x-request-id"]).status_code == 401  # signature-401
     stale = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
     dated = api.get("/accounts", headers={"Date": stale.strftime("%a, %d %b %Y %H:%M:%S GMT")})
     assert dated.status_code == 200
@@ -282,7 +282,16 @@ def _(api: Api) -> None:
 def _(api: Api) -> None:
     names = ["(request-target)", "digest", "x-request-id", "psu-ip-address"]
     assert _signed_by(api, names, "rsa-sha512").status_code == 200
-    assert _signed_by(api, names, "hmac-sha256").status_code == 400
+    assert _signed_by(api, names, "hmac-sha256").status_code == 401  # signature-401
+
+
+@check("signature-401")
+def _(api: Api) -> None:
+    assert api.profile["vars"]["fuzz"] == {"signature_status": [401]}
+    bad = {"Signature": 'keyId="x",algorithm="rsa-sha256",headers="digest",signature="QUFB"'}
+    assert api.get("/accounts", sign=False).status_code == 401
+    assert api.get("/accounts", headers=bad).json()["status"] == 401
+    assert api.get("/accounts", request_id=False).status_code == 400  # not a signature
 
 
 @check("date-millis-required")
@@ -389,6 +398,28 @@ def _(api: Api) -> None:
     assert response.json()["_links"]["self"]["href"] == f"{api.server.base_url}{BASE}/accounts"
 
 
+@check("error-409-501-bare")
+def _(api: Api) -> None:
+    beneficiaries = api.get("/trusted-beneficiaries")
+    assert (beneficiaries.status_code, beneficiaries.content) == (501, b"")
+    request_id = api.profile["vars"]["payment_requests"]["LEA"][0]["resource_id"]
+    path = f"/payment-requests/{request_id}/o-confirmation"
+    assert api.call("POST", path, scope="pisp", json={}).status_code == 200
+    second = api.call("POST", path, scope="pisp", json={})
+    assert (second.status_code, second.content) == (409, b"")
+    assert api.get("/accounts/nope/balances").json()["status"] == 404  # STET's: an ErrorModel
+
+
+@check("hal-relative")
+def _(api: Api) -> None:
+    accounts = api.get("/accounts").json()
+    assert accounts["_links"]["self"]["href"] == "accounts"
+    first = accounts["accounts"][0]  # balances consented: all of LEA's accounts
+    balances = f"accounts/{first['resourceId']}/balances"
+    assert first["_links"]["balances"]["href"] == balances
+    assert api.get(f"/{balances}").json()["_links"]["self"]["href"] == balances
+
+
 @check("confirmation-lean")
 def _(api: Api) -> None:
     path = "/payment-requests/PR-LEA-0001/o-confirmation"
@@ -420,7 +451,7 @@ def _(api: Api) -> None:
 def _(api: Api) -> None:
     assert api.profile["identity_available"] is False
     response = api.get("/end-user-identity", persona="MARC")
-    assert response.status_code == 501 and response.json()["status"] == 501
+    assert response.status_code == 501 and not response.content  # error-409-501-bare
 
 
 @check("unknown-token-403")

@@ -29,7 +29,8 @@ class Check:
     """One check and the ``expect`` key it owns (its failures are named after the key).
 
     A check that also runs when the step does not write its key (X-Request-ID echo, JSON
-    content type, empty 204, ErrorModel) declares the source of that default and its level.
+    content type, empty 204, ErrorModel) declares the source of that default and its level; a
+    failure that names its own source keeps it (the ErrorModel on a code STET does not list).
     """
 
     key: str
@@ -41,8 +42,9 @@ class Check:
         failures = self.run(ctx)
         if self.key in ctx.expect.given or not self.authority:
             return failures
-        return [
-            dataclasses.replace(f, level=self.level, authority=self.authority) for f in failures
+        return [  # a failure naming its own source (an extrapolation) keeps its level
+            f if f.authority else dataclasses.replace(f, level=self.level, authority=self.authority)
+            for f in failures
         ]
 
 
@@ -66,7 +68,8 @@ CHECKS: dict[str, Check] = {
         Check(
             "error_model",
             check_error_model,
-            "STET swagger: every 4xx/5xx response is an ErrorModel whose status is the HTTP code",
+            "STET swagger: its shared 4xx/5xx responses are an ErrorModel whose status is the "
+            "HTTP code",
         ),
         Check("oauth_error", check_oauth_error),
         Check("data", check_data),

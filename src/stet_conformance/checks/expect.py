@@ -2,9 +2,10 @@
 
 Each check owns one key (``Check.key`` in ``checks/__init__.py``). An ``Expect`` is built from
 the YAML as written, so text values may still hold ``{{ }}`` expressions: the scenario engine
-renders them (``rendered``) just before the checks run. ``given`` remembers which keys the author
-wrote: a profile override or a ``recommend:`` block replaces only those (``merged``), and a
-``recommend:`` runs only the checks that own them.
+renders them (``rendered``) just before the checks run; ``status`` may list expressions too
+(``"{{ target.signature_status }}"``: the codes a profile declares), kept apart until then.
+``given`` remembers which keys the author wrote: a profile override or a ``recommend:`` block
+replaces only those (``merged``), and a ``recommend:`` runs only the checks that own them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Expect:
     """The properties a response must have; each field is one key of a scenario's ``expect``."""
 
     status: tuple[int, ...] = ()
+    status_expressions: tuple[str, ...] = ()  # each gives a code or a list of codes when rendered
     schema: str | None = None
     content_type: str | None = None
     body_empty: bool | None = None  # None: only a 204 must be empty
@@ -39,12 +41,17 @@ class Expect:
     def merged(self, other: Expect) -> Expect:
         """This expectation with the keys ``other`` gives replaced by its values."""
         values = {key: getattr(other, key) for key in other.given}
+        if "status" in other.given:
+            values["status_expressions"] = other.status_expressions
         return dataclasses.replace(self, **values, given=self.given | other.given)
 
     def rendered(self, render: Renderer) -> Expect:
         """The same expectation with ``render`` applied to every value an expression may fill."""
+        codes = [code for e in self.status_expressions for code in statuses(render(e))]
         return dataclasses.replace(
             self,
+            status=tuple(dict.fromkeys([*self.status, *codes])),
+            status_expressions=(),
             content_type=_text(render, self.content_type),
             oauth_error=tuple(str(render(code)) for code in self.oauth_error),
             data=tuple(render(dict(assertion)) for assertion in self.data),
@@ -52,10 +59,18 @@ class Expect:
 
     def templates(self) -> list[Any]:
         """The values ``rendered`` renders, for the loader's static checks of expressions."""
-        return [self.content_type, list(self.oauth_error), list(self.data)]
+        return [
+            list(self.status_expressions),
+            self.content_type,
+            list(self.oauth_error),
+            list(self.data),
+        ]
 
 
-KEYS = frozenset(f.name for f in dataclasses.fields(Expect)) - {"given"}
+# The status expressions a scenario may write: codes a profile declares for a refusal, each
+# checked to be 4xx when the profile loads (so the matrix may count them as errors unseen).
+DECLARED_REFUSALS = frozenset({"{{ target.signature_status }}"})
+KEYS = frozenset(f.name for f in dataclasses.fields(Expect)) - {"given", "status_expressions"}
 
 
 def _fields(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,7 +79,7 @@ def _fields(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
     fields = dict(raw)
     if "status" in fields:
-        fields["status"] = statuses(fields["status"])
+        fields["status"], fields["status_expressions"] = _codes_and_expressions(fields["status"])
     if "oauth_error" in fields:  # one code, or the list of codes the sources allow
         codes = fields["oauth_error"]
         fields["oauth_error"] = tuple(map(str, codes if isinstance(codes, list) else [codes]))
@@ -80,6 +95,13 @@ def statuses(value: object) -> tuple[int, ...]:
         return tuple(int(str(item)) for item in items)
     except ValueError:
         raise ValueError(f"status must be HTTP codes, got {value!r}") from None
+
+
+def _codes_and_expressions(value: object) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The literal codes of a ``status``, and the ``{{ }}`` expressions rendered at run time."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    expressions = tuple(i for i in items if isinstance(i, str) and "{{" in i)
+    return statuses([i for i in items if i not in expressions]), expressions
 
 
 def _text(render: Renderer, value: str | None) -> str | None:

@@ -451,7 +451,24 @@ def load_choices(document: ProfileDocument) -> BankChoices:
         ),
         replay_protection=bool(data.get("replay_protection", default.replay_protection)),
         imputation=load_imputation(document),
+        signature_status=load_signature_status(document),
     )
+
+
+def load_signature_status(document: ProfileDocument) -> tuple[int, ...]:
+    """``vars.fuzz.signature_status``: the refusal (a 4xx code, or a list) the bank documents
+    for a missing or bad signature; the suites and the signature scenarios accept it."""
+    fuzz = document.section("vars").get("fuzz")
+    value = fuzz.get("signature_status") if isinstance(fuzz, dict) else None
+    if value is None:
+        return BankChoices.signature_status
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(i, int) and 400 <= i <= 499 for i in items):
+        raise ConfigError(
+            f"{document.where('vars.fuzz.signature_status')}: a 4xx status code or a list of "
+            "them (the refusal the bank documents for a bad signature, e.g. [400] or [401])"
+        )
+    return tuple(dict.fromkeys(items))
 
 
 def load_limits(document: ProfileDocument) -> Limits:

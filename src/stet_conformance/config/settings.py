@@ -103,7 +103,8 @@ class BankChoices:
     """What a bank declares where its sources leave a choice the harness cannot guess.
 
     The defaults are the Banque BCP portal's answers: identity served with consent (its IDN-1
-    row), BOOK and OTHR only (PDNG "NOT used by this API"), the fallback JWT in ``?token=``;
+    row), BOOK and OTHR only (PDNG "NOT used by this API"), the fallback JWT in ``?token=``,
+    400 for a missing or bad signature;
     no source defines replay protection or imputation: off, and 00:00 UTC of the booking day.
     """
 
@@ -112,6 +113,8 @@ class BankChoices:
     fallback_token_param: str = "token"
     replay_protection: bool = False  # the bank refuses a replayed signed request (SEC-REPLAY)
     imputation: Imputation = UTC_MIDNIGHT  # when a transaction dated D is imputed
+    # what a missing or bad Signature gets (portal, Try-it parameters: 400); vars.fuzz.*
+    signature_status: tuple[int, ...] = (400,)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,8 @@ class FuzzSession(SecretHolder):
 
     @property
     def settings(self) -> dict[str, Any]:
-        """The profile's ``vars.fuzz`` mapping (signature_status, other_signing_key)."""
+        """The profile's ``vars.fuzz`` mapping (other_signing_key; signature_status is read, and
+        checked, into ``profile.choices``)."""
         value = self.profile.variables.get("fuzz") or {}
         return value if isinstance(value, dict) else {}
 

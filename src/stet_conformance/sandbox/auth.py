@@ -13,7 +13,7 @@
 Every failure raises ``ApiError``. The switches of the legitimate variants (``state.choices``)
 relax what no source requires: long X-Request-IDs, the signed set, Digest on an empty body, the
 signed Date, an RSA algorithm label; and take other codes (403 for another TPP's token, 400 for
-a malformed Bearer value, invalid_token in the ErrorModel only).
+a malformed Bearer value, invalid_token in the ErrorModel only, 401 for a bad signature).
 """
 
 from __future__ import annotations
@@ -122,6 +122,17 @@ def _check_algorithm(algorithm: str, choices: frozenset[str]) -> None:
 
 
 def check_signature(request: Request, body: bytes, state: SandboxState) -> None:
+    """Step 3; in the variant ``signature-401`` its refusals answer 401, the status such a bank
+    documents for a bad signature (its profile declares ``vars.fuzz.signature_status: [401]``)."""
+    try:
+        _verify_signature(request, body, state)
+    except ApiError as exc:
+        if "signature-401" not in state.choices:
+            raise
+        raise ApiError(401, exc.message) from exc
+
+
+def _verify_signature(request: Request, body: bytes, state: SandboxState) -> None:
     faults = state.faults
     lean = "signature-lean" in state.choices
     headers: dict[str, str] = {}

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -66,11 +67,16 @@ class Context:
         return self.state.choices
 
     def hal(self, body: dict[str, Any]) -> Response:
-        """A 2xx resource (variant hal-json-absolute: application/json, absolute hrefs)."""
+        """A 2xx resource (variant hal-json-absolute: application/json, absolute hrefs; variant
+        hal-relative: hrefs relative to the API base, ``accounts/X/balances``, as STET's own
+        examples write them without a leading slash)."""
+        if "hal-relative" in self.choices:
+            body = _hrefs(body, lambda href: href.removeprefix(BASE + "/"))
         if "hal-json-absolute" not in self.choices:
             return hal_response(body, self.faults)
         origin = str(self.request.base_url).rstrip("/")
-        return hal_response(_absolute(body, origin), self.faults, media=JSON)
+        absolute = _hrefs(body, lambda href: origin + href if href.startswith("/") else href)
+        return hal_response(absolute, self.faults, media=JSON)
 
     @property
     def persona(self) -> Persona:
@@ -85,16 +91,16 @@ def _link(href: str, templated: bool = False) -> dict[str, Any]:
     return {"templated": templated, "href": href}
 
 
-def _absolute(value: Any, origin: str) -> Any:
-    """``value`` with every HAL ``href`` that starts with ``/`` prefixed by ``origin``."""
+def _hrefs(value: Any, rewrite: Callable[[str], str]) -> Any:
+    """``value`` with every HAL ``href`` rewritten."""
     if isinstance(value, list):
-        return [_absolute(item, origin) for item in value]
+        return [_hrefs(item, rewrite) for item in value]
     if not isinstance(value, dict):
         return value
-    copy = {key: _absolute(item, origin) for key, item in value.items()}
+    copy = {key: _hrefs(item, rewrite) for key, item in value.items()}
     href = copy.get("href")
-    if isinstance(href, str) and href.startswith("/"):
-        copy["href"] = origin + href
+    if isinstance(href, str):
+        copy["href"] = rewrite(href)
     return copy
 
 

@@ -49,7 +49,8 @@ def error_response(
     """The ErrorModel ``{timestamp, status, error, message, path}`` for an ``ApiError``.
 
     Variant error-model-lean: STET's own example form, a ``+0000`` timestamp and only
-    ``status`` and ``message`` (plus ``error`` when it is an OAuth error code).
+    ``status`` and ``message`` (plus ``error`` when it is an OAuth error code). Variant
+    error-409-501-bare: 409 and 501 without a body (STET 1.4.0.47 defines no response for them).
     """
     reason = HTTPStatus(exc.status).phrase
     body: dict[str, Any] = {
@@ -64,6 +65,8 @@ def error_response(
         body |= {"status": exc.status, "message": exc.message[:140]}
         if exc.error:
             body["error"] = exc.error
+    if "error-409-501-bare" in choices and exc.status in (409, 501):
+        return Response(b"", exc.status, exc.headers)  # the portal gives these codes no body
     if "error-model-no-status" in faults:
         del body["status"]
     if "error-body-html" in faults and 400 <= exc.status < 500:

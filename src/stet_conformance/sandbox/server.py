@@ -15,7 +15,7 @@ server: ``stet-conformance run`` and ``pytest`` (``start_sandbox``), ``stet-conf
 Legitimate variants (``variants=``, sandbox/variants.py) take the other answers the portal and
 STET allow; the profile says what a bank would declare of them: its persona data and payment
 requests (variant ``data``), ``oauth.rotates_refresh_token``, ``identity_available``,
-``transaction_statuses`` and ``fallback.token_param``.
+``transaction_statuses``, ``fallback.token_param`` and ``vars.fuzz.signature_status``.
 """
 
 from __future__ import annotations
@@ -91,21 +91,24 @@ def _data_file(choices: frozenset[str]) -> Path:
 
 
 def _declared_data(choices: frozenset[str]) -> dict[str, Any]:
-    """What the profile declares of a variant's data: persona data, payment requests."""
+    """What the profile declares of a variant's data (persona data, payment requests) and of
+    its signature refusals (``vars.fuzz.signature_status``)."""
+    declared: dict[str, Any] = {"vars": {}}
+    if "signature-401" in choices:
+        declared["vars"]["fuzz"] = {"signature_status": [401]}
     if "other-persona-data" not in choices:
-        return {}
+        return declared
     raw = yaml.safe_load(_data_file(choices).read_text(encoding="utf-8"))
-    return {
-        "personas": raw["personas"],
-        "vars": {
-            "unknown_account": raw["unknown_account"],
-            # the resource ids alone, as a bank gives them (PIS-1 checks no amount then)
-            "payment_requests": {
-                persona: [{"resource_id": r["resource_id"]} for r in requests]
-                for persona, requests in raw["payment_requests"].items()
-            },
+    declared["personas"] = raw["personas"]
+    declared["vars"] |= {
+        "unknown_account": raw["unknown_account"],
+        # the resource ids alone, as a bank gives them (PIS-1 checks no amount then)
+        "payment_requests": {
+            persona: [{"resource_id": r["resource_id"]} for r in requests]
+            for persona, requests in raw["payment_requests"].items()
         },
     }
+    return declared
 
 
 def _declared_choices(choices: frozenset[str]) -> list[str]:
@@ -136,7 +139,7 @@ def _persona_lines(state: SandboxState, declared: dict[str, Any]) -> list[str]:
             f"  {name}: {{tokens: {{{tokens}}}, refresh_tokens: {{{refresh}}}, "
             f"expired_tokens: {{{expired}}}, disposable_refresh_tokens: {{{pools}}}{extra}}}"
         )
-    if "vars" in declared:
+    if declared.get("vars"):
         lines.append(f"vars: {json.dumps(declared['vars'])}")
     return lines
 

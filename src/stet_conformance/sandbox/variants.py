@@ -50,6 +50,8 @@ SWITCHES: dict[str, str] = {
     "without a body; the signed Date is not checked",
     "algorithm-from-key": "the Signature algorithm rsa-sha1, rsa-sha512 or empty is read "
     "as rsa-sha256 (derived from the key)",
+    "signature-401": "a missing or bad Signature or Digest answers 401, not 400 (its profile "
+    "declares vars.fuzz.signature_status: [401])",
     # Dates and windows.
     "date-millis-required": "dateFrom/dateTo without .SSS milliseconds answer 400",
     "zone-less-paris": "a dateFrom/dateTo without an offset is Europe/Paris local time",
@@ -72,7 +74,11 @@ SWITCHES: dict[str, str] = {
     "consent-lenient": "PUT /consents takes a body without trustedBeneficiaries, and leaves out "
     "another PSU's account (201; that account stays refused)",
     "error-model-lean": "ErrorModel with a +0000 timestamp and no path (error only for OAuth)",
+    "error-409-501-bare": "409 and 501 answer with no body (STET defines no ErrorModel for "
+    "them; the portal lists the codes only)",
     "hal-json-absolute": "resources are application/json with absolute HAL hrefs",
+    "hal-relative": "HAL hrefs are relative to the API base, without a leading slash "
+    "(accounts/{id}/balances), as STET's examples write them",
     "confirmation-lean": "a confirmed payment request omits its resourceId and is ACCP",
     "amounts-short": "echoed amounts drop trailing zeros (10.00 as 10.0, 25.00 as 25.0)",
     "identity-lean": "end-user-identity carries the last name only: no connectedPsu, first name "
@@ -95,6 +101,8 @@ DATA_SWITCHES = (
     "identity-unavailable",
     "revoke-text-body",
     "account-currency-only-in-id",
+    "error-409-501-bare",
+    "hal-relative",
 )
 VARIANTS: dict[str, tuple[str, ...]] = {
     "choices": tuple(name for name in SWITCHES if name not in DATA_SWITCHES),
@@ -103,7 +111,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 DESCRIPTIONS: dict[str, str] = {
     "choices": "every other status, format and OAuth choice the portal and STET allow",
     "data": "persona data of another shape, described in the profile it writes; no identity "
-    "service; a text body from /revoke; account currencies in accountId only",
+    "service; a text body from /revoke; account currencies in accountId only; 409 and 501 "
+    "without a body; relative HAL hrefs",
 }
 
 

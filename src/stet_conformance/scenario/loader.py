@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from stet_conformance.checks.expect import KEYS, statuses
+from stet_conformance.checks.expect import DECLARED_REFUSALS, KEYS, statuses
 from stet_conformance.config.yamlload import Positions, load_yaml, validate
 from stet_conformance.errors import ScenarioError, UsageError
 from stet_conformance.scenario.model import Expect, Recommendation, Request, Scenario, Step
@@ -90,6 +90,11 @@ def _check_step(
             f"authority (give one of {', '.join(sorted(KEYS))})"
         )
     for block, expect in _blocks(step).items():
+        for expression in set(expect.status_expressions) - DECLARED_REFUSALS:
+            raise ScenarioError(
+                f"{pos.where([*path, block, 'status'])}: status: {expression} is not a declared "
+                f"refusal (allowed: {', '.join(sorted(DECLARED_REFUSALS))})"
+            )
         if expect.schema is not None and expect.schema not in known_schemas():
             where = pos.where([*path, block, "schema"])
             raise ScenarioError(

@@ -216,6 +216,7 @@ def _context(profile: Profile, persona: str | None, scene: Scene) -> dict[str, A
         "identity_available": profile.choices.identity_available,
         "transaction_statuses": list(profile.choices.transaction_statuses),
         "fallback_token_param": profile.choices.fallback_token_param,
+        "signature_status": list(profile.choices.signature_status),
     }
     # An unset setting is absent, so a scenario using it is skipped ("does not set target.X").
     context["target"] = {k: v for k, v in target.items() if v is not None}

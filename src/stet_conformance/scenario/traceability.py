@@ -243,7 +243,7 @@ def automatic_rules(step: Step) -> set[str]:
     expect, rules = step.expect, set()
     if step.request.request_id and expect.request_id_echo:
         rules.add("request_id_echo")
-    statuses = expect.status
+    statuses = (*expect.status, *(400 for _ in expect.status_expressions))  # declared 4xx
     with_body = [s for s in statuses if s != 204 and (expect.content_type or not 300 <= s < 400)]
     if statuses and len(with_body) == len(statuses) and expect.content_type != ANY_MEDIA_TYPE:
         rules.add("content_type")
