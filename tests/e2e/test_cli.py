@@ -77,6 +77,19 @@ def test_failing_scenario_exits_1_points_at_yaml_and_hides_secrets(tmp_path: Pat
     assert "Bearer " not in done.stdout
 
 
+def test_a_consent_the_cleanup_cannot_restore_is_broken_not_a_defect(tmp_path: Path) -> None:
+    """CON-REVOKE's steps pass at a bank that then refuses every consent: its cleanup fails,
+    so the test is broken (target state not restored) and the run exits 1."""
+    results = tmp_path / "results"
+    done = cli(
+        "run", "--fault", "consent-revoke-final", "--id", "CON-REVOKE", "--results", str(results)
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert 'target state not restored: cleanup step "restore TECHNCO\'s consent"' in done.stdout
+    counts = json.loads((results / "run.json").read_text(encoding="utf-8"))["counts"]
+    assert (counts["broken"], counts["failed"], counts["passed"]) == (1, 0, 0)
+
+
 def test_tokens_never_appear_in_output_or_junit(sandbox: SandboxServer, tmp_path: Path) -> None:
     profile = yaml.safe_load(Path(sandbox.profile_path).read_text())
     secrets = [

@@ -56,9 +56,9 @@ from stet_conformance.verdict import (
     BROKEN_PROPERTY,
     WARNING_PROPERTY,
     describe,
-    failure,
     is_broken,
     recommendation,
+    scenario_verdict,
     warnings_of,
 )
 
@@ -278,10 +278,9 @@ class ScenarioItem(pytest.Item):
             pytest.skip(str(exc))
         if self.config.getoption("--stet-strict"):
             _promote_warnings(results)
-        failed = [r for r in results if r.failures]
-        if failed:
-            statuses = [r.exchange.status for r in failed if r.exchange is not None]
-            raise failure(redactor.text(_describe(results, redactor)), statuses)
+        verdict = _verdict(results, redactor)
+        if verdict is not None:
+            raise verdict
 
     def _listener(self, run: RunContext, allure_on: bool) -> Callable[[StepResult], None]:
         redactor = self.config.stash[_REDACTOR]
@@ -322,11 +321,22 @@ def _promote_warnings(results: list[StepResult]) -> None:
         ]
 
 
+def _verdict(results: list[StepResult], redactor: Redactor) -> Exception | None:
+    """The steps' failures decide; a cleanup step's failure is the target's state not restored
+    (``scenario_verdict``)."""
+    failed = [r for r in results if r.failures and not r.cleanup]
+    unrestored = [r for r in results if r.failures and r.cleanup]
+    statuses = [r.exchange.status for r in failed if r.exchange is not None]
+    return scenario_verdict(
+        redactor.text(_describe(failed, redactor)),
+        statuses,
+        redactor.text(_describe(unrestored, redactor)),
+    )
+
+
 def _describe(results: list[StepResult], redactor: Redactor) -> str:
     lines = []
     for result in results:
-        if not result.failures:
-            continue
         kind = "cleanup step" if result.cleanup else "step"
         lines.append(f"{kind} {result.step.name!r} (line {result.step.line}) failed:")
         lines += [f"  {problem}" for problem in result.failures]

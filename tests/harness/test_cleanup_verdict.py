@@ -1,0 +1,114 @@
+"""A cleanup step that fails is the target's state not restored, apart from bank defects.
+
+Against the sandbox's fault consent-revoke-final, a consent that a step revoked cannot be given
+back: the cleanup step restoring it fails. Alone, that makes the test broken ("target state not
+restored"); after a failed step, the step's failure stays the verdict and the cleanup's joins it.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stet_conformance.sandbox.server import SandboxServer
+from stet_conformance.verdict import (
+    BROKEN_PROPERTY,
+    CheckFailed,
+    StateNotRestored,
+    TargetBroken,
+    scenario_verdict,
+)
+
+pytest_plugins = ["pytester"]
+
+SCENARIOS = """
+- id: UNRESTORED-1
+  title: Revokes TECHNCO's accounts, which the cleanup cannot give back
+  persona: TECHNCO
+  steps:
+    - name: revoke every account
+      request:
+        method: PUT
+        path: /consents
+        json: &revoke
+          {balances: [], transactions: [], psuIdentity: false, trustedBeneficiaries: false}
+      expect: {status: 201}
+  cleanup:
+    - name: restore TECHNCO's consent
+      request: {method: PUT, path: /consents, json: "{{ consent_body('TECHNCO') }}"}
+      expect: {status: 201}
+
+- id: BOTH-1
+  title: A step fails, then the cleanup cannot give LEA's consent back
+  persona: LEA
+  steps:
+    - name: revoke every account
+      request: {method: PUT, path: /consents, json: *revoke}
+      expect: {status: 201}
+    - name: balances still served
+      request:
+        method: GET
+        path: "/accounts/{{ account('LEA', 'negative').resource_id }}/balances"
+      expect: {status: 200}
+  cleanup:
+    - name: restore LEA's consent
+      request: {method: PUT, path: /consents, json: "{{ consent_body('LEA') }}"}
+      expect: {status: 201}
+"""
+
+
+@pytest.fixture
+def unrestorable(tmp_path: Path) -> Iterator[SandboxServer]:
+    with SandboxServer(tmp_path / "sandbox", ["consent-revoke-final"]) as server:
+        yield server
+
+
+def test_a_failed_cleanup_is_broken_and_joins_a_failed_step(
+    pytester: pytest.Pytester, unrestorable: SandboxServer
+) -> None:
+    directory = pytester.path / "scenarios"
+    directory.mkdir()
+    (directory / "x.yaml").write_text(textwrap.dedent(SCENARIOS).lstrip("\n"), encoding="utf-8")
+    result = pytester.runpytest_subprocess(
+        f"--stet-target={unrestorable.profile_path}",
+        "--stet-results=results",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 1
+    output = result.stdout.str()
+    assert (
+        'target state not restored: cleanup step "restore TECHNCO\'s consent" (line 13) failed:\n'
+        "  [status] expected HTTP 201, got 403"
+    ) in output
+    both = output.split("BOTH-1 A step fails")[1]
+    assert both.index("step 'balances still served' (line 24) failed:") < both.index(
+        'target state not restored: cleanup step "restore LEA\'s consent" (line 30) failed:'
+    )
+    results = pytester.path / "results"
+    run = json.loads((results / "run.json").read_text(encoding="utf-8"))
+    assert (run["counts"]["broken"], run["counts"]["failed"], run["exit_status"]) == (1, 1, 1)
+    cases = ET.parse(results / "junit.xml").iter("testcase")
+    broken = {
+        c.get("name"): BROKEN_PROPERTY in {p.get("name") for p in c.iter("property")} for c in cases
+    }
+    assert broken == {"UNRESTORED-1": True, "BOTH-1": False}
+
+
+def test_the_steps_decide_and_a_failed_cleanup_alone_is_state_not_restored() -> None:
+    assert scenario_verdict("", [], "") is None
+    alone = scenario_verdict("", [], "cleanup step 'c' (line 12) failed:\n  [status] x")
+    assert isinstance(alone, StateNotRestored) and not isinstance(alone, AssertionError)
+    assert (
+        str(alone) == "target state not restored: cleanup step 'c' (line 12) failed:\n  [status] x"
+    )
+    defect = scenario_verdict("step 's' failed", [404], "cleanup step 'c' failed")
+    assert isinstance(defect, CheckFailed)
+    assert str(defect) == "step 's' failed\ntarget state not restored: cleanup step 'c' failed"
+    server_error = scenario_verdict("step 's' failed", [503], "cleanup step 'c' failed")
+    assert isinstance(server_error, TargetBroken)
