@@ -107,6 +107,7 @@ def test_failed_is_a_bank_defect_and_5xx_is_broken(results: Path) -> None:
     categories = json.loads((results / "run" / "allure" / "categories.json").read_text())
     assert [c["name"] for c in categories] == [
         "Bank defect (a check failed)",
+        "Target state not restored (a cleanup step failed)",
         "Target down or misconfigured (TLS, timeout, 5xx)",
         "Harness configuration error",
     ]

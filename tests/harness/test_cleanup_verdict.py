@@ -8,6 +8,7 @@ restored"); after a failed step, the step's failure stays the verdict and the cl
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 
 from stet_conformance.sandbox.server import SandboxServer
 from stet_conformance.verdict import (
+    ALLURE_CATEGORIES,
     BROKEN_PROPERTY,
     CheckFailed,
     StateNotRestored,
@@ -98,6 +100,14 @@ def test_a_failed_cleanup_is_broken_and_joins_a_failed_step(
         c.get("name"): BROKEN_PROPERTY in {p.get("name") for p in c.iter("property")} for c in cases
     }
     assert broken == {"UNRESTORED-1": True, "BOTH-1": False}
+    allure = {}
+    for path in (results / "allure").glob("*-result.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        labels = {label["name"]: label["value"] for label in data["labels"]}
+        allure[labels["seed_id"]] = (data["status"], data["statusDetails"]["message"])
+    assert (allure["UNRESTORED-1"][0], allure["BOTH-1"][0]) == ("broken", "failed")
+    (category,) = [c for c in ALLURE_CATEGORIES if str(c["name"]).startswith("Target state")]
+    assert re.fullmatch(str(category["messageRegex"]), allure["UNRESTORED-1"][1])
 
 
 def test_the_steps_decide_and_a_failed_cleanup_alone_is_state_not_restored() -> None:
