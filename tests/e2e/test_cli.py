@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_run import cli
+from cli_run import cli, cli_command
 
 from stet_conformance.sandbox.server import SandboxServer
 
@@ -232,7 +232,7 @@ def test_keep_going_runs_every_scenario_against_a_stopped_server(sandbox: Sandbo
 
 def test_sandbox_command_serves_and_writes_a_profile(tmp_path: Path) -> None:
     directory = tmp_path / "sb"
-    command = [sys.executable, "-m", "stet_conformance.cli", "sandbox", "--dir", str(directory)]
+    command = cli_command("sandbox", "--dir", str(directory))
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cli_run import cli
 
 from stet_conformance.report.coverage import PORTAL_ENDPOINTS, SEED_ROWS, STATUS_CLASSES
 
@@ -20,25 +19,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One run with two faults: BAL-1 fails (bank defect), a 500 makes a scenario broken."""
     root = tmp_path_factory.mktemp("results")
     sandbox_dir = root / "sandbox"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stet_conformance.cli",
-            "run",
-            "--results",
-            str(root / "run"),
-            "--sandbox-dir",
-            str(sandbox_dir),
-            "--fault",
-            "balance-sign-dropped",
-            "--fault",
-            "offset-500",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+    done = cli(
+        *("run", "--results", str(root / "run"), "--sandbox-dir", str(sandbox_dir)),
+        *("--fault", "balance-sign-dropped", "--fault", "offset-500"),
     )
     assert done.returncode == 1, done.stdout[-3000:]
     assert "STET coverage" in done.stdout
