@@ -275,6 +275,9 @@ class ScenarioItem(pytest.Item):
                 label_scenario(self.scenario, run.profile.name)
             results = run_scenario(self.scenario, run, self._listener(run, allure_on))
         except ScenarioSkipped as exc:
+            unrestored = _verdict(exc.cleanup, redactor, f"(the scenario was skipped: {exc})")
+            if unrestored is not None:
+                raise unrestored from None
             pytest.skip(str(exc))
         if self.config.getoption("--stet-strict"):
             _promote_warnings(results)
@@ -321,16 +324,17 @@ def _promote_warnings(results: list[StepResult]) -> None:
         ]
 
 
-def _verdict(results: list[StepResult], redactor: Redactor) -> Exception | None:
+def _verdict(results: list[StepResult], redactor: Redactor, note: str = "") -> Exception | None:
     """The steps' failures decide; a cleanup step's failure is the target's state not restored
-    (``scenario_verdict``)."""
+    (``scenario_verdict``), with ``note`` after it (why the steps were skipped)."""
     failed = [r for r in results if r.failures and not r.cleanup]
     unrestored = [r for r in results if r.failures and r.cleanup]
     statuses = [r.exchange.status for r in failed if r.exchange is not None]
+    cleanup = _describe(unrestored, redactor)
     return scenario_verdict(
         redactor.text(_describe(failed, redactor)),
         statuses,
-        redactor.text(_describe(unrestored, redactor)),
+        redactor.text(f"{cleanup}\n{note}" if cleanup and note else cleanup),
     )
 
 
