@@ -10,6 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
+def cli_command(*args: str) -> list[str]:
+    """The command line of ``stet-conformance ARGS``, for a test that starts it itself (a
+    process it reads or interrupts while it runs)."""
+    return [sys.executable, "-m", "stet_conformance.cli", *args]
+
+
 def cli(
     *args: str,
     cwd: Path | None = None,
@@ -18,7 +24,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     """``stet-conformance ARGS`` (exit code, stdout, stderr); ``env`` adds to the environment."""
     return subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", *args],
+        cli_command(*args),
         capture_output=True,
         text=True,
         check=False,

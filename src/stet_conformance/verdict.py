@@ -2,12 +2,13 @@
 
 An auditor sorts results by cause: a bank defect (a MUST not met: ``CheckFailed``, an
 ``AssertionError``, so Allure says "failed"), a broken target (5xx, transport: "broken"), a
-configuration error of the harness's user ("broken" too, worded apart). A recommendation not met
-is a warning: the test passes, marked (outcome ``warning``), unless ``--strict`` makes it a
-failure. Reports reach the xdist controller as data, not exceptions, so broken verdicts and
-warnings travel as user properties (``BROKEN_PROPERTY``, ``WARNING_PROPERTY``), which JUnit shows
-too. The plugin, its recorder, the Allure writer, the checks and the fuzz oracles all use this
-module; it imports no pytest.
+configuration error of the harness's user ("broken" too, worded apart), a cleanup step that
+failed after passing steps ("broken": target state not restored, which later tests may read). A
+recommendation not met is a warning: the test passes, marked (outcome ``warning``), unless
+``--strict`` makes it a failure. Reports reach the xdist controller as data, not exceptions, so
+broken verdicts and warnings travel as user properties (``BROKEN_PROPERTY``,
+``WARNING_PROPERTY``), which JUnit shows too. The plugin, its recorder, the Allure writer, the
+checks and the fuzz oracles all use this module; it imports no pytest.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from stet_conformance.errors import TargetError, UsageError
 
 TARGET_BROKEN = "target broken"
 CONFIGURATION_ERROR = "configuration error"
+STATE_NOT_RESTORED = "target state not restored"
 STRICT = "a failure under --strict"
 BROKEN_PROPERTY = "stet_broken"
 WARNING_PROPERTY = "stet_warning"
@@ -85,6 +87,14 @@ class TargetBroken(Exception):
         super().__init__(f"{TARGET_BROKEN}: {detail}")
 
 
+class StateNotRestored(Exception):
+    """A cleanup step failed after the scenario's steps passed: the scenario's verdict is not
+    known to be wrong, but the target keeps a state later tests may read (a revoked consent)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{STATE_NOT_RESTORED}: {detail}")
+
+
 def failure(description: str, statuses: Iterable[int]) -> CheckFailed | TargetBroken:
     """The verdict on failed checks: a 5xx among the answers means the server erred (RFC 9110
     §15.6), so the target is broken; otherwise the bank has a defect."""
@@ -93,14 +103,26 @@ def failure(description: str, statuses: Iterable[int]) -> CheckFailed | TargetBr
     return CheckFailed(description)
 
 
+def scenario_verdict(
+    steps: str, statuses: Iterable[int], cleanup: str
+) -> CheckFailed | TargetBroken | StateNotRestored | None:
+    """The verdict of a scenario from what its steps and its cleanup steps found (empty texts:
+    nothing). The steps decide; a cleanup that failed after them only adds its text, and alone
+    it is the target's state not restored, not a bank defect."""
+    if steps:
+        unrestored = f"\n{STATE_NOT_RESTORED}: {cleanup}" if cleanup else ""
+        return failure(steps + unrestored, statuses)
+    return StateNotRestored(cleanup) if cleanup else None
+
+
 def is_broken(error: BaseException) -> bool:
     """Errors that make a test "broken" rather than "failed"."""
-    return isinstance(error, (TargetBroken, TargetError, UsageError))
+    return isinstance(error, (TargetBroken, StateNotRestored, TargetError, UsageError))
 
 
 def describe(error: BaseException) -> str | None:
     """The report text of an error the verdict knows; ``None`` for another (a harness bug)."""
-    if isinstance(error, (CheckFailed, TargetBroken)):
+    if isinstance(error, (CheckFailed, TargetBroken, StateNotRestored)):
         return str(error)
     if isinstance(error, TargetError):
         return f"{TARGET_BROKEN}: {error}"
@@ -129,6 +151,13 @@ ALLURE_CATEGORIES: list[dict[str, object]] = [
         "name": "Bank defect (a check failed)",
         "matchedStatuses": ["failed"],
         "description": "The target answered, and the answer breaks the portal or STET.",
+    },
+    {
+        "name": "Target state not restored (a cleanup step failed)",
+        "matchedStatuses": ["broken"],
+        # on the message's first line or the next (the test's title): with cleanup failures
+        # that only join a failure of the steps, that failure's own category applies
+        "messageRegex": rf"(?s)(?:[^\n]*\n)?[^\n]*{STATE_NOT_RESTORED}: .*",
     },
     {
         "name": "Target down or misconfigured (TLS, timeout, 5xx)",

@@ -8,11 +8,10 @@ the others still pass, and that the exit code is 1.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_run import cli
 
 
 @pytest.mark.parametrize(
@@ -59,24 +58,7 @@ import pytest
 def test_bad_target_runs_complete_with_the_right_verdicts(
     tmp_path: Path, fault: str, selection: str, verdicts: dict[str, str], message: str
 ) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stet_conformance.cli",
-            "run",
-            "--fault",
-            fault,
-            "-k",
-            selection,
-            "--results",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    done = cli("run", "--fault", fault, "-k", selection, "--results", str(tmp_path))
     assert done.returncode == 1, done.stdout[-2000:]
     assert message in done.stdout
     assert "Traceback" not in done.stdout + done.stderr

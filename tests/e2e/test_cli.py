@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_run import cli
+from cli_run import cli, cli_command
 
 from stet_conformance.sandbox.server import SandboxServer
 
@@ -75,6 +75,19 @@ def test_failing_scenario_exits_1_points_at_yaml_and_hides_secrets(tmp_path: Pat
     assert "authorization: [REDACTED]" in done.stdout
     assert "signature: [REDACTED]" in done.stdout
     assert "Bearer " not in done.stdout
+
+
+def test_a_consent_the_cleanup_cannot_restore_is_broken_not_a_defect(tmp_path: Path) -> None:
+    """CON-REVOKE's steps pass at a bank that then refuses every consent: its cleanup fails,
+    so the test is broken (target state not restored) and the run exits 1."""
+    results = tmp_path / "results"
+    done = cli(
+        "run", "--fault", "consent-revoke-final", "--id", "CON-REVOKE", "--results", str(results)
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert 'target state not restored: cleanup step "restore TECHNCO\'s consent"' in done.stdout
+    counts = json.loads((results / "run.json").read_text(encoding="utf-8"))["counts"]
+    assert (counts["broken"], counts["failed"], counts["passed"]) == (1, 0, 0)
 
 
 def test_tokens_never_appear_in_output_or_junit(sandbox: SandboxServer, tmp_path: Path) -> None:
@@ -219,7 +232,7 @@ def test_keep_going_runs_every_scenario_against_a_stopped_server(sandbox: Sandbo
 
 def test_sandbox_command_serves_and_writes_a_profile(tmp_path: Path) -> None:
     directory = tmp_path / "sb"
-    command = [sys.executable, "-m", "stet_conformance.cli", "sandbox", "--dir", str(directory)]
+    command = cli_command("sandbox", "--dir", str(directory))
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_run import cli
 
 from stet_conformance.sandbox.server import SandboxServer
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", "run", *args, "--", "-q", "-rfs"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return cli("run", *args, "--", "-q", "-rfs")
 
 
 @pytest.mark.parametrize(

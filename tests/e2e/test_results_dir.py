@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from cli_run import cli
 
 from stet_conformance.report.coverage import PORTAL_ENDPOINTS, SEED_ROWS, STATUS_CLASSES
 
@@ -20,25 +19,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One run with two faults: BAL-1 fails (bank defect), a 500 makes a scenario broken."""
     root = tmp_path_factory.mktemp("results")
     sandbox_dir = root / "sandbox"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stet_conformance.cli",
-            "run",
-            "--results",
-            str(root / "run"),
-            "--sandbox-dir",
-            str(sandbox_dir),
-            "--fault",
-            "balance-sign-dropped",
-            "--fault",
-            "offset-500",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+    done = cli(
+        *("run", "--results", str(root / "run"), "--sandbox-dir", str(sandbox_dir)),
+        *("--fault", "balance-sign-dropped", "--fault", "offset-500"),
     )
     assert done.returncode == 1, done.stdout[-3000:]
     assert "STET coverage" in done.stdout
@@ -107,6 +90,7 @@ def test_failed_is_a_bank_defect_and_5xx_is_broken(results: Path) -> None:
     categories = json.loads((results / "run" / "allure" / "categories.json").read_text())
     assert [c["name"] for c in categories] == [
         "Bank defect (a check failed)",
+        "Target state not restored (a cleanup step failed)",
         "Target down or misconfigured (TLS, timeout, 5xx)",
         "Harness configuration error",
     ]

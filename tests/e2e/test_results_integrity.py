@@ -11,13 +11,12 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_run import cli
+from cli_run import cli, cli_command
 
 pytest_plugins = ["pytester"]
 
@@ -141,10 +140,10 @@ def test_plain_pytest_refuses_them_too(
 
 def test_ctrl_c_records_an_interrupted_run_that_evidence_refuses(tmp_path: Path) -> None:
     results, sandbox_dir = tmp_path / "run", tmp_path / "sb"
-    command = [
-        *(sys.executable, "-m", "stet_conformance.cli", "run", "--results", str(results)),
-        *("--sandbox-dir", str(sandbox_dir), "--fault", "identity-hangs", "-k", "ACC-1 or IDN-1"),
-    ]
+    command = cli_command(
+        *("run", "--results", str(results), "--sandbox-dir", str(sandbox_dir)),
+        *("--fault", "identity-hangs", "-k", "ACC-1 or IDN-1"),
+    )
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from cli_run import cli_command
 
 from stet_conformance import selftest
 from stet_conformance.sandbox.faults import FAULTS
@@ -23,7 +24,7 @@ def test_every_fault_is_detected_and_the_conformant_run_is_green(
 ) -> None:
     """Minutes long: its progress lines go to the terminal as they come, past pytest's capture."""
     with subprocess.Popen(
-        [sys.executable, "-m", "stet_conformance.cli", "selftest"],
+        cli_command("selftest"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

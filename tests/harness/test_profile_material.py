@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_run import cli
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -94,16 +95,7 @@ def test_private_keys_readable_by_others_give_a_warning(copy: Path) -> None:
 
 
 def test_the_run_prints_profile_warnings(copy: Path) -> None:
-    import subprocess
-    import sys
-
     (copy.parent / "pki" / "qwac.key").chmod(0o640)
-    done = subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", "run", "--target", str(copy), "-k", "ACC-1"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = cli("run", "--target", str(copy), "-k", "ACC-1", timeout=120)
     assert "STET profile warnings" in done.stdout
     assert "qwac.key has permissions 0640" in done.stdout

@@ -7,14 +7,13 @@ every cell is covered by named tests or "n/a" with a reason.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from cli_run import cli, cli_command
 
 from stet_conformance.cli.run import static_matrix
 from stet_conformance.report.results import REPORTS_ENV
@@ -358,14 +357,7 @@ def test_a_misspelt_marker_is_one_line_naming_the_test(pytester: pytest.Pytester
 
 def test_run_matrix_prints_the_project_matrix_and_sends_nothing(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    done = subprocess.run(
-        [sys.executable, "-m", "stet_conformance.cli", "run", "--matrix"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, REPORTS_ENV: str(reports)},
-    )
+    done = cli("run", "--matrix", timeout=120, env={REPORTS_ENV: str(reports)})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["operation", *(r.short for r in RULES)]
@@ -384,7 +376,7 @@ def test_the_reports_page_names_every_rule_and_operation() -> None:
 
 
 def test_run_matrix_piped_into_head_ends_quietly() -> None:
-    command = f"{shlex.quote(sys.executable)} -m stet_conformance.cli run --matrix | head -1"
+    command = f"{shlex.join(cli_command('run', '--matrix'))} | head -1"
     done = subprocess.run(
         ["bash", "-o", "pipefail", "-c", command],
         capture_output=True,

@@ -13,11 +13,13 @@ from stet_conformance.verdict import (
     BROKEN_PROPERTY,
     CheckFailed,
     Outcome,
+    StateNotRestored,
     TargetBroken,
     describe,
     failure,
     is_broken,
     outcome,
+    scenario_verdict,
 )
 
 pytest_plugins = ["pytester"]
@@ -37,6 +39,7 @@ def test_a_server_error_among_failed_checks_is_a_broken_target() -> None:
         (CheckFailed("[data] x"), "[data] x", False),
         (TargetBroken("server error"), "target broken: server error", True),
         (TargetError("cannot connect"), "target broken: cannot connect", True),
+        (StateNotRestored("cleanup step 'c'"), "target state not restored: cleanup step 'c'", True),
         (ConfigError("bad.yaml:3: x"), "configuration error: bad.yaml:3: x", True),
         (KeyError("bug"), None, False),
     ],
@@ -62,6 +65,17 @@ def test_the_categories_sort_the_verdicts_words() -> None:
     assert _category("broken", "X-1 t  (x.yaml:1)\n" + target).startswith("Target down")
     assert _category("broken", config).startswith("Harness configuration")
     assert _category("failed", "[status] expected HTTP 200").startswith("Bank defect")
+
+
+def test_a_cleanup_failure_has_its_category_unless_the_steps_failed() -> None:
+    """Allure's message is the exception's line (``exconly``), or the test's title first."""
+    unrestored = scenario_verdict("", [], "cleanup step 'c' (line 9) failed:\n  [status] x")
+    both = scenario_verdict("step 's' failed:\n  [status] y", [503], "cleanup step 'c' failed")
+    assert isinstance(unrestored, StateNotRestored) and isinstance(both, TargetBroken)
+    exconly = f"stet_conformance.verdict.StateNotRestored: {unrestored}"
+    assert _category("broken", exconly).startswith("Target state not restored")
+    assert _category("broken", f"X-1 t  (x.yaml:1)\n{unrestored}").startswith("Target state")
+    assert _category("broken", f"TargetBroken: {both}").startswith("Target down")
 
 
 def test_outcome_of_a_report() -> None:

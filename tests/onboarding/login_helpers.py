@@ -8,11 +8,11 @@ everywhere) and follows the redirect to the login's loopback listener.
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from cli_run import cli_command
 
 from stet_conformance.http.tls import client_context
 
@@ -26,24 +26,10 @@ def browser(profile: Path) -> httpx.Client:
 
 def start_login(profile: Path, store: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stet_conformance.cli",
-            "login",
-            "--target",
-            str(profile),
-            "--persona",
-            "LEA",
-            "--scope",
-            "aisp",
-            "--no-browser",
-            "--store",
-            str(store),
-            "--timeout",
-            "60",
-            *extra,
-        ],
+        cli_command(
+            *("login", "--target", str(profile), "--persona", "LEA", "--scope", "aisp"),
+            *("--no-browser", "--store", str(store), "--timeout", "60", *extra),
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

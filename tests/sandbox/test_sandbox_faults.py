@@ -181,6 +181,21 @@ def _(api: Api) -> None:
     assert _balance(api).status_code == 200
 
 
+@check("consent-revoke-final")
+def _(api: Api) -> None:
+    empty = {
+        "balances": [],
+        "transactions": [],
+        "psuIdentity": False,
+        "trustedBeneficiaries": False,
+    }
+    restore = {**empty, "balances": [{"iban": "FR7612579000920400430518020"}]}
+    assert api.call("PUT", "/consents", json=restore).status_code == 201  # not revoked yet
+    assert api.call("PUT", "/consents", json=empty).status_code == 201
+    assert api.call("PUT", "/consents", json=restore).status_code == 403
+    assert _balance(api).status_code == 403  # still revoked
+
+
 @check("consents-put-200")
 def _(api: Api) -> None:
     empty = {

@@ -56,9 +56,9 @@ from stet_conformance.verdict import (
     BROKEN_PROPERTY,
     WARNING_PROPERTY,
     describe,
-    failure,
     is_broken,
     recommendation,
+    scenario_verdict,
     warnings_of,
 )
 
@@ -275,13 +275,15 @@ class ScenarioItem(pytest.Item):
                 label_scenario(self.scenario, run.profile.name)
             results = run_scenario(self.scenario, run, self._listener(run, allure_on))
         except ScenarioSkipped as exc:
+            unrestored = _verdict(exc.cleanup, redactor, f"(the scenario was skipped: {exc})")
+            if unrestored is not None:
+                raise unrestored from None
             pytest.skip(str(exc))
         if self.config.getoption("--stet-strict"):
             _promote_warnings(results)
-        failed = [r for r in results if r.failures]
-        if failed:
-            statuses = [r.exchange.status for r in failed if r.exchange is not None]
-            raise failure(redactor.text(_describe(results, redactor)), statuses)
+        verdict = _verdict(results, redactor)
+        if verdict is not None:
+            raise verdict
 
     def _listener(self, run: RunContext, allure_on: bool) -> Callable[[StepResult], None]:
         redactor = self.config.stash[_REDACTOR]
@@ -322,11 +324,23 @@ def _promote_warnings(results: list[StepResult]) -> None:
         ]
 
 
+def _verdict(results: list[StepResult], redactor: Redactor, note: str = "") -> Exception | None:
+    """The steps' failures decide; a cleanup step's failure is the target's state not restored
+    (``scenario_verdict``), with ``note`` after it (why the steps were skipped)."""
+    failed = [r for r in results if r.failures and not r.cleanup]
+    unrestored = [r for r in results if r.failures and r.cleanup]
+    statuses = [r.exchange.status for r in failed if r.exchange is not None]
+    cleanup = _describe(unrestored, redactor)
+    return scenario_verdict(
+        redactor.text(_describe(failed, redactor)),
+        statuses,
+        redactor.text(f"{cleanup}\n{note}" if cleanup and note else cleanup),
+    )
+
+
 def _describe(results: list[StepResult], redactor: Redactor) -> str:
     lines = []
     for result in results:
-        if not result.failures:
-            continue
         kind = "cleanup step" if result.cleanup else "step"
         lines.append(f"{kind} {result.step.name!r} (line {result.step.line}) failed:")
         lines += [f"  {problem}" for problem in result.failures]

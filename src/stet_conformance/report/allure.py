@@ -3,10 +3,10 @@
 Labels: epic = STET area, feature = endpoint, story = seed id and title, severity, the
 target's name; links to the STET section and the scenario's YAML source. One Allure step per HTTP
 exchange with the request and response attached, secrets redacted. ``categories.json`` separates
-bank defects from a broken target and from harness configuration errors. A test with warnings
-(recommendations not met) passes, tagged ``warning``, with the warnings attached. A run-wide
-text (the traceability matrix) is a global attachment, which Allure 3 reads from
-``*-globals.json`` (allure-pytest writes none).
+bank defects from a broken target, a target state not restored and harness configuration errors.
+A test with warnings (recommendations not met) passes, tagged ``warning``, with the warnings
+attached. A run-wide text (the traceability matrix) is a global attachment, which Allure 3 reads
+from ``*-globals.json`` (allure-pytest writes none).
 """
 
 from __future__ import annotations

@@ -382,6 +382,8 @@ def consents(ctx: Context) -> Response:
         return empty_response(201)
     new = _requested_consent(ctx)
     key = (ctx.caller.tpp, persona.key)
+    if "consent-revoke-final" in ctx.faults and _revoked(ctx.state.consents.get(key)):
+        raise ApiError(403, "every account was revoked: the consent cannot be changed")
     ctx.state.consents[key] = apply_consent(
         ctx.state.consent(*key),
         new,
@@ -392,6 +394,12 @@ def consents(ctx: Context) -> Response:
     if "consent-body-json" in ctx.choices:
         return Response(b"{}", status, media_type=JSON)
     return empty_response(status)
+
+
+def _revoked(sent: Consent | None) -> bool:
+    """Whether the TPP's last PUT /consents (``None``: none since the reset) revoked every
+    account (the fault consent-revoke-final then refuses the next ones)."""
+    return sent is not None and not (sent.balances or sent.transactions)
 
 
 def _requested_consent(ctx: Context) -> Consent:

@@ -57,6 +57,8 @@ FAULTS: dict[str, str] = {
     "hal-content-type-wrong": "2xx JSON resource bodies are served as text/plain",
     "consent-merged": "PUT /consents merges with the previous consent instead of replacing it",
     "consent-revoke-ignored": "empty account lists in PUT /consents do not revoke",
+    "consent-revoke-final": "once a PUT /consents revoked every account, later ones are refused "
+    "with 403 (the cleanup steps cannot restore the consent)",
     "rate-limit-missing": "no 429 for calls without PSU-IP-Address",
     "token-client-id-unchecked": "the token endpoint ignores a client_id mismatch",
     # Faults only the property-based suites (suites/, issue 5) catch:

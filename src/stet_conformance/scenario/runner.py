@@ -34,7 +34,7 @@ from stet_conformance.config.run_tokens import (
     Worker,
 )
 from stet_conformance.config.secret_repr import SecretHolder
-from stet_conformance.errors import ConfigError, ScenarioError
+from stet_conformance.errors import ConfigError, ScenarioError, TargetError
 from stet_conformance.http.bounded import TransportError, Unreachable
 from stet_conformance.http.budget import BudgetExhausted, Charge, Ledger, RequestBudget
 from stet_conformance.http.client import Exchange, StetClient
@@ -55,7 +55,12 @@ from stet_conformance.verdict import Level
 
 
 class ScenarioSkipped(Exception):
-    """The target profile does not provide what this scenario needs."""
+    """The target profile does not provide what this scenario needs. ``cleanup``: what the
+    cleanup steps found after the skip (a failed one: the target's state is not restored)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.cleanup: list[StepResult] = []
 
 
 class RefusedAtTls(Exception):
@@ -642,10 +647,12 @@ def run_scenario(
     _check_when(scenario, run.profile)
     scene = Scene({}, run.tokens.refresh_tokens(), *_takers(run))
     results: list[StepResult] = []
+    cleanup: list[StepResult] = []
     last = len(scenario.steps) - 1
 
     def previous() -> Exchange | None:  # what ``replay: previous`` sends again
-        return next((r.exchange for r in reversed(results) if r.exchange is not None), None)
+        done = [*results, *cleanup]
+        return next((r.exchange for r in reversed(done) if r.exchange is not None), None)
 
     try:
         for index, step in enumerate(scenario.steps):
@@ -664,11 +671,31 @@ def run_scenario(
                 raise ScenarioSkipped(reason)
             if result.failures or stopped:
                 break
+    except ScenarioSkipped as skipped:
+        skipped.cleanup = cleanup  # filled below, before the skip reaches the caller
+        raise
     finally:
-        for step in scenario.cleanup:
-            result = _run_step(step, run, scene, None, previous())
-            result.cleanup = True
-            results.append(result)
+        for result in _cleaning(scenario.cleanup, run, scene, previous):
+            cleanup.append(result)
             if listener:
                 listener(result)
-    return results
+    return results + cleanup
+
+
+def _cleaning(
+    steps: tuple[Step, ...], run: RunContext, scene: Scene, previous: Callable[[], Exchange | None]
+) -> Iterator[StepResult]:
+    """Every cleanup step, even after one failed. A step not sent (the budget ran out) or not
+    answered (the target broke) fails with why: the state is not restored either way, unless
+    nothing was sent before it (a profile without the persona's token: the scenario's skip)."""
+    for step in steps:
+        try:
+            result = _run_step(step, run, scene, None, previous())
+        except ScenarioSkipped as exc:
+            if previous() is None:
+                continue
+            result = StepResult(step, None, [Failure("cleanup", f"not sent: {exc}")])
+        except TargetError as exc:
+            result = StepResult(step, None, [Failure("cleanup", f"the exchange failed: {exc}")])
+        result.cleanup = True
+        yield result
