@@ -63,15 +63,27 @@ def _null_warnings(paths: list[str]) -> list[Failure]:
 
 
 def _nulls(value: Any, where: str = "") -> list[str]:
-    """Where a body holds a tolerated field as null, as paths (``transactions[0].resourceId``)."""
+    """Where a body holds a tolerated field as null, as paths (``transactions[0].resourceId``).
+
+    Every 2xx body is walked: a path is spelled only for a container or a null, not for each
+    leaf (most of a body), and leaves are not visited as calls of their own.
+    """
     if isinstance(value, list):
-        return [n for i, v in enumerate(value) for n in _nulls(v, f"{where}[{i}]")]
+        return [
+            n
+            for i, item in enumerate(value)
+            if isinstance(item, dict | list)
+            for n in _nulls(item, f"{where}[{i}]")
+        ]
     if not isinstance(value, dict):
         return []
-    found = []
+    found: list[str] = []
     for key, item in value.items():
-        path = f"{where}.{key}" if where else str(key)
-        found += [path] if item is None and key in NULL_TOLERATED else _nulls(item, path)
+        if item is None:
+            if key in NULL_TOLERATED:
+                found.append(f"{where}.{key}" if where else str(key))
+        elif isinstance(item, dict | list):
+            found += _nulls(item, f"{where}.{key}" if where else str(key))
     return found
 
 
