@@ -47,7 +47,7 @@ def check_schema(ctx: CheckContext) -> list[Failure]:
         return [Failure("schema", f"expected a {name} body, got an empty body")]
     errors = ctx.schemas.errors(name, body)
     if not errors:
-        return _null_warnings(_nulls(body))
+        return _null_warnings(_tolerated_nulls(ctx.exchange.response.content, body))
     level = Level.RECOMMENDATION if name in UNVERIFIED_SCHEMAS else Level.MUST
     authority = UNVERIFIED_SCHEMAS.get(name, "")
     return [Failure("schema", f"{name}: {m}", level, authority) for m in errors]
@@ -60,6 +60,15 @@ def _null_warnings(paths: list[str]) -> list[Failure]:
     more = f" (and {len(paths) - 3} more)" if len(paths) > 3 else ""
     message = f"null where STET wants a string or no field: {', '.join(paths[:3])}{more}"
     return [Failure("schema", message, Level.RECOMMENDATION, NULL_AUTHORITY)]
+
+
+def _tolerated_nulls(content: bytes, body: Any) -> list[str]:
+    """``_nulls`` of ``body``, parsed from ``content``; a C-speed answer for the common body
+    without the bytes ``null``: the JSON literal cannot be escaped, so such a body holds no
+    null, unless it is UTF-16 or UTF-32 (``json.loads`` reads them), where NUL bytes show."""
+    if b"null" not in content and b"\0" not in content:
+        return []
+    return _nulls(body)
 
 
 def _nulls(value: Any, where: str = "") -> list[str]:
