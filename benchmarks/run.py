@@ -16,9 +16,10 @@ Figures (value, target):
    the harness client's CPU per request: sign, transport, recording, redaction, checks, other
    (``cpu_split``), and give ``floor_ratio``: raw httpx signing each request / raw httpx
    replaying one signature, the RSA signature's share that no signing client escapes.
-   overhead beyond signing: harness client time per request / raw httpx signing each request
-   itself with bare ``cryptography`` (a fresh X-Request-ID, the same signed headers, one RSA
-   signature), measured in the same interleaved batches. Target <= 1.25.
+   Overhead beyond signing (``overhead_beyond_signing_ratio``): harness client time per
+   request / raw httpx signing each request itself with bare ``cryptography`` (a fresh
+   X-Request-ID, the same signed headers, one RSA signature), in the same interleaved
+   batches. Target <= 1.25.
 2. signing: ``Signer.signature_header`` and ``cavage.sign`` per second / bare ``cryptography``
    ``key.sign`` per second. Target >= 0.9 each.
 3. whole scenario suite (``stet-conformance run``) wall time, serial (< 5 s).
