@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stet_conformance.checks.body import NULL_TOLERATED, _nulls
+from stet_conformance.config.live import origin
 from stet_conformance.http.redact import SECRET_FIELDS, _body_secrets
 from stet_conformance.http.signing import Signer
 from stet_conformance.shared import cavage
@@ -105,3 +106,18 @@ def test_the_signature_names_the_headers_names_for_chooses(
     lowered = {k.lower(): v for k, v in request.headers.items()}
     text = cavage.signing_string("GET", "/a?b=c", lowered, params.headers)
     assert cavage.verify(key.public_key(), text, params.signature)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://Bank.Example/stet?x=1", ("https", "bank.example", 443)),
+        ("http://127.0.0.1/a", ("http", "127.0.0.1", 80)),
+        ("https://[::1]:8443/a", ("https", "::1", 8443)),
+    ],
+)
+def test_the_origin_of_a_parsed_url_is_the_origin_of_its_text(
+    url: str, expected: tuple[str, str, int]
+) -> None:
+    """The client checks ``request.url`` (parsed already) as the profile's URL text."""
+    assert origin(httpx.URL(url)) == origin(url) == expected
