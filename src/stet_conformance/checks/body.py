@@ -74,8 +74,8 @@ def _tolerated_nulls(content: bytes, body: Any) -> list[str]:
 def _nulls(value: Any, where: str = "") -> list[str]:
     """Where a body holds a tolerated field as null, as paths (``transactions[0].resourceId``).
 
-    Every 2xx body is walked: a path is spelled only for a container or a null, not for each
-    leaf (most of a body), and leaves are not visited as calls of their own.
+    A path is spelled only for a container or a null, not for each leaf (most of a body), and
+    leaves are not visited as calls of their own.
     """
     if isinstance(value, list):
         return [
