@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from figures import CLI
 from stet_conformance.config.persona_tokens import persona_token
@@ -75,6 +79,35 @@ def presigned_headers(profile: Profile) -> dict[str, str]:
     signer = Signer(profile.signing.key, profile.signing.key_id, profile.signing.headers)
     request = httpx.Request("GET", profile.base_url + accounts_url(profile), headers=headers)
     headers["Signature"] = signer.signature_header(request)
+    return headers
+
+
+def self_signed_headers(profile: Profile) -> Callable[[], dict[str, str]]:
+    """Fresh headers for GET /accounts, signed by the caller with bare ``cryptography``.
+
+    What any signing client pays per request, and nothing of the harness: a new X-Request-ID,
+    the signing string of the headers the harness signs, one RSA signature, the header.
+    """
+    base = presigned_headers(profile)
+    del base["Signature"]
+    url = httpx.URL(profile.base_url + accounts_url(profile))
+    names = Signer(profile.signing.key, profile.signing.key_id, profile.signing.headers).names_for(
+        httpx.Headers(base)
+    )
+    target = f"{cavage.REQUEST_TARGET}: get {url.raw_path.decode('ascii')}"
+    key, pkcs1, sha256 = profile.signing.key, padding.PKCS1v15(), hashes.SHA256()
+    signed = f'keyId="{profile.signing.key_id}",algorithm="rsa-sha256",headers="{" ".join(names)}"'
+
+    def headers() -> dict[str, str]:
+        fresh = {**base, "X-Request-ID": str(uuid.uuid4())}
+        lower = {name.lower(): value for name, value in fresh.items()}
+        text = "\n".join(
+            target if name == cavage.REQUEST_TARGET else f"{name}: {lower[name]}" for name in names
+        )
+        signature = base64.b64encode(key.sign(text.encode(), pkcs1, sha256)).decode("ascii")
+        fresh["Signature"] = f'{signed},signature="{signature}"'
+        return fresh
+
     return headers
 
 

@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = {
     "overhead_ratio",
+    "overhead_beyond_signing_ratio",
     "signer_vs_bare",
     "cavage_sign_vs_bare",
     "suite_serial_s",
@@ -52,6 +53,10 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
             assert math.isfinite(value) and value > 0, (name, key, value)
         assert figure["op"] in ("<", "<=", ">="), name
         assert isinstance(figure["pass"], bool), name
+    beyond = report["figures"]["overhead_beyond_signing_ratio"]
+    assert (beyond["target"], beyond["op"]) == (1.25, "<=")
+    floor = report["figures"]["overhead_ratio"]["detail"]["floor_ratio"]
+    assert math.isfinite(floor) and floor > 0  # signing each request: the raw client's floor
     for name in FIGURES:  # the printed table names each figure's target and verdict
         assert report["figures"][name]["label"] in done.stdout, name
     assert "target" in done.stdout

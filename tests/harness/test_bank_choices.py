@@ -335,6 +335,20 @@ def test_a_null_resource_id_or_entry_reference_is_one_warning() -> None:
     assert wrong and all(level is Level.MUST for _, level in wrong)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32-le"])
+def test_a_tolerated_null_is_found_in_every_json_encoding(encoding: str) -> None:
+    """The walk is skipped only for a body without the bytes ``null``: not for UTF-16/32."""
+    text = _transactions(resourceId=None).decode()
+    found = _checked(_exchange(200, text.encode(encoding)), status=200, schema="transactions")
+    assert [level for _, level in found] == [Level.RECOMMENDATION]
+    assert "transactions[0].resourceId" in found[0][0]
+
+
+def test_null_in_a_string_is_no_null() -> None:
+    body = _transactions(resourceId="null", remittanceInformation=["null"])
+    assert _checked(_exchange(200, body), status=200, schema="transactions") == []
+
+
 def test_the_identity_schema_warns_but_a_non_json_identity_fails() -> None:
     (shape,) = _checked(
         _exchange(200, b'{"lastName": "D"}'), status=200, schema="end_user_identity"

@@ -366,6 +366,22 @@ def test_encoded_bodies_are_decoded(profile: Profile, encoding: str, wire: bytes
     assert "content-encoding" not in exchange.response.headers
 
 
+def test_the_recorded_response_keeps_every_header_byte_for_byte(profile: Profile) -> None:
+    """Names lower-cased, Content-Encoding dropped (the body is decoded), and a value that is
+    not ASCII (a bank's UTF-8 error text) kept as sent rather than a crash."""
+    wire = [("X-Message", "Requête refusée".encode()), ("Content-Encoding", b"gzip")]
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, headers=wire, stream=httpx.ByteStream(gzipped([BODY.encode()]))
+        )
+    )
+    exchange = StetClient(settings(profile), Redactor(), transport=transport).send("GET", "/x")
+    assert exchange.response.headers.raw[0] == (b"x-message", "Requête refusée".encode())
+    assert exchange.response.headers["x-message"] == "Requête refusée"
+    assert "content-encoding" not in exchange.response.headers
+    assert exchange.response.content == BODY.encode()
+
+
 def test_a_corrupt_gzip_body_is_a_broken_target(profile: Profile) -> None:
     wire = b"this is not gzip"
     client = StetClient(

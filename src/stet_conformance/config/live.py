@@ -69,7 +69,7 @@ def url_problem(url: str) -> str | None:
 
 def origin(url: httpx.URL | str) -> Origin:
     """Scheme, host and port (the default port made explicit) of ``url``."""
-    parsed = httpx.URL(url)
+    parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)  # a URL is immutable
     return parsed.scheme, parsed.host, parsed.port or _DEFAULT_PORTS.get(parsed.scheme, 0)
 
 

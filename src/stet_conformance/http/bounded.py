@@ -190,8 +190,10 @@ def send_bounded(http: httpx.Client, request: httpx.Request, bounds: Bounds) -> 
         raise _transport_error(bounds, exc, deadline) from None
     finally:
         _DEADLINE.reset(token)
-    # The body is decoded already: drop Content-Encoding so it is not decoded twice.
-    headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
+    # The body is decoded already: drop Content-Encoding so it is not decoded twice. Names
+    # lower-cased, values as bytes: as sent, whatever their charset, and not decoded for nothing.
+    raw = ((name.lower(), value) for name, value in response.headers.raw)
+    headers = [(name, value) for name, value in raw if name != b"content-encoding"]
     complete = httpx.Response(
         response.status_code,
         headers=headers,

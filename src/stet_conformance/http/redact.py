@@ -36,7 +36,8 @@ SECRET_FIELDS = frozenset(
 )
 _FORM_FIELD = re.compile(r"(?P<name>[A-Za-z_]+)=(?P<value>[^&\s]*)")
 MIN_LEARNED = 8  # shortest value learned from a response as a secret
-_BODY_MARKERS = tuple(f'"{name}"'.encode() for name in sorted(SECRET_FIELDS))
+# Any secret field's name in quotes: one C-speed search of the body, not one per name.
+_BODY_MARKER = re.compile(b'"(?:' + b"|".join(n.encode() for n in sorted(SECRET_FIELDS)) + b')"')
 
 
 class Redactor:
@@ -99,7 +100,7 @@ class Redactor:
 
 def _body_secrets(content: bytes) -> list[str]:
     """The string values of a JSON object body's top-level secret fields."""
-    if not any(marker in content for marker in _BODY_MARKERS):
+    if _BODY_MARKER.search(content) is None:
         return []  # most bodies have no secret field: they are not parsed twice
     try:
         data = json.loads(content)

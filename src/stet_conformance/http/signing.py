@@ -11,7 +11,7 @@ scenarios can send deliberately broken requests.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator, Sequence
+from collections.abc import Collection, Generator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -40,7 +40,10 @@ class Signer:
 
     def names_for(self, request_headers: httpx.Headers) -> list[str]:
         """Which headers to sign for a request, in signing order."""
-        present = {name.lower() for name in request_headers}
+        return self._names({name.lower() for name in request_headers})
+
+    def _names(self, present: Collection[str]) -> list[str]:
+        """``names_for`` given the lower-case names the request carries."""
         if self.headers is not None:
             return [n for n in self.headers if n == cavage.REQUEST_TARGET or n in present]
         names = [n for n in SIGNED_BY_DEFAULT if n == cavage.REQUEST_TARGET or n in present]
@@ -49,7 +52,7 @@ class Signer:
 
     def signature_header(self, request: httpx.Request) -> str:
         headers = {name.lower(): value for name, value in request.headers.items()}
-        names = self.names_for(request.headers)
+        names = self._names(headers.keys())  # the headers read once, not once more by name
         target = request.url.raw_path.decode("ascii")
         text = cavage.signing_string(request.method, target, headers, names)
         params = cavage.SignatureParams(
