@@ -169,42 +169,33 @@ def _(api: Api) -> None:
     assert api.get("/accounts").headers["content-type"].startswith("text/plain")
 
 
+# A PUT /consents body that revokes every account of the persona.
+NO_CONSENT = {
+    "balances": [],
+    "transactions": [],
+    "psuIdentity": False,
+    "trustedBeneficiaries": False,
+}
+
+
 @check("consent-merged")
 def _(api: Api) -> None:
-    empty = {
-        "balances": [],
-        "transactions": [],
-        "psuIdentity": False,
-        "trustedBeneficiaries": False,
-    }
-    assert api.call("PUT", "/consents", json=empty).status_code == 201
+    assert api.call("PUT", "/consents", json=NO_CONSENT).status_code == 201
     assert _balance(api).status_code == 200
 
 
 @check("consent-revoke-final")
 def _(api: Api) -> None:
-    empty = {
-        "balances": [],
-        "transactions": [],
-        "psuIdentity": False,
-        "trustedBeneficiaries": False,
-    }
-    restore = {**empty, "balances": [{"iban": "FR7612579000920400430518020"}]}
+    restore = {**NO_CONSENT, "balances": [{"iban": "FR7612579000920400430518020"}]}
     assert api.call("PUT", "/consents", json=restore).status_code == 201  # not revoked yet
-    assert api.call("PUT", "/consents", json=empty).status_code == 201
+    assert api.call("PUT", "/consents", json=NO_CONSENT).status_code == 201
     assert api.call("PUT", "/consents", json=restore).status_code == 403
     assert _balance(api).status_code == 403  # still revoked
 
 
 @check("consents-put-200")
 def _(api: Api) -> None:
-    empty = {
-        "balances": [],
-        "transactions": [],
-        "psuIdentity": False,
-        "trustedBeneficiaries": False,
-    }
-    assert api.call("PUT", "/consents", json=empty).status_code == 200
+    assert api.call("PUT", "/consents", json=NO_CONSENT).status_code == 200
     assert _balance(api).status_code == 403
 
 
