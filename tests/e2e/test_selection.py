@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
+import pytest
 from cli_run import cli as run_cli
 
 from stet_conformance.scenario.loader import load_all
@@ -68,10 +71,73 @@ def test_an_unknown_option_shows_the_command_usage_and_where_pytest_options_go()
     assert "unrecognized arguments: --bogus (pytest options go after --" in done.stderr
 
 
-def test_list_refuses_k_and_m_rather_than_list_everything() -> None:
-    """-k and -m select at run time: a list ignoring them would look like a selection."""
-    for flag in ("-k", "-m"):
-        done = cli("run", "--list", flag, "seed")
-        assert done.returncode == 2
-        assert "--list takes --id, not -k or -m" in done.stderr
-        assert "--dry-run" in done.stderr and not done.stdout
+SELECTIONS = (
+    ["-k", "balances"],
+    ["-m", "hal"],
+    ["-k", "BAL-2 or reversed_windows", "--mode", "regression"],
+)
+
+
+def listed_ids(*selection: str) -> list[str]:
+    done = cli("run", "--list", *selection)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return [line.split()[0] for line in done.stdout.splitlines()]
+
+
+def run_ids(junit: Path) -> list[str]:
+    """The tests a run executed, from its JUnit XML (a suite test's parameters dropped)."""
+    cases = ElementTree.parse(junit).getroot().iter("testcase")
+    return sorted({case.attrib["name"].split("[")[0] for case in cases})
+
+
+@pytest.mark.parametrize("selection", SELECTIONS, ids=lambda s: " ".join(s))
+def test_list_with_k_or_m_lists_exactly_what_a_run_with_them_runs(
+    selection: list[str], tmp_path: Path
+) -> None:
+    listed = listed_ids(*selection)
+    junit = tmp_path / "junit.xml"
+    # -n 0: no worker per core for the suites; workers do not change what runs.
+    done = cli("run", *selection, "-n", "0", "--junitxml", str(junit))
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert sorted(listed) == run_ids(junit)
+    assert 0 < len(listed) < len(listed_ids()) and len(set(listed)) == len(listed)
+
+
+# Started before the CLI: any socket (the bundled sandbox's, a connection to a target) or
+# process ends the CLI with exit 97 and the event's name.
+AUDITED = """
+import os, runpy, sys
+def refuse(event, args):
+    if event in ("socket.__new__", "socket.connect", "socket.bind", "subprocess.Popen"):
+        os.write(2, f"audited: {event}\\n".encode())
+        os._exit(97)
+sys.addaudithook(refuse)
+runpy.run_module("stet_conformance.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def audited(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", AUDITED, *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+
+
+def test_list_and_matrix_with_k_or_m_open_no_socket_and_start_no_sandbox() -> None:
+    assert audited("run", "--dry-run", "--id", "BAL-2").returncode == 97  # sees a sandbox
+    for command in ("--list", "--matrix"):
+        done = audited("run", command, "-k", "balances", "-m", "not hal", "--mode", "regression")
+        assert done.returncode == 0 and not done.stderr, done.stderr
+        assert "BAL-2" in done.stdout and "RUL-HAL-BALANCES" not in done.stdout
+
+
+def test_list_of_a_selection_that_matches_nothing_exits_like_such_a_run() -> None:
+    done = cli("run", "--list", "-k", "no-such-scenario")
+    assert done.returncode == 2 and not done.stdout
+    assert done.stderr == "stet-conformance: no scenario matched the selection\n"
+
+
+def test_matrix_with_k_shows_only_the_cells_of_the_selected_tests() -> None:
+    done = cli("run", "--matrix", "-k", "BAL-2")
+    assert done.returncode == 0, done.stderr
+    covered = [line for line in done.stdout.splitlines() if " x " in line and ": n/a" not in line]
+    named = {line.split(": ", 1)[1] for line in covered} - {"EMPTY"}
+    assert named == {"BAL-2"}

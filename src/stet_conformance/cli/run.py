@@ -40,6 +40,8 @@ from stet_conformance.suggest import unknown_names
 from stet_conformance.verdict import PASSING
 
 if TYPE_CHECKING:  # the profile and scenario modules load when a run needs them, not to parse
+    import pytest
+
     from stet_conformance.config.profile import Profile
     from stet_conformance.report.traceability import Matrix
     from stet_conformance.scenario.model import Scenario
@@ -98,14 +100,15 @@ def _selection_options(run: argparse.ArgumentParser) -> None:
         "--list",
         "--collect-only",
         action="store_true",
-        help="list the selected scenario ids and titles (and suite tests with --mode); "
-        "start no sandbox, send nothing",
+        help="list the selected scenario ids and titles (and suite tests with --mode), as a run "
+        "with the same --id, -k, -m selects them; start no sandbox, send nothing",
     )
     run.add_argument(
         "--matrix",
         action="store_true",
         help="print the traceability matrix (operations x rules) that every scenario and suite "
-        "covers, from their metadata; start no sandbox, send nothing",
+        "covers (or those --id, -k, -m select), from their metadata; start no sandbox, send "
+        "nothing",
     )
     run.add_argument(
         "-k", metavar="EXPR", help="only scenarios matching EXPR (substrings of ids, titles, tags)"
@@ -196,9 +199,10 @@ def is_test_path(arg: str) -> bool:
 
 
 def pytest_args(
-    args: argparse.Namespace, target: Path, scenarios: Path, ledger: Path | None = None
+    args: argparse.Namespace, target: Path | None, scenarios: Path, ledger: Path | None = None
 ) -> list[str]:
-    """pytest's command line; ``ledger``: the run's shared budget (token refreshes in it)."""
+    """pytest's command line; ``ledger``: the run's shared budget (token refreshes in it);
+    no ``target`` for a collection that runs nothing (``--list``)."""
     mode = getattr(args, "mode", None)
     suites = suites_dir()
     # Node ids after -- replace the default folders, so `-- scenarios/x.yaml::BAL-2` runs BAL-2.
@@ -215,15 +219,8 @@ def pytest_args(
         fuzz += ["--stet-fuzz-cli-args", shlex.join(origin)]
     if not paths:
         paths = [str(scenarios), *([str(suites)] if fuzz else [])]
-    argv = [
-        *paths,
-        *fuzz,
-        "--stet-target",
-        str(target),
-        "--rootdir",
-        str(scenarios.parent),
-        *QUIET_PYTEST,
-    ]
+    argv = [*paths, *fuzz, *(["--stet-target", str(target)] if target else [])]
+    argv += ["--rootdir", str(scenarios.parent), *QUIET_PYTEST]
     if not fuzz:  # Hypothesis's pytest plugin is only needed by the suites
         argv += ["-p", "no:hypothesispytest"]
     for flag in ("k", "m", "n"):
@@ -294,12 +291,9 @@ def _run(
     if args.list:
         return list_selection(args, loaded, scenarios)
     if args.matrix:
-        return print_matrix(loaded, scenarios, args.mode)
+        return print_matrix(args, loaded, scenarios)
     if args.id:  # before any worker starts: an unknown id is one line, never a worker's crash
-        known = [s.id for s in loaded]
-        if args.mode:
-            known += [t.name for t in suite_tests(scenarios.parent, args.mode)]
-        check_ids(args.id, known)
+        check_ids(args.id, known_ids(loaded, scenarios, args.mode))
     results = Path(args.results) if args.results else None
     check_outputs(results, args.junitxml, args.alluredir, "--results")
     parsed = GivenScenarios(loaded)  # collection takes them as they are
@@ -380,25 +374,41 @@ def _shown(path: Path) -> str:
 
 def list_selection(args: argparse.Namespace, loaded: list[Scenario], scenarios: Path) -> int:
     """``--list``: ids, titles and places of what would run; no sandbox, no request."""
-    if args.k or args.m:  # never a list that looks selected and is not
-        raise UsageError(
-            "--list takes --id, not -k or -m (those select when tests run): "
-            "`run --dry-run -k/-m ...` lists what such a selection would send"
-        )
-    rows = [(s.id, s.title, s.location) for s in loaded]
-    if args.mode:
-        rows += [(t.name, t.title, t.location) for t in suite_tests(scenarios.parent, args.mode)]
-    check_ids(args.id, [row[0] for row in rows])
-    wanted = set(args.id)
-    for name, title, location in rows:
-        if not wanted or name in wanted:
-            print(f"{name:<14} {title}  ({location})")
+    if _selects_when_collected(args):
+        code, rows = selected_tests(args, loaded, scenarios, args.mode)
+        if code != EXIT_OK:
+            return code
+    else:  # --id alone: exact names, no pytest session (a plain --list stays fast)
+        rows = [CollectedTest(s.id, s.title, s.location, frozenset()) for s in loaded]
+        if args.mode:
+            rows += suite_tests(scenarios.parent, args.mode)
+        check_ids(args.id, [row.name for row in rows])
+        rows = [row for row in rows if not args.id or row.name in args.id]
+    # One write, as --matrix: `| head` reads it whole, no broken pipe.
+    sys.stdout.write("".join(f"{row.name:<14} {row.title}  ({row.location})\n" for row in rows))
     return EXIT_OK
 
 
-def print_matrix(loaded: list[Scenario], scenarios: Path, mode: str | None) -> int:
-    """``--matrix``: the cells every scenario and suite test covers, the n/a reasons."""
-    matrix = static_matrix(loaded, scenarios.parent, mode)
+def _selects_when_collected(args: argparse.Namespace) -> bool:
+    """-k, -m and pytest's options after -- select as pytest collects: only pytest knows."""
+    return bool(args.k or args.m or args.pytest_args)
+
+
+def print_matrix(args: argparse.Namespace, loaded: list[Scenario], scenarios: Path) -> int:
+    """``--matrix``: the cells every scenario and suite test covers (or those selected), the
+    n/a reasons."""
+    from stet_conformance.fuzz.plugin import DEFAULT_MODE
+    from stet_conformance.report.traceability import Matrix
+
+    if _selects_when_collected(args) or args.id:
+        code, tests = selected_tests(args, loaded, scenarios, args.mode or DEFAULT_MODE)
+        if code != EXIT_OK:
+            return code
+        matrix = Matrix(run=False)
+        for test in tests:
+            matrix.add(test.name, test.cells)
+    else:
+        matrix = static_matrix(loaded, scenarios.parent, args.mode)
     sys.stdout.write(matrix.text())  # one write: `| head` reads it whole, no broken pipe
     return EXIT_OK
 
@@ -417,6 +427,32 @@ def static_matrix(loaded: list[Scenario], rootdir: Path, mode: str | None = None
     return matrix
 
 
+def selected_tests(
+    args: argparse.Namespace, loaded: list[Scenario], scenarios: Path, mode: str | None
+) -> tuple[int, list[CollectedTest]]:
+    """The tests a run with ``args``' selection runs, as pytest collects and deselects them:
+    the run's own command line (--id, -k, -m, node ids after --, suites with ``mode``) with
+    --collect-only, no target, no output; and the CLI's exit code (2: nothing matched)."""
+    from stet_conformance.plugin import GivenScenarios
+
+    if args.id:
+        check_ids(args.id, known_ids(loaded, scenarios, mode))
+    listing = argparse.Namespace(**vars(args))
+    listing.mode, listing.target, listing.n = mode, None, None
+    listing.results = listing.junitxml = listing.alluredir = None
+    argv = pytest_args(listing, None, scenarios)
+    code, tests = collected(argv, [GivenScenarios(loaded)])
+    return exit_code(code), tests
+
+
+def known_ids(loaded: list[Scenario], scenarios: Path, mode: str | None) -> list[str]:
+    """Every id ``--id`` may name: the scenarios', and the suite tests' with ``mode``."""
+    known = [s.id for s in loaded]
+    if mode:
+        known += [t.name for t in suite_tests(scenarios.parent, mode)]
+    return known
+
+
 def check_ids(wanted: list[str], known: list[str]) -> None:
     """Refuse ``--id`` values that name nothing, with the closest ids (before any request)."""
     unknown = set(wanted) - set(known)
@@ -425,40 +461,62 @@ def check_ids(wanted: list[str], known: list[str]) -> None:
 
 
 @dataclass(frozen=True)
-class SuiteTest:
-    """A property-based test of suites/, as collected."""
+class CollectedTest:
+    """A scenario or a property-based test of suites/, as collected."""
 
     name: str
-    title: str  # its docstring's first line
+    title: str  # a scenario's title, a suite test's docstring's first line
     location: str  # file:line
-    cells: frozenset[Cell]  # its ``stet_covers`` markers' cells
+    cells: frozenset[Cell]  # what it covers: its ``covers:``, its ``stet_covers`` markers
 
 
-def suite_tests(rootdir: Path, mode: str) -> list[SuiteTest]:
+def suite_tests(rootdir: Path, mode: str) -> list[CollectedTest]:
     """The property-based tests of suites/, collected (parametrisations once)."""
     import pytest
 
-    from stet_conformance.fuzz.plugin import marked_cells
-    from stet_conformance.plugin.selection import item_id
+    argv = [*QUIET_PYTEST, "--rootdir", str(rootdir), str(suites_dir()), "--stet-mode", mode]
+    code, tests = collected(argv, [])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise UsageError(f"{suites_dir()}: the suites do not collect (pytest exit {int(code)})")
+    return tests
 
-    found: dict[str, SuiteTest] = {}
+
+def collected(argv: list[str], plugins: list[object]) -> tuple[int, list[CollectedTest]]:
+    """``pytest --collect-only ARGV``'s exit code and the items its deselection leaves, each
+    name once; pytest's output only when collecting failed (it says why; a usage error is
+    already on stderr)."""
+    import pytest
+
+    found: dict[str, CollectedTest] = {}
 
     class Names:
         def pytest_collection_finish(self, session: pytest.Session) -> None:
-            for item in session.items:
-                doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
-                path, line, _ = item.location
-                name, cells = item_id(item), frozenset(marked_cells(item))
-                where = f"{path}:{(line or 0) + 1}"
-                found.setdefault(name, SuiteTest(name, doc[0] if doc else "", where, cells))
+            for item in session.items:  # after every plugin's pytest_collection_modifyitems
+                test = _collected_test(item)
+                found.setdefault(test.name, test)
 
-    argv = ["--collect-only", "-qq", *QUIET_PYTEST, "--rootdir", str(rootdir)]
-    argv += [str(suites_dir()), "--stet-mode", mode]
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = pytest.main(argv, plugins=[Names()])
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-        raise UsageError(f"{suites_dir()}: the suites do not collect (pytest exit {int(code)})")
-    return list(found.values())
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = pytest.main(["--collect-only", "-qq", *argv], plugins=[Names(), *plugins])
+    if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+        sys.stdout.write(output.getvalue())
+    return int(code), list(found.values())
+
+
+def _collected_test(item: pytest.Item) -> CollectedTest:
+    """A scenario as its YAML says (id, title, place); a suite test by name, docstring, place."""
+    from stet_conformance.fuzz.plugin import marked_cells
+    from stet_conformance.plugin import ScenarioItem
+    from stet_conformance.plugin.selection import item_id
+    from stet_conformance.scenario.traceability import scenario_cells
+
+    if isinstance(item, ScenarioItem):
+        s = item.scenario
+        return CollectedTest(s.id, s.title, s.location, frozenset(scenario_cells(s)))
+    doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
+    path, line, _ = item.location
+    where = f"{path}:{(line or 0) + 1}"
+    return CollectedTest(item_id(item), doc[0] if doc else "", where, frozenset(marked_cells(item)))
 
 
 def _bundled_sandbox_options_unused(args: argparse.Namespace) -> None:
