@@ -384,8 +384,11 @@ def list_selection(args: argparse.Namespace, loaded: list[Scenario], scenarios: 
             rows += suite_tests(scenarios.parent, args.mode)
         check_ids(args.id, [row.name for row in rows])
         rows = [row for row in rows if not args.id or row.name in args.id]
-    # One write, as --matrix: `| head` reads it whole, no broken pipe.
-    sys.stdout.write("".join(f"{row.name:<14} {row.title}  ({row.location})\n" for row in rows))
+    # Titles in one column (up to a long suite test name); one write, as --matrix: `| head`
+    # reads it whole, no broken pipe.
+    width = min(max((len(row.name) for row in rows), default=0), 24)
+    lines = [f"{row.name:<{width}} {row.title}  ({row.location})\n" for row in rows]
+    sys.stdout.write("".join(lines))
     return EXIT_OK
 
 
