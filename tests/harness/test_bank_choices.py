@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from stet_conformance.checks import CheckContext, Expect, run_checks
+from stet_conformance.checks.base import EXTRAPOLATED_ERROR_MODEL
 from stet_conformance.checks.data import evaluate
 from stet_conformance.checks.schemas import default_store
 from stet_conformance.config.profile import load_profile
@@ -242,15 +243,30 @@ def test_a_signature_refusal_is_the_declared_status_only(
     assert failures and found in failures[0]
 
 
-@pytest.mark.parametrize("scenario_id", ["PIS-2", "TBN-1", "IDN-2"])
+@pytest.mark.parametrize(
+    ("bank", "scenario_id", "warned"),
+    [
+        ("data", "PIS-2", {"content_type", "error_model"}),
+        ("data", "TBN-1", {"content_type", "error_model"}),
+        ("data", "IDN-2", {"content_type", "error_model"}),
+        ("choices", "PIS-2", {"error_model"}),
+    ],
+)
 def test_a_409_or_501_without_an_error_model_is_a_warning(
-    banks: dict[str, SandboxServer], scenarios: dict[str, Scenario], scenario_id: str
+    banks: dict[str, SandboxServer],
+    scenarios: dict[str, Scenario],
+    bank: str,
+    scenario_id: str,
+    warned: set[str],
 ) -> None:
-    """Variant error-409-501-bare (data): STET defines no ErrorModel for these codes, so its
-    absence is an extrapolated recommendation, not a failure."""
-    failures, warnings = _verdict(_run(banks["data"].profile_path, scenarios[scenario_id])[0])
-    assert failures == []
-    assert any(w.startswith("extrapolated from STET 1.4.0.47") for w in warnings)
+    """Switches error-409-501-text (data) and error-409-501-bare (choices): STET defines no
+    ErrorModel, so no JSON body, for these codes: their absence is an extrapolated
+    recommendation, not a failure."""
+    results = _run(banks[bank].profile_path, scenarios[scenario_id])[0]
+    assert _verdict(results)[0] == []
+    warnings = [w for r in results for w in r.warnings]
+    assert {w.check for w in warnings} == warned
+    assert all(w.authority.startswith("extrapolated from STET 1.4.0.47") for w in warnings)
 
 
 @pytest.mark.parametrize(
@@ -419,7 +435,7 @@ def test_pis6_served_by_an_earlier_run_passes_with_409(
     first, _ = _run(bank, scenarios["PIS-6"])
     again, _ = _run(bank, scenarios["PIS-6"])  # the request it confirmed, not renewed
     assert [r.exchange.status for r in (*first, *again) if r.exchange] == [200, 409]
-    assert _verdict(again) == ([], [])
+    assert _verdict(again) == ([], [EXTRAPOLATED_ERROR_MODEL])  # error-409-501-bare: no body
     _reset(banks["choices"])
 
 

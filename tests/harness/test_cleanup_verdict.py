@@ -11,10 +11,17 @@ import json
 import re
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
+from stet_conformance.checks.schemas import default_store
+from stet_conformance.config.profile import load_profile
+from stet_conformance.http.client import StetClient
+from stet_conformance.http.redact import Redactor
 from stet_conformance.sandbox.server import SandboxServer
+from stet_conformance.scenario.loader import load_file
+from stet_conformance.scenario.runner import RunContext, plan_scenario, run_scenario
 from stet_conformance.verdict import (
     ALLURE_CATEGORIES,
     BROKEN_PROPERTY,
@@ -200,3 +207,39 @@ def test_the_steps_decide_and_a_failed_cleanup_alone_is_state_not_restored() -> 
     assert str(defect) == "step 's' failed\ntarget state not restored: cleanup step 'c' failed"
     server_error = scenario_verdict("step 's' failed", [503], "cleanup step 'c' failed")
     assert isinstance(server_error, TargetBroken)
+
+
+CONDITIONAL = """
+- id: WHEN-1
+  title: A cleanup step for another profile setting is left out, as an ordinary step is
+  persona: LEA
+  request: {method: GET, path: /accounts}
+  expect: {status: 200}
+  cleanup:
+    - name: only without an identity service
+      when: {target.identity_available: false}
+      request: {method: GET, path: /nowhere}
+      expect: {status: 200}
+    - name: only with one
+      when: {target.identity_available: true}
+      request: {method: GET, path: /accounts}
+      expect: {status: 200}
+"""
+
+
+def test_a_cleanup_step_honours_its_when_as_the_dry_run_says(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """docs/scenarios.md: ``when`` on a step leaves it out; a cleanup step is a step."""
+    path = tmp_path / "x.yaml"
+    path.write_text(textwrap.dedent(CONDITIONAL).lstrip("\n"), encoding="utf-8")
+    (scenario,) = load_file(path)
+    profile = load_profile(sandbox.profile_path)  # identity_available: true
+    client = StetClient.for_profile(profile, Redactor(profile.secrets()))
+    try:
+        results = run_scenario(scenario, RunContext(profile, client, default_store()))
+    finally:
+        client.close()
+    assert [(r.step.name, r.failures) for r in results] == [("request", []), ("only with one", [])]
+    planned = [line.split("]")[0] for line in plan_scenario(scenario, profile)]
+    assert planned == ["WHEN-1 [request", "WHEN-1 [only with one"]

@@ -174,6 +174,33 @@ def test_an_error_model_stet_does_not_define_for_the_status_is_a_recommendation(
     assert ("extrapolated" in found.authority) is (level is Level.RECOMMENDATION)
 
 
+@pytest.mark.parametrize(
+    ("status", "level"),
+    [(409, Level.RECOMMENDATION), (501, Level.RECOMMENDATION), (404, Level.MUST)],
+)
+def test_a_text_body_on_an_error_stet_gives_no_body_format_only_warns(
+    status: int, level: Level
+) -> None:
+    """The JSON media type of an error body follows the ErrorModel: STET's produces covers the
+    responses it defines, and it defines none for the portal's 409 and 501."""
+    exchange = _exchange(status, b"conflict", "text/plain")
+    failures = run_checks(CheckContext(exchange, Expect(status=(status,)), default_store()))
+    found = {f.check: f for f in failures if f.check in ("content_type", "error_model")}
+    assert set(found) == {"content_type", "error_model"}
+    assert {f.level for f in found.values()} == {level}
+    extrapolation = found["error_model"].authority if level is Level.RECOMMENDATION else None
+    assert found["content_type"].authority == (extrapolation or CHECKS["content_type"].authority)
+
+
+@pytest.mark.parametrize("key", ["content_type", "error_model"])
+def test_an_error_body_the_step_asks_for_keeps_the_must(key: str) -> None:
+    """A step that writes the key asks on the scenario's authority, whatever the code."""
+    exchange = _exchange(409, b"conflict", "text/plain")
+    asked = Expect.of({"status": 409, "content_type": "application/json", "error_model": True})
+    failures = run_checks(CheckContext(exchange, asked, default_store()))
+    assert [(f.level, f.authority) for f in failures if f.check == key] == [(Level.MUST, "")]
+
+
 def test_a_check_declared_a_recommendation_warns() -> None:
     lenient = Check("request_id_echo", check_request_id_echo, "a source", Level.RECOMMENDATION)
     exchange = _exchange(200, b"{}", "application/json", echo=False)

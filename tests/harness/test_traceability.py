@@ -101,7 +101,11 @@ def test_existing_tests_cover_what_they_test(project: Matrix) -> None:
     assert "RUL-BODY-FALLBACK" in project.tests[("fallback", "content_type")]
     assert "FBK-1" not in project.tests.get(("token", "content_type"), set())
     assert "FBK-2" not in project.tests[("fallback", "content_type")]  # any media type: no check
-    assert "TBN-1" in project.tests[("beneficiaries", "error_model")]
+    # PIS-2's 409 and TBN-1's 501 have no body STET defines: their ErrorModel is no MUST.
+    confirmation = project.tests[("payment_confirmation", "error_model")]
+    assert "PIS-5" in confirmation and "PIS-2" not in confirmation
+    assert "TBN-1" not in project.tests.get(("beneficiaries", "error_model"), set())
+    assert ("beneficiaries", "error_model") in NOT_APPLICABLE
 
 
 # The GET /accounts cell of a rule (security.yaml), the rules.yaml scenarios of the same rule, the
@@ -185,6 +189,18 @@ AUTOMATIC = """
   persona: LEA
   request: {method: GET, path: /accounts, token: expired}
   expect: {status: 401, oauth_error: invalid_token, request_id_echo: false}
+- id: CONFLICT
+  title: t
+  endpoint: GET /accounts
+  persona: LEA
+  request: {method: GET, path: /accounts}
+  expect: {status: [409, 400]}
+- id: CONFLICT-ASKED
+  title: t
+  endpoint: GET /accounts
+  persona: LEA
+  request: {method: GET, path: /accounts}
+  expect: {status: [409, 501], content_type: application/json, error_model: true}
 - id: OTHER-PATH
   title: t
   endpoint: GET /accounts
@@ -227,6 +243,11 @@ def test_scenario_cells_from_covers_and_automatic_checks(tmp_path: Path) -> None
     assert got["MAYBE"] == set()
     # An OAuth error is expected instead of an ErrorModel; the echo is switched off.
     assert got["OAUTH-ERROR"] == {("accounts", "content_type")}
+    # On a 409 STET defines no body: unasked, its JSON type and ErrorModel only warn.
+    assert got["CONFLICT"] == {("accounts", "request_id_echo")}
+    assert got["CONFLICT-ASKED"] == {
+        ("accounts", r) for r in ("request_id_echo", "content_type", "error_model")
+    }
     assert got["OTHER-PATH"] == set()  # its step requests another operation's path
     # The token endpoint: the echo and the ErrorModel are n/a there, the content type is not.
     assert got["TOKEN"] == {("token", "content_type")}

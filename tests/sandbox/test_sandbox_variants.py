@@ -398,15 +398,29 @@ def _(api: Api) -> None:
     assert response.json()["_links"]["self"]["href"] == f"{api.server.base_url}{BASE}/accounts"
 
 
-@check("error-409-501-bare")
-def _(api: Api) -> None:
-    beneficiaries = api.get("/trusted-beneficiaries")
-    assert (beneficiaries.status_code, beneficiaries.content) == (501, b"")
-    request_id = api.profile["vars"]["payment_requests"]["LEA"][0]["resource_id"]
+def _confirmed_twice(api: Api) -> httpx.Response:
+    """The second confirmation of LEA's first payment request: its 409."""
+    requests = api.profile.get("vars", {}).get("payment_requests", {})
+    request_id = requests["LEA"][0]["resource_id"] if requests else "PR-LEA-0001"
     path = f"/payment-requests/{request_id}/o-confirmation"
     assert api.call("POST", path, scope="pisp", json={}).status_code == 200
-    second = api.call("POST", path, scope="pisp", json={})
+    return api.call("POST", path, scope="pisp", json={})
+
+
+@check("error-409-501-bare")
+def _(api: Api) -> None:
+    """In choices, whose beneficiaries answer 400 (beneficiaries-400): the 409 shows it."""
+    second = _confirmed_twice(api)
     assert (second.status_code, second.content) == (409, b"")
+    assert api.get("/accounts/nope/balances").json()["status"] == 404  # STET's: an ErrorModel
+
+
+@check("error-409-501-text")
+def _(api: Api) -> None:
+    beneficiaries, second = api.get("/trusted-beneficiaries"), _confirmed_twice(api)
+    assert (beneficiaries.status_code, second.status_code) == (501, 409)
+    for response in (beneficiaries, second):
+        assert response.text and response.headers["content-type"] == "text/plain; charset=utf-8"
     assert api.get("/accounts/nope/balances").json()["status"] == 404  # STET's: an ErrorModel
 
 
@@ -451,7 +465,7 @@ def _(api: Api) -> None:
 def _(api: Api) -> None:
     assert api.profile["identity_available"] is False
     response = api.get("/end-user-identity", persona="MARC")
-    assert response.status_code == 501 and not response.content  # error-409-501-bare
+    assert response.status_code == 501  # a text body (error-409-501-text)
 
 
 @check("unknown-token-403")

@@ -11,7 +11,12 @@ import dataclasses
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from stet_conformance.checks.base import CheckContext, Failure
+from stet_conformance.checks.base import (
+    EXTRAPOLATED_ERROR_MODEL,
+    CheckContext,
+    Failure,
+    extrapolated,
+)
 from stet_conformance.checks.body import check_error_model, check_oauth_error, check_schema
 from stet_conformance.checks.data import check_data
 from stet_conformance.checks.expect import Expect
@@ -29,23 +34,26 @@ class Check:
     """One check and the ``expect`` key it owns (its failures are named after the key).
 
     A check that also runs when the step does not write its key (X-Request-ID echo, JSON
-    content type, empty 204, ErrorModel) declares the source of that default and its level; a
-    failure that names its own source keeps it (the ErrorModel on a code STET does not list).
+    content type, empty 204, ErrorModel) declares the source of that default and its level. A
+    default about an error body (``error_bodies``) is one only on the codes STET defines the
+    ErrorModel for: on another 4xx/5xx it is extrapolated, a recommendation. A step that writes
+    the key asks on the scenario's authority: its failures keep the MUST.
     """
 
     key: str
     run: Callable[[CheckContext], list[Failure]]
     authority: str = ""  # empty: runs only when asked, on the scenario's authority
     level: Level = Level.MUST
+    error_bodies: bool = False
 
     def __call__(self, ctx: CheckContext) -> list[Failure]:
         failures = self.run(ctx)
         if self.key in ctx.expect.given or not self.authority:
             return failures
-        return [  # a failure naming its own source (an extrapolation) keeps its level
-            f if f.authority else dataclasses.replace(f, level=self.level, authority=self.authority)
-            for f in failures
-        ]
+        level, authority = self.level, self.authority
+        if self.error_bodies and extrapolated(ctx.exchange.status):
+            level, authority = Level.RECOMMENDATION, EXTRAPOLATED_ERROR_MODEL
+        return [dataclasses.replace(f, level=level, authority=authority) for f in failures]
 
 
 CHECKS: dict[str, Check] = {
@@ -62,6 +70,7 @@ CHECKS: dict[str, Check] = {
             "content_type",
             check_content_type,
             "STET swagger: every operation produces application/json or application/hal+json",
+            error_bodies=True,
         ),
         Check("body_empty", check_body_empty, "RFC 9110 §15.3.5: a 204 response has no content"),
         Check("schema", check_schema),
@@ -70,6 +79,7 @@ CHECKS: dict[str, Check] = {
             check_error_model,
             "STET swagger: its shared 4xx/5xx responses are an ErrorModel whose status is the "
             "HTTP code",
+            error_bodies=True,
         ),
         Check("oauth_error", check_oauth_error),
         Check("data", check_data),

@@ -1,4 +1,4 @@
-"""What every check receives and returns."""
+"""What every check receives and returns, and the error codes STET gives a body format."""
 
 from __future__ import annotations
 
@@ -28,3 +28,19 @@ class CheckContext:
     exchange: Exchange
     expect: Expect
     schemas: SchemaStore
+
+
+# The codes whose response STET 1.4.0.47 defines as an ErrorModel (its shared responses). On
+# any other 4xx/5xx (the portal's 409 and 501, a 415) no source gives a body: the automatic
+# ErrorModel and JSON media type checks are extrapolations there, recommendations.
+STET_ERROR_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 408, 429, 500, 503})
+EXTRAPOLATED_ERROR_MODEL = (
+    "extrapolated from STET 1.4.0.47, which defines the ErrorModel (a JSON body) for 400, 401, "
+    "403, 404, 405, 406, 408, 429, 500 and 503 only; the portal (1.4.2) lists 409 and 501 "
+    "without a body format"
+)
+
+
+def extrapolated(status: int) -> bool:
+    """An error code whose body no source defines: a default about it is only a recommendation."""
+    return status >= 400 and status not in STET_ERROR_STATUSES

@@ -27,7 +27,7 @@ ANY_MEDIA_TYPE = "*/*"  # a step whose body no source specifies (RFC 7009 2.2: /
 
 def check_content_type(ctx: CheckContext) -> list[Failure]:
     """The step's media type (``*/*``: any), else JSON for every body except a redirect's
-    hypertext note.
+    hypertext note (by default: a MUST only on the error codes STET defines a body for).
 
     RFC 9110 15.4: a 3xx body is "a short hypertext note" for the user agent, not an API body.
     """

@@ -15,6 +15,7 @@ from stet_conformance.shared.dates import format_stet_datetime
 BASE = "/stet/psd2/v1.4.2"  # the path prefix of every resource and HAL link
 HAL_JSON = "application/hal+json; charset=utf-8"
 JSON = "application/json; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
 
 
 class ApiError(Exception):
@@ -39,6 +40,9 @@ def dumps(body: object) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+PORTAL_ONLY_ERRORS = (409, 501)  # the portal lists them; STET 1.4.0.47 gives them no body format
+
+
 def error_response(
     exc: ApiError,
     path: str,
@@ -49,8 +53,9 @@ def error_response(
     """The ErrorModel ``{timestamp, status, error, message, path}`` for an ``ApiError``.
 
     Variant error-model-lean: STET's own example form, a ``+0000`` timestamp and only
-    ``status`` and ``message`` (plus ``error`` when it is an OAuth error code). Variant
-    error-409-501-bare: 409 and 501 without a body (STET 1.4.0.47 defines no response for them).
+    ``status`` and ``message`` (plus ``error`` when it is an OAuth error code). Variants
+    error-409-501-bare and error-409-501-text: 409 and 501 without a body, or with the message
+    as text/plain (STET 1.4.0.47 defines no response for them).
     """
     reason = HTTPStatus(exc.status).phrase
     body: dict[str, Any] = {
@@ -65,8 +70,10 @@ def error_response(
         body |= {"status": exc.status, "message": exc.message[:140]}
         if exc.error:
             body["error"] = exc.error
-    if "error-409-501-bare" in choices and exc.status in (409, 501):
-        return Response(b"", exc.status, exc.headers)  # the portal gives these codes no body
+    if exc.status in PORTAL_ONLY_ERRORS and "error-409-501-bare" in choices:
+        return Response(b"", exc.status, exc.headers)
+    if exc.status in PORTAL_ONLY_ERRORS and "error-409-501-text" in choices:
+        return Response(exc.message, exc.status, exc.headers, media_type=TEXT)
     if "error-model-no-status" in faults:
         del body["status"]
     if "error-body-html" in faults and 400 <= exc.status < 500:
@@ -83,7 +90,7 @@ def hal_response(
 ) -> Response:
     """A 2xx HAL JSON body (served as text/plain under the fault hal-content-type-wrong)."""
     if "hal-content-type-wrong" in faults:
-        media = "text/plain; charset=utf-8"
+        media = TEXT
     return Response(dumps(body), status, media_type=media)
 
 

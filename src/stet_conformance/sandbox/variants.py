@@ -76,6 +76,8 @@ SWITCHES: dict[str, str] = {
     "error-model-lean": "ErrorModel with a +0000 timestamp and no path (error only for OAuth)",
     "error-409-501-bare": "409 and 501 answer with no body (STET defines no ErrorModel for "
     "them; the portal lists the codes only)",
+    "error-409-501-text": "409 and 501 answer with their message as text/plain (STET defines "
+    "no body for them)",
     "hal-json-absolute": "resources are application/json with absolute HAL hrefs",
     "hal-relative": "HAL hrefs are relative to the API base, without a leading slash "
     "(accounts/{id}/balances), as STET's examples write them",
@@ -101,7 +103,7 @@ DATA_SWITCHES = (
     "identity-unavailable",
     "revoke-text-body",
     "account-currency-only-in-id",
-    "error-409-501-bare",
+    "error-409-501-text",
     "hal-relative",
 )
 VARIANTS: dict[str, tuple[str, ...]] = {
@@ -112,7 +114,7 @@ DESCRIPTIONS: dict[str, str] = {
     "choices": "every other status, format and OAuth choice the portal and STET allow",
     "data": "persona data of another shape, described in the profile it writes; no identity "
     "service; a text body from /revoke; account currencies in accountId only; 409 and 501 "
-    "without a body; relative HAL hrefs",
+    "with a text/plain body; relative HAL hrefs",
 }
 
 

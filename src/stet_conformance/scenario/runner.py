@@ -685,10 +685,13 @@ def run_scenario(
 def _cleaning(
     steps: tuple[Step, ...], run: RunContext, scene: Scene, previous: Callable[[], Exchange | None]
 ) -> Iterator[StepResult]:
-    """Every cleanup step, even after one failed. A step not sent (the budget ran out) or not
-    answered (the target broke) fails with why: the state is not restored either way, unless
-    nothing was sent before it (a profile without the persona's token: the scenario's skip)."""
+    """Every cleanup step, even after one failed, but one for another profile setting (``when``,
+    as for any step). A step not sent (the budget ran out) or not answered (the target broke)
+    fails with why: the state is not restored either way, unless nothing was sent before it (a
+    profile without the persona's token: the scenario's skip)."""
     for step in steps:
+        if _unmet(step.when, run.profile) is not None:
+            continue
         try:
             result = _run_step(step, run, scene, None, previous())
         except ScenarioSkipped as exc:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from stet_conformance.checks.base import extrapolated
+from stet_conformance.checks.expect import Expect
 from stet_conformance.checks.headers import ANY_MEDIA_TYPE
 from stet_conformance.scenario.model import Scenario, Step
 
@@ -148,6 +150,11 @@ _OAUTH_NOT_STET = (
     "X-Request-ID (the portal's fallback answer has none)"
 )
 _OAUTH_ERRORS = "its errors are OAuth errors (RFC 6749 5.2, RFC 7009 2.2.1; checked by oauth_error)"
+_NOT_OFFERED = "portal, Limits: the bank does not offer the list (501 or 400, TBN-1)"
+_NO_STET_BODY = (
+    ": any request may get its 501, a code STET 1.4.0.47 gives no body format, so no test is "
+    "sure to judge this MUST (on a 501: an extrapolated recommendation; a 400 is judged)"
+)
 _OWN_PSU = "the resource is the token's own PSU's: no path or body names another PSU's"
 
 NOT_APPLICABLE: Mapping[Cell, str] = {
@@ -171,10 +178,11 @@ NOT_APPLICABLE: Mapping[Cell, str] = {
         "not in STET 1.4.0.47 and the portal shows no answer body: no source requires _links "
         "(the lenient end_user_identity schema checks self when present)"
     ),
-    ("beneficiaries", "hal_links"): (
-        "portal, Limits: the bank does not offer the list (501 or 400, TBN-1), so no HAL "
-        "resource is served"
-    ),
+    ("beneficiaries", "hal_links"): _NOT_OFFERED + ", so no HAL resource is served",
+    **{
+        ("beneficiaries", rule): _NOT_OFFERED + _NO_STET_BODY
+        for rule in ("content_type", "error_model")
+    },
     **{(op, "body_validation"): "no request body" for op in BODILESS},
 }
 # Endpoints a scenario may name that are no row of the matrix, with the reason.
@@ -235,22 +243,32 @@ def step_path(step: Step) -> str | None:
 
 
 def automatic_rules(step: Step) -> set[str]:
-    """The rules a step's automatic checks are sure to test (docs/reports.md).
+    """The rules a step's automatic checks are sure to test as MUSTs (docs/reports.md).
 
     X-Request-ID echo when it is sent and checked; Content-Type when every status the step
-    allows has a body it checks; ErrorModel when every status it allows is an error.
+    allows has a body it checks; ErrorModel when every status it allows is an error. Unasked,
+    both judge an error STET defines no body for (409, 501) only as a recommendation.
     """
     expect, rules = step.expect, set()
     if step.request.request_id and expect.request_id_echo:
         rules.add("request_id_echo")
     statuses = (*expect.status, *(400 for _ in expect.status_expressions))  # declared 4xx
-    with_body = [s for s in statuses if s != 204 and (expect.content_type or not 300 <= s < 400)]
-    if statuses and len(with_body) == len(statuses) and expect.content_type != ANY_MEDIA_TYPE:
+    if statuses and all(_judges_media_type(expect, s) for s in statuses):
         rules.add("content_type")
     model = expect.error_model if expect.error_model is not None else not expect.oauth_error
-    if statuses and model and all(s >= 400 for s in statuses):
+    asked = "error_model" in expect.given
+    if statuses and model and all(s >= 400 and (asked or not extrapolated(s)) for s in statuses):
         rules.add("error_model")
     return rules
+
+
+def _judges_media_type(expect: Expect, status: int) -> bool:
+    """Whether the Content-Type check judges a body with ``status`` as a MUST."""
+    if status == 204 or expect.content_type == ANY_MEDIA_TYPE:
+        return False
+    if "content_type" in expect.given:
+        return True
+    return not 300 <= status < 400 and not extrapolated(status)
 
 
 def scenario_cells(scenario: Scenario) -> set[Cell]:
