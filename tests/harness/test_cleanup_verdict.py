@@ -243,3 +243,49 @@ def test_a_cleanup_step_honours_its_when_as_the_dry_run_says(
     assert [(r.step.name, r.failures) for r in results] == [("request", []), ("only with one", [])]
     planned = [line.split("]")[0] for line in plan_scenario(scenario, profile)]
     assert planned == ["WHEN-1 [request", "WHEN-1 [only with one"]
+
+
+ROTATED = """
+- id: ROTATED-1
+  title: After a refresh that rotated, a cleanup step sending the old refresh token is left out
+  persona: LEA
+  steps:
+    - name: refresh
+      request:
+        method: POST
+        url: "{{ target.token_url }}"
+        token: none
+        form: &refresh
+          grant_type: refresh_token
+          refresh_token: "{{ credentials.LEA.refresh_tokens.aisp }}"
+          client_id: "{{ target.client_id }}"
+      expect: {status: 200}
+  cleanup:
+    - name: the old refresh token again
+      unless_rotated: true
+      request: {method: POST, url: "{{ target.token_url }}", token: none, form: *refresh}
+      expect: {status: 200}
+    - name: accounts
+      request: {method: GET, path: /accounts}
+      expect: {status: 200}
+"""
+
+
+@pytest.mark.parametrize(("fault", "cleanup"), [([], 2), (["refresh-token-rotated"], 1)])
+def test_a_cleanup_step_honours_unless_rotated(
+    sandbox: SandboxServer, tmp_path: Path, fault: list[str], cleanup: int
+) -> None:
+    """docs/scenarios.md: ``unless_rotated`` leaves a step out after a rotation; in cleanup too,
+    where sending a revoked refresh token would fail as "state not restored"."""
+    path = tmp_path / "x.yaml"
+    path.write_text(textwrap.dedent(ROTATED).lstrip("\n"), encoding="utf-8")
+    (scenario,) = load_file(path)
+    with SandboxServer(tmp_path / "bank", faults=fault) as bank:
+        profile = load_profile(bank.profile_path)
+        client = StetClient.for_profile(profile, Redactor(profile.secrets()))
+        try:
+            results = run_scenario(scenario, RunContext(profile, client, default_store()))
+        finally:
+            client.close()
+    assert all(not r.failures for r in results), [r.failures for r in results]
+    assert sum(r.cleanup for r in results) == cleanup

@@ -656,10 +656,8 @@ def run_scenario(
 
     try:
         for index, step in enumerate(scenario.steps):
-            if _unmet(step.when, run.profile) is not None:
-                continue  # a step for another profile setting (step-level ``when``)
-            if step.unless_rotated and scene.rotated:
-                continue  # the refresh token it would send again may be revoked (RFC 6749 6)
+            if _left_out(step, run.profile, scene):
+                continue
             applies = _applies(override, step, index, last)
             result = _run_step(step, run, scene, override if applies else None, previous())
             stopped = _stopped(result)
@@ -682,15 +680,22 @@ def run_scenario(
     return results + cleanup
 
 
+def _left_out(step: Step, profile: Profile, scene: Scene) -> bool:
+    """A step for another profile setting (step-level ``when``), or one that would send again a
+    refresh token an earlier refresh replaced (``unless_rotated``: it MAY be revoked, RFC 6749
+    6)."""
+    return _unmet(step.when, profile) is not None or (step.unless_rotated and scene.rotated)
+
+
 def _cleaning(
     steps: tuple[Step, ...], run: RunContext, scene: Scene, previous: Callable[[], Exchange | None]
 ) -> Iterator[StepResult]:
-    """Every cleanup step, even after one failed, but one for another profile setting (``when``,
-    as for any step). A step not sent (the budget ran out) or not answered (the target broke)
+    """Every cleanup step, even after one failed, but those left out as any step is (``when``,
+    ``unless_rotated``). A step not sent (the budget ran out) or not answered (the target broke)
     fails with why: the state is not restored either way, unless nothing was sent before it (a
     profile without the persona's token: the scenario's skip)."""
     for step in steps:
-        if _unmet(step.when, run.profile) is not None:
+        if _left_out(step, run.profile, scene):
             continue
         try:
             result = _run_step(step, run, scene, None, previous())
