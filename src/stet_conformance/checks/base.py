@@ -35,9 +35,8 @@ class CheckContext:
 # ErrorModel and JSON media type checks are extrapolations there, recommendations.
 STET_ERROR_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 408, 429, 500, 503})
 EXTRAPOLATED_ERROR_MODEL = (
-    "extrapolated from STET 1.4.0.47, which defines the ErrorModel (a JSON body) for 400, 401, "
-    "403, 404, 405, 406, 408, 429, 500 and 503 only; the portal (1.4.2) lists 409 and 501 "
-    "without a body format"
+    "extrapolated from STET 1.4.0.47, whose ErrorModel (JSON) covers 400, 401, 403-406, 408, "
+    "429, 500 and 503 only; no source gives this code's body"
 )
 
 
