@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from stet_conformance.checks.expect import Expect
 from stet_conformance.checks.schemas import SchemaStore
 from stet_conformance.http.client import Exchange
+from stet_conformance.shared.error_codes import STET_ERROR_STATUSES
 from stet_conformance.verdict import Level
 
 
@@ -30,10 +31,8 @@ class CheckContext:
     schemas: SchemaStore
 
 
-# The codes whose response STET 1.4.0.47 defines as an ErrorModel (its shared responses). On
-# any other 4xx/5xx (the portal's 409 and 501, a 415) no source gives a body: the automatic
-# ErrorModel and JSON media type checks are extrapolations there, recommendations.
-STET_ERROR_STATUSES = frozenset({400, 401, 403, 404, 405, 406, 408, 429, 500, 503})
+# On a 4xx/5xx outside STET_ERROR_STATUSES (the portal's 409 and 501, a 415) no source gives a
+# body: the automatic ErrorModel and JSON media type checks are extrapolations, recommendations.
 EXTRAPOLATED_ERROR_MODEL = (
     "extrapolated from STET 1.4.0.47, whose ErrorModel (JSON) covers 400, 401, 403-406, 408, "
     "429, 500 and 503 only; no source gives this code's body"

@@ -68,7 +68,8 @@ class Expect:
 
 
 # The status expressions a scenario may write: codes a profile declares for a refusal, each
-# checked to be 4xx when the profile loads (so the matrix may count them as errors unseen).
+# checked to be a 4xx STET gives an ErrorModel when the profile loads (so the matrix may count
+# them as such errors unseen).
 DECLARED_REFUSALS = frozenset({"{{ target.signature_status }}"})
 KEYS = frozenset(f.name for f in dataclasses.fields(Expect)) - {"given", "status_expressions"}
 

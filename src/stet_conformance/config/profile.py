@@ -56,6 +56,7 @@ from stet_conformance.config.token_store import (
 )
 from stet_conformance.config.yamlload import PathKey, Positions, dotted, load_yaml, validate
 from stet_conformance.errors import ConfigError
+from stet_conformance.shared.error_codes import STET_CLIENT_ERRORS
 from stet_conformance.shared.resources import fixtures_dir, schemas_dir
 
 DEFAULT_API_PREFIX = "/stet/psd2/v1.4.2"
@@ -463,10 +464,12 @@ def load_signature_status(document: ProfileDocument) -> tuple[int, ...]:
     if value is None:
         return BankChoices.signature_status
     items = value if isinstance(value, list) else [value]
-    if not items or not all(isinstance(i, int) and 400 <= i <= 499 for i in items):
+    if not items or not all(type(i) is int and i in STET_CLIENT_ERRORS for i in items):
+        codes = ", ".join(map(str, STET_CLIENT_ERRORS))
         raise ConfigError(
-            f"{document.where('vars.fuzz.signature_status')}: a 4xx status code or a list of "
-            "them (the refusal the bank documents for a bad signature, e.g. [400] or [401])"
+            f"{document.where('vars.fuzz.signature_status')}: a 4xx code STET defines an error "
+            f"response for ({codes}), or a list of them: the refusal the bank documents for a "
+            "bad signature, e.g. [400] or [401]"
         )
     return tuple(dict.fromkeys(items))
 

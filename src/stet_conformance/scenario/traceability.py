@@ -252,7 +252,7 @@ def automatic_rules(step: Step) -> set[str]:
     expect, rules = step.expect, set()
     if step.request.request_id and expect.request_id_echo:
         rules.add("request_id_echo")
-    statuses = (*expect.status, *(400 for _ in expect.status_expressions))  # declared 4xx
+    statuses = (*expect.status, *(400 for _ in expect.status_expressions))  # declared: a STET 4xx
     if statuses and all(_judges_media_type(expect, s) for s in statuses):
         rules.add("content_type")
     model = expect.error_model if expect.error_model is not None else not expect.oauth_error
