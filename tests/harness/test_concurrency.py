@@ -41,7 +41,7 @@ def _profile(sandbox: SandboxServer, name: str, extra: str = "", base_url: str =
 def _args(
     n: str | None = None, *after: str, mode: str | None = "certification"
 ) -> argparse.Namespace:
-    return argparse.Namespace(n=n, pytest_args=list(after), mode=mode, id=[])
+    return argparse.Namespace(n=n, pytest_args=list(after), mode=mode, id=[], k=None, m=None)
 
 
 def test_the_bundled_sandbox_declares_its_concurrency(sandbox: SandboxServer) -> None:
@@ -64,12 +64,31 @@ def test_without_n_a_run_of_the_suites_takes_the_targets_concurrency(
     assert workers(_args("2"), profile.limits.concurrency, profile) == "2"
 
 
-def test_the_scenarios_alone_or_a_narrow_selection_run_in_one_process() -> None:
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("id", ["test_unknown_token_is_refused"]),
+        ("k", "windows"),
+        ("m", "seed"),
+        (
+            "pytest_args",
+            ["suites/test_fuzz_dates.py::test_valid_dates_are_served_inside_their_window"],
+        ),
+    ],
+)
+def test_a_narrow_selection_runs_in_one_process(option: str, value: object) -> None:
+    """A pointed check of a few tests: workers would cost more to start than they save, unless
+    -n asks for them."""
+    narrowed = _args()
+    setattr(narrowed, option, value)
+    assert workers(narrowed, 4) is None
+    narrowed.n = "2"
+    assert workers(narrowed, 4) == "2"
+
+
+def test_the_scenarios_alone_run_in_one_process() -> None:
     """About 150 requests: workers would cost more to start than they save."""
     assert workers(_args(mode=None), 4) is None
-    narrowed = _args()
-    narrowed.id = ["test_unknown_token_is_refused"]
-    assert workers(narrowed, 4) is None
     assert workers(_args("2", mode=None), 4) == "2"
 
 

@@ -361,6 +361,30 @@ def test_a_run_prints_and_writes_the_matrix(pytester: pytest.Pytester) -> None:
     ).read_text()
 
 
+@pytest.mark.parametrize(
+    ("selection", "narrowed"),
+    [
+        ([], False),
+        (["-k", "refuses"], True),
+        (["-m", "stet_covers"], True),
+        (["--stet-id", "test_skips"], True),
+    ],
+)
+def test_a_selection_says_its_empty_cells_may_be_outside_it(
+    pytester: pytest.Pytester, selection: list[str], narrowed: bool
+) -> None:
+    """A pointed run (-k, -m, --id) leaves most cells EMPTY: the count says why, and the JSON
+    says the run was a selection, so neither reads as missing coverage of a full run."""
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess(
+        "--stet-results", "out", "-p", "no:cacheprovider", *selection
+    )
+    (count,) = [line for line in result.outlines if line.startswith("EMPTY cells: ")]
+    assert ("a selection: the cells of the tests it leaves out are EMPTY" in count) is narrowed
+    data = json.loads((pytester.path / "out" / "traceability.json").read_text())
+    assert data["narrowed"] is narrowed
+
+
 def test_a_misspelt_marker_is_one_line_naming_the_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_bad="""

@@ -407,7 +407,7 @@ def print_matrix(args: argparse.Namespace, loaded: list[Scenario], scenarios: Pa
         code, tests = selected_tests(args, loaded, scenarios, args.mode or DEFAULT_MODE)
         if code != EXIT_OK:
             return code
-        matrix = Matrix(run=False)
+        matrix = Matrix(run=False, narrowed=True)
         for test in tests:
             matrix.add(test.name, test.cells)
     else:
@@ -585,13 +585,15 @@ def workers(
     """``run``'s -n: the given one, else the target's ``concurrency`` for a run of the suites.
 
     Workers pay off when a run waits for thousands of answers (``--mode``, not narrowed by
-    ``--id``); for the scenarios alone (about 150 requests) they cost more CPU to start than
-    they save (docs/performance.md). A live target (``config/live.py``) refuses more workers
-    than its concurrency, -n given before or after ``--``: each worker has a request in flight.
+    ``--id``, ``-k``, ``-m`` or node ids: a pointed check of a few tests); for the scenarios
+    alone (about 150 requests) they cost more CPU to start than they save (docs/performance.md).
+    A live target (``config/live.py``) refuses more workers than its concurrency, -n given
+    before or after ``--``: each worker has a request in flight.
     """
     given = args.n or _workers_after_dashes(args.pytest_args)
     if given is None:
-        long_run = bool(args.mode) and not args.id
+        narrowed = args.id or args.k or args.m or any(map(is_test_path, args.pytest_args))
+        long_run = bool(args.mode) and not narrowed
         return str(concurrency) if concurrency > 1 and long_run else None
     from stet_conformance.config.live import refuse_workers
 

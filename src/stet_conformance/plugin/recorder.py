@@ -23,6 +23,7 @@ from stet_conformance.config.profile import Profile
 from stet_conformance.config.yamlload import load_yaml
 from stet_conformance.errors import UsageError
 from stet_conformance.http.redact import REDACTED, Redactor
+from stet_conformance.plugin.selection import narrowed
 from stet_conformance.plugin.target import target_profile
 from stet_conformance.report.allure import (
     write_categories,
@@ -72,7 +73,7 @@ class RunRecorder:
         self.config = config
         self.redactor = redactor
         self.coverage = Coverage()
-        self.matrix = Matrix()
+        self.matrix = Matrix(narrowed=narrowed(config))
         self.files: set[str] = set()
         self.running: set[str] = set()  # started and not finished: interrupted, if the run was
         self.plan: list[str] = []

@@ -42,3 +42,14 @@ def select(config: pytest.Config, items: list[pytest.Item]) -> None:
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
+
+
+def narrowed(config: pytest.Config) -> bool:
+    """Whether the run runs a selection (``--stet-id``, ``-k``, ``-m``, node ids), so the
+    traceability matrix's EMPTY cells may only be outside it."""
+    return bool(
+        config.getoption("--stet-id")
+        or getattr(config.option, "keyword", "")
+        or getattr(config.option, "markexpr", "")
+        or any("::" in str(arg) for arg in config.args)
+    )

@@ -31,6 +31,10 @@ _LEGEND_RUN = (
     f"apply; {EMPTY}: no test of this run covers it (`run --matrix`: the project's tests)"
 )
 _LEGEND_STATIC = f"N: covered by N tests; {NA}: the rule does not apply; {EMPTY}: no test covers it"
+_NARROWED = (
+    "a selection: the cells of the tests it leaves out are EMPTY; `run --matrix` alone shows "
+    "the project's"
+)
 
 
 def parse_covers_property(value: object) -> list[Cell]:
@@ -49,6 +53,7 @@ class Matrix:
     """Which tests cover each cell; ``run``: with their outcomes (else the static view)."""
 
     run: bool = True
+    narrowed: bool = False  # a selection (-k, -m, --id, node ids): others' cells show EMPTY
     tests: dict[Cell, set[str]] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)  # test -> outcome
 
@@ -100,7 +105,10 @@ class Matrix:
         columns = ", ".join(f"{r.short}={r.name}" for r in RULES)
         legend = textwrap.wrap(_LEGEND_RUN if self.run else _LEGEND_STATIC, 100)
         wrapped = textwrap.wrap(f"columns: {columns}", 100, subsequent_indent="  ")
-        return [head.rstrip(), *rows, *wrapped, *legend, f"EMPTY cells: {len(empty)}"]
+        count = f"EMPTY cells: {len(empty)}"
+        if self.narrowed:
+            count += f" ({_NARROWED})"
+        return [head.rstrip(), *rows, *wrapped, *legend, count]
 
     def details(self) -> list[str]:
         """Every cell's tests, or its n/a reason: what an auditor checks the table against."""
@@ -128,6 +136,7 @@ class Matrix:
             "rules": {r.name: {"meaning": r.meaning, "authority": r.authority} for r in RULES},
             "cells": cells,
             "empty": [f"{op} x {rule}" for op, rule in self.empty()],
+            "narrowed": self.narrowed,
         }
 
     def text(self) -> str:
