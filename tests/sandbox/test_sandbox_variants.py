@@ -67,26 +67,27 @@ def _lea_refresh(api: Api) -> str:
 
 
 CHECKS, check = check_registry()
+LEA_IBAN = "FR7612579000920400851811524"
+
+
+def _funds(api: Api, reference: str, amount: str, iban: str = LEA_IBAN) -> httpx.Response:
+    """POST /funds-confirmations for ``amount`` EUR on ``iban``."""
+    body = {
+        "paymentCoverageRequestId": reference,
+        "instructedAmount": {"amount": amount, "currency": "EUR"},
+        "accountId": {"iban": iban},
+    }
+    return api.call("POST", "/funds-confirmations", scope="cbpii", json=body)
 
 
 @check("funds-other-psu-400")
 def _(api: Api) -> None:
-    body = {
-        "paymentCoverageRequestId": "v-1",
-        "instructedAmount": {"amount": "1.00", "currency": "EUR"},
-        "accountId": {"iban": CLAIRE_IBAN},
-    }
-    assert api.call("POST", "/funds-confirmations", scope="cbpii", json=body).status_code == 400
+    assert _funds(api, "v-1", "1.00", CLAIRE_IBAN).status_code == 400
 
 
 @check("funds-amount-comma")
 def _(api: Api) -> None:
-    body = {
-        "paymentCoverageRequestId": "v-comma",
-        "instructedAmount": {"amount": "12,50", "currency": "EUR"},
-        "accountId": {"iban": "FR7612579000920400851811524"},
-    }
-    answer = api.call("POST", "/funds-confirmations", scope="cbpii", json=body)
+    answer = _funds(api, "v-comma", "12,50")
     assert answer.status_code == 200
     assert float(answer.json()["request"]["instructedAmount"]["amount"]) == 12.5
 
@@ -443,12 +444,7 @@ def _(api: Api) -> None:
 
 @check("amounts-short")
 def _(api: Api) -> None:
-    body = {
-        "paymentCoverageRequestId": "v-2",
-        "instructedAmount": {"amount": "10.00", "currency": "EUR"},
-        "accountId": {"iban": "FR7612579000920400851811524"},
-    }
-    report = api.call("POST", "/funds-confirmations", scope="cbpii", json=body).json()
+    report = _funds(api, "v-2", "10.00").json()
     assert report["request"]["instructedAmount"]["amount"] == "10.0"
     path = "/payment-requests/PR-LEA-0001/o-confirmation"
     request = api.call("POST", path, scope="pisp", json={}).json()["paymentRequest"]
